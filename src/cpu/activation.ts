@@ -1,0 +1,38 @@
+/** Scalar activation functions shared by Activation and the fused activation_type of Conv/FC/Add... */
+import { ActivationType as A } from '../ir/schema/ops.js';
+import { UserError } from '../ir/graph.js';
+
+export function activationFn(type: number, alpha = 0, minVal = 0, maxVal = 0): ((x: number) => number) | null {
+  switch (type) {
+    case A.NO_ACTIVATION: return null;
+    case A.RELU: return (x) => (x > 0 ? x : 0);
+    case A.RELU6: return (x) => (x > 0 ? (x < 6 ? x : 6) : 0);
+    case A.LEAKY_RELU: return (x) => (x > 0 ? x : alpha * x);
+    case A.SIGMOID: return (x) => 1 / (1 + Math.exp(-x));
+    case A.TANH: return Math.tanh;
+    case A.SWISH: return (x) => x / (1 + Math.exp(-x));
+    case A.HSWISH: return (x) => (x * Math.min(Math.max(x + 3, 0), 6)) / 6;
+    // MindSpore's HSIGMOID kernel computes relu6(x + 3) / 6 whatever alpha says.
+    case A.HSIGMOID: return (x) => Math.min(Math.max(x + 3, 0), 6) / 6;
+    case A.HARD_TANH: return (x) => (x < minVal ? minVal : x > maxVal ? maxVal : x);
+    case A.ELU: return (x) => (x > 0 ? x : alpha * (Math.exp(x) - 1));
+    case A.ABS: return Math.abs;
+    case A.SOFTPLUS: return (x) => Math.log1p(Math.exp(x));
+    case A.GELU: return (x) => 0.5 * x * (1 + erf(x / Math.SQRT2));
+    default: throw new UserError(`Activation: unsupported activation_type ${type}`);
+  }
+}
+
+export function applyActivation(data: Float32Array, type: number): void {
+  const f = activationFn(type);
+  if (!f) return;
+  for (let i = 0; i < data.length; i++) data[i] = f(data[i]);
+}
+
+function erf(x: number): number {
+  // Abramowitz-Stegun 7.1.26 is too coarse for 1e-4 checks; use a series/continued-fraction split.
+  const t = 1 / (1 + 0.5 * Math.abs(x));
+  const y = 1 - t * Math.exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return x >= 0 ? y : -y;
+}

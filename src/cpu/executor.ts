@@ -1,0 +1,87 @@
+/**
+ * The CPU reference executor: runs a Graph in MindSpore Lite form on float32 data (batch >= 1), one kernel
+ * per op. It is the oracle for the GPU executor and the fallback when no adapter exists.
+ */
+import type { Graph, Node, Tensor } from '../ir/graph.js';
+import { UserError } from '../ir/graph.js';
+import { RT } from './tensor.js';
+import { conv2d, convTranspose } from './conv.js';
+import { fullConnection, matMul } from './matmul.js';
+import { binary, unary, prelu, scale, batchNorm } from './elementwise.js';
+import { pool } from './pool.js';
+import { reduce, softmax } from './reduce.js';
+import * as S from './shape-ops.js';
+import { resize } from './resize.js';
+
+export type Kernel = (node: Node, inputs: RT[]) => RT[];
+
+export const KERNELS: Record<string, Kernel> = {
+  Conv2DFusion: conv2d,
+  Conv2dTransposeFusion: convTranspose,
+  FullConnection: fullConnection,
+  MatMulFusion: matMul,
+  AddFusion: binary, SubFusion: binary, MulFusion: binary, DivFusion: binary, PowFusion: binary,
+  Maximum: binary, Minimum: binary,
+  Activation: unary, LeakyRelu: unary, Clip: unary, ExpFusion: unary, Sqrt: unary, Abs: unary, Neg: unary,
+  PReLUFusion: prelu,
+  ScaleFusion: scale,
+  FusedBatchNorm: batchNorm,
+  MaxPoolFusion: pool, AvgPoolFusion: pool,
+  ReduceFusion: reduce,
+  Softmax: softmax,
+  Reshape: S.reshape, Flatten: S.flatten, Squeeze: S.squeeze, Unsqueeze: S.unsqueeze, ExpandDims: S.expandDims,
+  Transpose: S.transpose, Concat: S.concat, StridedSlice: S.stridedSlice, SliceFusion: S.sliceFusion,
+  Split: S.split, Gather: S.gather, PadFusion: S.pad, Shape: S.shapeOf, Cast: S.cast,
+  Resize: resize,
+};
+
+export interface RunOptions {
+  /** Called with every op output as soon as it is computed (statistics, per-layer comparison). */
+  observe?: (tensorId: number, value: RT, node: Node) => void;
+}
+
+/** The value of a constant tensor as the executor sees it. */
+export function constValue(t: Tensor): RT {
+  if (!t.data) throw new UserError(`tensor ${t.name}: ${t.dtype} constant data cannot be executed (raw or compressed)`);
+  return { shape: t.shape, data: t.data };
+}
+
+export function runNode(node: Node, inputs: RT[]): RT[] {
+  const k = KERNELS[node.op];
+  if (!k) throw new UserError(`op ${node.op} (node ${node.name}) is not supported by the CPU executor`);
+  return k(node, inputs);
+}
+
+/** Runs the graph on `inputs` (graph input order) and returns the graph outputs in order. */
+export function run(g: Graph, inputs: RT[], opts: RunOptions = {}): RT[] {
+  if (inputs.length !== g.inputs.length)
+    throw new UserError(`model has ${g.inputs.length} inputs, got ${inputs.length}`);
+  const values = new Map<number, RT>();
+  g.inputs.forEach((id, i) => values.set(id, inputs[i]));
+  // Free each activation after its last consumer, so memory is bounded by the live set.
+  const lastUse = new Map<number, number>();
+  g.nodes.forEach((n, i) => n.inputs.forEach((t) => lastUse.set(t, i)));
+  const keep = new Set(g.outputs);
+  const get = (id: number, node: Node): RT => {
+    const v = values.get(id);
+    if (v) return v;
+    const t = g.tensors[id];
+    if (t.data || t.raw) return constValue(t);
+    throw new UserError(`node ${node.name}: input ${t.name} has no value`);
+  };
+  g.nodes.forEach((node, i) => {
+    const ins = node.inputs.filter((id) => id >= 0).map((id) => get(id, node));
+    const outs = runNode(node, ins);
+    node.outputs.forEach((id, j) => {
+      if (!outs[j]) return;
+      values.set(id, outs[j]);
+      opts.observe?.(id, outs[j], node);
+    });
+    for (const id of node.inputs) if (lastUse.get(id) === i && !keep.has(id) && !g.inputs.includes(id)) values.delete(id);
+  });
+  return g.outputs.map((id) => {
+    const v = values.get(id) ?? (g.tensors[id].data ? constValue(g.tensors[id]) : undefined);
+    if (!v) throw new UserError(`output ${g.tensors[id].name} was not computed`);
+    return v;
+  });
+}

@@ -1,0 +1,211 @@
+/** Ops that move data without arithmetic: reshape family, transpose, concat, slicing, gather, pad, shape. */
+import type { Node } from '../ir/graph.js';
+import { UserError } from '../ir/graph.js';
+import { RT, RTData, size, strides, ints, normAxis, permute } from './tensor.js';
+
+const like = (t: RT, n: number): RTData => new (t.data.constructor as Float32ArrayConstructor)(n) as RTData;
+
+export function reshape(node: Node, [x, shapeT]: RT[]): RT[] {
+  const want = shapeT ? ints(shapeT) : ((node.attrs.shape as number[]) ?? []);
+  const shape = want.map((d, i) => (d === 0 ? x.shape[i] : d));
+  const known = shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+  const total = size(x.shape);
+  const out = shape.map((d) => (d === -1 ? total / known : d));
+  if (size(out) !== total) throw new UserError(`Reshape ${node.name}: cannot reshape [${x.shape}] to [${want}]`);
+  return [{ shape: out, data: x.data }];
+}
+
+export function flatten(node: Node, [x]: RT[]): RT[] {
+  const axis = normAxis((node.attrs.axis as number) ?? 1, x.shape.length);
+  return [{ shape: [size(x.shape.slice(0, axis)), size(x.shape.slice(axis))], data: x.data }];
+}
+
+export function squeeze(node: Node, [x, axesT]: RT[]): RT[] {
+  const r = x.shape.length;
+  const axes = (axesT ? ints(axesT) : ((node.attrs.axis as number[]) ?? [])).map((a) => normAxis(a, r));
+  const shape = x.shape.filter((d, i) => (axes.length ? !axes.includes(i) : d !== 1));
+  return [{ shape, data: x.data }];
+}
+
+export function unsqueeze(node: Node, [x, axesT]: RT[]): RT[] {
+  const axes = axesT ? ints(axesT) : ((node.attrs.axis as number[]) ?? []);
+  const r = x.shape.length + axes.length;
+  const norm = axes.map((a) => normAxis(a, r)).sort((a, b) => a - b);
+  const shape = [...x.shape];
+  for (const a of norm) shape.splice(a, 0, 1);
+  return [{ shape, data: x.data }];
+}
+
+export function transpose(node: Node, [x, permT]: RT[]): RT[] {
+  const perm = ints(permT);
+  if (perm.length !== x.shape.length) throw new UserError(`Transpose ${node.name}: perm [${perm}] does not fit input [${x.shape}]`);
+  return [permute(x, perm)];
+}
+
+export function concat(node: Node, ins: RT[]): RT[] {
+  const parts = ins.filter((t) => size(t.shape) > 0 || t.shape.length === ins[0].shape.length);
+  const r = parts[0].shape.length;
+  const axis = normAxis((node.attrs.axis as number) ?? 0, r);
+  const shape = [...parts[0].shape];
+  shape[axis] = parts.reduce((s, t) => s + (t.shape[axis] ?? 1), 0);
+  const outer = size(shape.slice(0, axis));
+  const inner = size(shape.slice(axis + 1));
+  const data = like(parts[0], size(shape));
+  let off = 0;
+  for (const t of parts) {
+    const chunk = (t.shape[axis] ?? 1) * inner;
+    for (let o = 0; o < outer; o++) data.set(t.data.subarray(o * chunk, (o + 1) * chunk), o * shape[axis] * inner + off);
+    off += chunk;
+  }
+  return [{ shape, data }];
+}
+
+/** Generic strided gather of a box: begin/step per dim, output shape given. */
+function sliceBox(x: RT, begin: number[], step: number[], shape: number[]): RT {
+  const n = size(shape);
+  const data = like(x, n);
+  const xs = strides(x.shape);
+  const r = shape.length;
+  const idx = new Array(r).fill(0);
+  for (let i = 0; i < n; i++) {
+    let src = 0;
+    for (let d = 0; d < r; d++) src += (begin[d] + idx[d] * step[d]) * xs[d];
+    data[i] = x.data[src];
+    for (let d = r - 1; d >= 0; d--) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return { shape, data };
+}
+
+/**
+ * StridedSlice in two input forms: ONNX-style (x, starts, ends, axes, steps) as MindSpore's ONNX parser
+ * emits it, and TF-style (x, begin, end, strides) with the bit masks of the TFLite op.
+ */
+export function stridedSlice(node: Node, ins: RT[]): RT[] {
+  const x = ins[0];
+  const r = x.shape.length;
+  const begin = new Array(r).fill(0), end = [...x.shape], step = new Array(r).fill(1);
+  const a = node.attrs;
+  const starts = ints(ins[1]), ends = ints(ins[2]);
+  let axes: number[], steps: number[];
+  const onnxStyle = ins.length === 5;
+  if (onnxStyle) {
+    axes = ints(ins[3]).map((v) => normAxis(v, r));
+    steps = ints(ins[4]);
+  } else {
+    axes = starts.map((_, i) => i);
+    steps = ins[3] ? ints(ins[3]) : starts.map(() => 1);
+  }
+  const shrink: number[] = [];
+  axes.forEach((ax, i) => {
+    const d = x.shape[ax];
+    const s = steps[i] ?? 1;
+    let b = starts[i], e = ends[i];
+    if (!onnxStyle && ((a.begin_mask as number) >> i) & 1) b = s > 0 ? 0 : d - 1;
+    if (!onnxStyle && ((a.end_mask as number) >> i) & 1) e = s > 0 ? d : -d - 1;
+    if (!onnxStyle && ((a.shrink_axis_mask as number) >> i) & 1) { e = (b < 0 ? b + d : b) + 1; shrink.push(ax); }
+    if (b < 0) b += d;
+    if (e < 0) e += d;
+    if (s > 0) { b = Math.min(Math.max(b, 0), d); e = Math.min(Math.max(e, 0), d); }
+    else { b = Math.min(Math.max(b, -1), d - 1); e = Math.min(Math.max(e, -1), d - 1); }
+    begin[ax] = b; step[ax] = s;
+    end[ax] = e;
+  });
+  const shape = x.shape.map((_, d) => Math.max(0, Math.ceil((end[d] - begin[d]) / step[d])));
+  const out = sliceBox(x, begin, step, shape);
+  if (shrink.length) out.shape = out.shape.filter((_, i) => !shrink.includes(i));
+  return [out];
+}
+
+/** SliceFusion (TFLite SLICE): begin and size per dim; size -1 means to the end. */
+export function sliceFusion(_node: Node, [x, beginT, sizeT]: RT[]): RT[] {
+  const begin = ints(beginT), sz = ints(sizeT);
+  const shape = x.shape.map((d, i) => (sz[i] === -1 ? d - begin[i] : sz[i]));
+  return [sliceBox(x, begin, x.shape.map(() => 1), shape)];
+}
+
+export function split(node: Node, [x, splitT]: RT[]): RT[] {
+  const r = x.shape.length;
+  const axis = normAxis((node.attrs.axis as number) ?? 0, r);
+  let sizes = splitT ? ints(splitT) : ((node.attrs.size_splits as number[]) ?? []);
+  const num = (node.attrs.output_num as number) || sizes.length;
+  if (!sizes.length) sizes = new Array(num).fill(x.shape[axis] / num);
+  let off = 0;
+  return sizes.map((s) => {
+    const begin = x.shape.map(() => 0);
+    begin[axis] = off;
+    off += s;
+    const shape = [...x.shape];
+    shape[axis] = s;
+    return sliceBox(x, begin, x.shape.map(() => 1), shape);
+  });
+}
+
+export function gather(node: Node, [x, idxT, axisT]: RT[]): RT[] {
+  const r = x.shape.length;
+  const axis = normAxis(axisT ? ints(axisT)[0] : ((node.attrs.axis as number) ?? 0), r);
+  const idx = ints(idxT).map((i) => (i < 0 ? i + x.shape[axis] : i));
+  const outer = size(x.shape.slice(0, axis)), inner = size(x.shape.slice(axis + 1)), d = x.shape[axis];
+  const shape = [...x.shape.slice(0, axis), ...idxT.shape, ...x.shape.slice(axis + 1)];
+  const data = like(x, size(shape));
+  let p = 0;
+  for (let o = 0; o < outer; o++)
+    for (const i of idx) {
+      if (i < 0 || i >= d) throw new UserError(`Gather ${node.name}: index ${i} out of range [0, ${d})`);
+      data.set(x.data.subarray((o * d + i) * inner, (o * d + i + 1) * inner), p);
+      p += inner;
+    }
+  return [{ shape, data }];
+}
+
+/** PadFusion: paddings [[begin, end] per dim] as the 2nd input (or attr), CONSTANT / REFLECT / SYMMETRIC. */
+export function pad(node: Node, [x, padT, valueT]: RT[]): RT[] {
+  const r = x.shape.length;
+  const flat = padT ? ints(padT) : ((node.attrs.paddings as number[][]) ?? []).flat();
+  const pb = (d: number) => flat[2 * d] ?? 0, pe = (d: number) => flat[2 * d + 1] ?? 0;
+  const shape = x.shape.map((d, i) => d + pb(i) + pe(i));
+  const mode = (node.attrs.padding_mode as number) ?? 0;
+  const value = valueT ? valueT.data[0] : ((node.attrs.constant_value as number) ?? 0);
+  const n = size(shape);
+  const data = like(x, n);
+  const xs = strides(x.shape);
+  const idx = new Array(r).fill(0);
+  for (let i = 0; i < n; i++) {
+    let src = 0, inside = true;
+    for (let d = 0; d < r && inside; d++) {
+      let c = idx[d] - pb(d);
+      const len = x.shape[d];
+      if (c < 0 || c >= len) {
+        if (mode === 0) inside = false;
+        else if (mode === 1) c = c < 0 ? -c : 2 * len - 2 - c; // REFLECT
+        else c = c < 0 ? -c - 1 : 2 * len - 1 - c; // SYMMETRIC
+      }
+      src += c * xs[d];
+    }
+    data[i] = inside ? x.data[src] : value;
+    for (let d = r - 1; d >= 0; d--) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return [{ shape, data }];
+}
+
+export function shapeOf(_node: Node, [x]: RT[]): RT[] {
+  return [{ shape: [x.shape.length], data: Int32Array.from(x.shape) }];
+}
+
+export function cast(_node: Node, [x, toT]: RT[]): RT[] {
+  const to = toT ? ints(toT)[0] : 43;
+  if (to === 34 || to === 35 || to === 31) return [{ shape: x.shape, data: Int32Array.from(x.data as ArrayLike<number>, Math.trunc) }];
+  return [{ shape: x.shape, data: Float32Array.from(x.data as ArrayLike<number>) }];
+}
+
+export function expandDims(_node: Node, [x, axisT]: RT[]): RT[] {
+  const axis = normAxis(ints(axisT)[0], x.shape.length + 1);
+  const shape = [...x.shape];
+  shape.splice(axis, 0, 1);
+  return [{ shape, data: x.data }];
+}

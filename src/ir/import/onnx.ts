@@ -1,0 +1,491 @@
+/**
+ * ONNX -> Graph in MindSpore Lite ops. Layout-sensitive ops (Conv, pooling, BatchNorm, PRelu, Resize) are
+ * emitted in NHWC between a Transpose NCHW->NHWC (`<node>_pre_<i>`) and a Transpose back (`<node>_post`), the
+ * way MindSpore's UnifyFormatToNHWC does; the transpose pass then cancels the pairs. Constants (initializers
+ * and Constant nodes) become constant tensors; int64 becomes int32 and fp16/double become float32.
+ */
+import protobuf from 'protobufjs';
+import { Graph, FmkType, Format, UserError, TensorData, sizeOf } from '../graph.js';
+import { ActivationType as Act, PadMode, ReduceMode, ResizeMethod, CoordinateTransformMode as CT, NearestMode } from '../schema/ops.js';
+import { halfBytesToFloat32, int64BytesToInt32, clampInt32, alignedCopy } from '../numeric.js';
+import { ONNX_PROTO } from './proto/onnx-proto.js';
+import { permuteConst, NCHW_TO_NHWC, NHWC_TO_NCHW, addTranspose } from '../layout.js';
+
+export interface ImportOptions {
+  /** name -> shape, resolves dynamic dims (`--inputShape`). */
+  inputShapes?: Map<string, number[]>;
+  /** Keep 4-D graph inputs NCHW (`--inputDataFormat=NCHW`). */
+  keepNCHWInputs?: boolean;
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type PB = any;
+let modelType: protobuf.Type | undefined;
+
+const FLT_MAX = 3.4028234663852886e38;
+const num = (v: unknown): number => (typeof v === 'number' ? v : v && typeof (v as any).toNumber === 'function' ? (v as any).toNumber() : Number(v));
+
+export function parseOnnx(bytes: Uint8Array, file = 'model'): PB {
+  modelType ??= protobuf.parse(ONNX_PROTO, { keepCase: true }).root.lookupType('onnx.ModelProto');
+  let m: PB;
+  try {
+    m = modelType.decode(bytes);
+  } catch (e) {
+    throw new UserError(`${file}: not a valid ONNX model (${(e as Error).message})`);
+  }
+  if (!m.graph || !m.graph.node?.length)
+    throw new UserError(`${file}: not a valid ONNX model (no graph nodes found)`);
+  return m;
+}
+
+export function importOnnx(bytes: Uint8Array, file = 'model', opts: ImportOptions = {}): Graph {
+  const m = parseOnnx(bytes, file);
+  const opset = num((m.opset_import ?? []).find((o: PB) => !o.domain || o.domain === 'ai.onnx')?.version ?? 13);
+  const b = new OnnxBuilder(file, opset, opts);
+  b.build(m.graph);
+  return b.g;
+}
+
+/** The ONNX ops this importer converts. */
+export const ONNX_SUPPORTED_OPS = (): string[] => Object.keys(CONVERTERS).sort();
+
+type Converter = (b: OnnxBuilder, n: PB) => void;
+
+class OnnxBuilder {
+  g = new Graph();
+  ids = new Map<string, number>();
+  private counter = 0;
+  node!: PB;
+  nodeName = '';
+
+  constructor(readonly file: string, readonly opset: number, readonly opts: ImportOptions) {
+    this.g.fmkType = FmkType.ONNX;
+  }
+
+  build(graph: PB): void {
+    this.g.name = graph.name ?? '';
+    for (const t of graph.initializer ?? []) this.ids.set(t.name, this.constFromProto(t.name, t));
+    const inits = new Set((graph.initializer ?? []).map((t: PB) => t.name));
+    const realInputs = (graph.input ?? []).filter((v: PB) => !inits.has(v.name));
+    for (const v of realInputs) this.addGraphInput(v, realInputs.length);
+    for (const n of graph.node) {
+      this.node = n;
+      this.nodeName = n.name || `Default/${n.op_type}-op${this.counter}`;
+      this.counter++;
+      const conv = CONVERTERS[n.op_type];
+      if (!conv || (n.domain && n.domain !== 'ai.onnx'))
+        throw new UserError(
+          `${this.file}: unsupported ONNX op ${n.op_type} (node ${this.nodeName}). Supported ops: ${ONNX_SUPPORTED_OPS().join(', ')}`,
+        );
+      conv(this, n);
+    }
+    for (const v of graph.output ?? []) {
+      const id = this.ids.get(v.name);
+      if (id === undefined) throw new UserError(`${this.file}: graph output ${v.name} is not produced by any node`);
+      this.g.outputs.push(id);
+    }
+  }
+
+  private addGraphInput(v: PB, count: number): void {
+    const dims = v.type?.tensor_type?.shape?.dim ?? [];
+    let shape: number[] = dims.map((d: PB) => (d.dim_param || d.dim_value === undefined || d.dim_value === null ? -1 : num(d.dim_value)));
+    const given = this.opts.inputShapes?.get(v.name);
+    if (given) {
+      if (given.length !== shape.length)
+        throw new UserError(`--inputShape: input ${v.name} has rank ${shape.length}, got ${given.length} dims`);
+      shape = given;
+    }
+    if (shape.some((d) => d < 0))
+      throw new UserError(`${this.file}: input ${v.name} has dynamic dims [${shape}]; give them with --inputShape=${v.name}:${shape.map((d) => (d < 0 ? 1 : d)).join(',')}`);
+    const elem = v.type?.tensor_type?.elem_type ?? 1;
+    const dtype = elem === 7 || elem === 6 ? 'int32' : 'float32';
+    // MindSpore makes 4-D inputs NHWC, except a single ONNX input that already looks like NHWC (last dim 3).
+    const toNHWC = shape.length === 4 && !this.opts.keepNCHWInputs && !(count === 1 && shape[3] === 3);
+    if (toNHWC) {
+      const id = this.g.addTensor({ name: v.name, shape: NCHW_TO_NHWC.map((p) => shape[p]), dtype, format: Format.NHWC });
+      this.g.inputs.push(id);
+      this.ids.set(v.name, addTranspose(this.g, id, NHWC_TO_NCHW, `${v.name}_nh2nc`));
+    } else {
+      const id = this.g.addTensor({ name: v.name, shape, dtype, format: shape.length === 4 ? Format.NCHW : 0 });
+      this.g.inputs.push(id);
+      this.ids.set(v.name, id);
+    }
+  }
+
+  constFromProto(name: string, t: PB): number {
+    const dims: number[] = (t.dims ?? []).map(num);
+    const n = sizeOf(dims);
+    const raw: Uint8Array | undefined = t.raw_data && t.raw_data.length ? t.raw_data : undefined;
+    let data: TensorData;
+    switch (t.data_type) {
+      case 1: data = raw ? new Float32Array(alignedCopy(raw)) : Float32Array.from(t.float_data ?? []); break;
+      case 10: data = raw ? halfBytesToFloat32(raw) : Float32Array.from((t.int32_data ?? []) as number[], (h) => halfBytesToFloat32(new Uint8Array(new Uint16Array([h]).buffer))[0]); break;
+      case 11: data = raw ? Float32Array.from(new Float64Array(alignedCopy(raw))) : Float32Array.from(t.double_data ?? []); break;
+      case 7: data = raw ? int64BytesToInt32(raw) : Int32Array.from((t.int64_data ?? []).map((v: unknown) => clampInt32(num(v)))); break;
+      case 6: data = raw ? new Int32Array(alignedCopy(raw)) : Int32Array.from(t.int32_data ?? []); break;
+      case 3: data = raw ? new Int8Array(alignedCopy(raw)) : Int8Array.from(t.int32_data ?? []); break;
+      case 2: case 9: data = raw ? new Uint8Array(alignedCopy(raw)) : Uint8Array.from(t.int32_data ?? []); break;
+      default:
+        throw new UserError(`${this.file}: constant ${name} has unsupported ONNX data type ${t.data_type}`);
+    }
+    if (data.length !== n) throw new UserError(`${this.file}: constant ${name} has ${data.length} values for dims [${dims}]`);
+    return this.g.addConst(name, data, dims);
+  }
+
+  /* ---- helpers for converters ---- */
+
+  in(i: number): number {
+    const name = this.node.input[i];
+    if (!name) return -1;
+    const id = this.ids.get(name);
+    if (id === undefined) throw new UserError(`${this.file}: node ${this.nodeName} reads ${name}, which no earlier node produces`);
+    return id;
+  }
+
+  hasIn(i: number): boolean {
+    return !!this.node.input[i];
+  }
+
+  constData(i: number): TensorData | undefined {
+    const id = this.in(i);
+    return id >= 0 ? this.g.tensors[id].data : undefined;
+  }
+
+  constInts(i: number, what: string): number[] {
+    const d = this.constData(i);
+    if (!d) throw new UserError(`${this.file}: node ${this.nodeName} (${this.node.op_type}): ${what} must be a constant`);
+    return Array.from(d as ArrayLike<number>);
+  }
+
+  attr(name: string): PB | undefined {
+    return (this.node.attribute ?? []).find((a: PB) => a.name === name);
+  }
+  int(name: string, def: number): number {
+    const a = this.attr(name);
+    return a ? num(a.i) : def;
+  }
+  float(name: string, def: number): number {
+    const a = this.attr(name);
+    return a ? a.f : def;
+  }
+  ints(name: string, def?: number[]): number[] | undefined {
+    const a = this.attr(name);
+    return a ? (a.ints ?? []).map(num) : def;
+  }
+  str(name: string, def: string): string {
+    const a = this.attr(name);
+    return a ? new TextDecoder().decode(a.s) : def;
+  }
+
+  fail(msg: string): never {
+    throw new UserError(`${this.file}: node ${this.nodeName} (${this.node.op_type}): ${msg}`);
+  }
+
+  intConst(suffix: string, values: number[], shape = [values.length]): number {
+    return this.g.addConst(`${this.nodeName}_${suffix}`, Int32Array.from(values, clampInt32), shape);
+  }
+
+  /** Emits a node in NCHW semantics writing the ONNX outputs. */
+  emit(op: string, attrs: Record<string, unknown>, inputs: number[], outNames: string[] = this.node.output): number[] {
+    const outs = outNames.map((o) => this.newTensor(o));
+    this.g.addNode({ name: this.nodeName, op, attrs, inputs, outputs: outs });
+    return outs;
+  }
+
+  /** Emits a layout-sensitive node: NCHW->NHWC transposes before the given data inputs, NHWC->NCHW after. */
+  emitNHWC(op: string, attrs: Record<string, unknown>, inputs: number[], dataInputs = [0]): void {
+    const ins = inputs.map((id, i) => (dataInputs.includes(i) ? addTranspose(this.g, id, NCHW_TO_NHWC, `${this.nodeName}_pre_${i}`) : id));
+    const tmp = this.g.addTensor({ name: this.nodeName, format: Format.NHWC });
+    this.g.addNode({ name: this.nodeName, op, attrs: { ...attrs }, inputs: ins, outputs: [tmp] });
+    const post = addTranspose(this.g, tmp, NHWC_TO_NCHW, `${this.nodeName}_post`);
+    this.ids.set(this.node.output[0], post);
+  }
+
+  newTensor(onnxName: string): number {
+    const id = this.g.addTensor({ name: onnxName });
+    this.ids.set(onnxName, id);
+    return id;
+  }
+
+  alias(): void {
+    this.ids.set(this.node.output[0], this.in(0));
+  }
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+
+const act = (type: number, extra: Record<string, number> = {}): Converter => (b) =>
+  b.emit('Activation', { activation_type: type, alpha: 0, min_val: 0, max_val: type === Act.RELU ? FLT_MAX : 0, ...extra }, [b.in(0)]);
+const binaryOp = (op: string): Converter => (b) => b.emit(op, { activation_type: 0 }, [b.in(0), b.in(1)]);
+const plain = (op: string): Converter => (b) => b.emit(op, {}, [b.in(0)]);
+
+function convWeight(b: OnnxBuilder): number {
+  const wId = b.in(1);
+  const w = b.g.tensors[wId];
+  if (!w.data || w.shape.length !== 4) b.fail('the weight must be a constant 4-D tensor (2-D convolution)');
+  // KCHW -> KHWC (ConvTranspose: [Cin, Cout/g, KH, KW] -> [Cin, KH, KW, Cout/g]); the weight keeps its name.
+  const kh = permuteConst(w.data as Float32Array, w.shape, NCHW_TO_NHWC);
+  const nw = b.g.addConst(w.name, kh.data, kh.shape, Format.NHWC);
+  return nw;
+}
+
+function padsToList(b: OnnxBuilder): { pad_mode: number; pad_list: number[] } {
+  const autoPad = b.str('auto_pad', 'NOTSET');
+  const pads = b.ints('pads', [0, 0, 0, 0])!;
+  if (pads.length !== 4) b.fail(`only 2-D pads are supported, got [${pads}]`);
+  const mode = autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER' ? PadMode.SAME : autoPad === 'VALID' ? PadMode.VALID : PadMode.PAD;
+  if (autoPad === 'SAME_LOWER') b.fail('auto_pad SAME_LOWER is not supported');
+  return { pad_mode: mode, pad_list: [pads[0], pads[2], pads[1], pads[3]] };
+}
+
+const conv: Converter = (b) => {
+  const w = convWeight(b);
+  const [cout, kh, kw, cinG] = b.g.tensors[w].shape;
+  const group = b.int('group', 1);
+  const { pad_mode, pad_list } = padsToList(b);
+  const attrs = {
+    format: Format.NHWC, kernel_size: [kh, kw], stride: b.ints('strides', [1, 1]), dilation: b.ints('dilations', [1, 1]),
+    pad_mode, pad_list, mode: 1, group, in_channel: cinG * group, out_channel: cout, activation_type: 0,
+  };
+  const ins = [b.in(0), w];
+  if (b.hasIn(2)) ins.push(b.in(2));
+  b.emitNHWC('Conv2DFusion', attrs, ins);
+};
+
+const convTranspose: Converter = (b) => {
+  const w = convWeight(b);
+  const [cin, kh, kw, coutG] = b.g.tensors[w].shape;
+  const group = b.int('group', 1);
+  if (b.attr('output_shape')) b.fail('output_shape is not supported; give pads instead');
+  const { pad_mode, pad_list } = padsToList(b);
+  const attrs = {
+    format: Format.NHWC, kernel_size: [kh, kw], stride: b.ints('strides', [1, 1]), dilation: b.ints('dilations', [1, 1]),
+    pad_mode, pad: pad_list, pad_list, mode: 1, group, in_channel: cin, out_channel: coutG * group, activation_type: 0,
+    output_paddings: b.ints('output_padding', [0, 0]),
+  };
+  const ins = [b.in(0), w];
+  if (b.hasIn(2)) ins.push(b.in(2));
+  b.emitNHWC('Conv2dTransposeFusion', attrs, ins);
+};
+
+const gemm: Converter = (b) => {
+  const alpha = b.float('alpha', 1), beta = b.float('beta', 1);
+  let B = b.in(1);
+  let C = b.hasIn(2) ? b.in(2) : -1;
+  if (alpha !== 1) {
+    const t = b.g.tensors[B];
+    if (!t.data) b.fail('alpha != 1 needs a constant B');
+    B = b.g.addConst(t.name, (t.data as Float32Array).map((v) => v * alpha), t.shape);
+  }
+  if (C >= 0 && beta !== 1) {
+    const t = b.g.tensors[C];
+    if (!t.data) b.fail('beta != 1 needs a constant C');
+    C = b.g.addConst(t.name, (t.data as Float32Array).map((v) => v * beta), t.shape);
+  }
+  const ins = [b.in(0), B];
+  if (C >= 0 && beta !== 0) ins.push(C);
+  b.emit('MatMulFusion', { transpose_a: !!b.int('transA', 0), transpose_b: !!b.int('transB', 0), activation_type: 0 }, ins);
+};
+
+const pool = (op: string, global: boolean): Converter => (b) => {
+  let x = b.in(0);
+  const attrs: Record<string, unknown> = { format: Format.NHWC, global, activation_type: 0, round_mode: 0, pad_mode: PadMode.PAD };
+  if (global) {
+    Object.assign(attrs, { kernel_size: [1, 1], strides: [1, 1], pad: [0, 0, 0, 0] });
+  } else {
+    const k = b.ints('kernel_shape')!;
+    if (k.length !== 2) b.fail(`only 2-D pooling is supported, got kernel_shape [${k}]`);
+    const dil = b.ints('dilations', [1, 1])!;
+    if (dil.some((d) => d !== 1)) b.fail('dilated pooling is not supported');
+    const { pad_mode, pad_list } = padsToList(b);
+    Object.assign(attrs, { kernel_size: k, strides: b.ints('strides', [1, 1]), pad: pad_list, pad_mode, round_mode: b.int('ceil_mode', 0) });
+    if (op === 'AvgPoolFusion' && b.int('count_include_pad', 0) && pad_list.some((p) => p)) {
+      // The runtime's average excludes padding; make the zeros real with an explicit Pad first.
+      const padOut = b.g.addTensor({ name: `${b.nodeName}_pad` });
+      const pads = b.intConst('paddings', [0, 0, 0, 0, pad_list[0], pad_list[1], pad_list[2], pad_list[3]], [4, 2]);
+      b.g.addNode({ name: `${b.nodeName}_pad`, op: 'PadFusion', attrs: { padding_mode: 0, constant_value: 0 }, inputs: [x, pads], outputs: [padOut] });
+      x = padOut;
+      attrs.pad = [0, 0, 0, 0];
+    }
+  }
+  b.emitNHWC(op, attrs, [x]);
+};
+
+const reduceOp = (mode: number): Converter => (b) => {
+  const axes = b.opset >= 18 || (mode === ReduceMode.Sum && b.opset >= 13) ? (b.hasIn(1) ? b.constInts(1, 'axes') : []) : (b.ints('axes', []) ?? []);
+  b.emit('ReduceFusion', { keep_dims: !!b.int('keepdims', 1), mode, reduce_to_end: false, coeff: 1 }, [b.in(0), b.intConst('axes', axes)]);
+};
+
+function clipBounds(b: OnnxBuilder): [number, number] {
+  if (b.opset < 11) return [b.float('min', -FLT_MAX), b.float('max', FLT_MAX)];
+  const lo = b.hasIn(1) ? b.constData(1) : undefined;
+  const hi = b.hasIn(2) ? b.constData(2) : undefined;
+  if ((b.hasIn(1) && !lo) || (b.hasIn(2) && !hi)) b.fail('min and max must be constants');
+  return [lo ? lo[0] : -FLT_MAX, hi ? hi[0] : FLT_MAX];
+}
+
+const CONVERTERS: Record<string, Converter> = {
+  Conv: conv,
+  ConvTranspose: convTranspose,
+  Gemm: gemm,
+  MatMul: (b) => b.emit('MatMulFusion', { transpose_a: false, transpose_b: false, activation_type: 0 }, [b.in(0), b.in(1)]),
+  Relu: act(Act.RELU),
+  LeakyRelu: (b) => act(Act.LEAKY_RELU, { alpha: b.float('alpha', 0.01) })(b, b.node),
+  Sigmoid: act(Act.SIGMOID),
+  Tanh: act(Act.TANH),
+  Elu: (b) => act(Act.ELU, { alpha: b.float('alpha', 1) })(b, b.node),
+  Softplus: act(Act.SOFTPLUS),
+  HardSwish: act(Act.HSWISH),
+  HardSigmoid: (b) => {
+    const alpha = b.float('alpha', 0.2), beta = b.float('beta', 0.5);
+    if (Math.abs(alpha - 1 / 6) < 1e-6 && Math.abs(beta - 0.5) < 1e-6) return act(Act.HSIGMOID)(b, b.node);
+    // The runtime's HSIGMOID is fixed at relu6(x+3)/6, so other slopes become clamp(alpha*x + beta, 0, 1).
+    const mul = b.g.addTensor({ name: `${b.nodeName}_mul` });
+    const add = b.g.addTensor({ name: `${b.nodeName}_add` });
+    b.g.addNode({ name: `${b.nodeName}_mul`, op: 'MulFusion', attrs: { activation_type: 0 }, inputs: [b.in(0), b.g.addConst(`${b.nodeName}_alpha`, Float32Array.of(alpha), [])], outputs: [mul] });
+    b.g.addNode({ name: `${b.nodeName}_add`, op: 'AddFusion', attrs: { activation_type: 0 }, inputs: [mul, b.g.addConst(`${b.nodeName}_beta`, Float32Array.of(beta), [])], outputs: [add] });
+    b.emit('Activation', { activation_type: Act.HARD_TANH, alpha: 0, min_val: 0, max_val: 1 }, [add]);
+  },
+  Clip: (b) => {
+    const [lo, hi] = clipBounds(b);
+    if (lo === 0 && hi === 6) return act(Act.RELU6, { min_val: 0, max_val: 6 })(b, b.node);
+    if (lo === 0 && hi >= FLT_MAX) return act(Act.RELU)(b, b.node);
+    b.emit('Activation', { activation_type: Act.HARD_TANH, alpha: 0, min_val: lo, max_val: hi }, [b.in(0)]);
+  },
+  PRelu: (b) => {
+    const s = b.g.tensors[b.in(1)];
+    if (!s.data) b.fail('the slope must be a constant');
+    const slope = b.g.addConst(s.name, s.data, [s.data.length]);
+    const attrs = { channel_shared: s.data.length === 1 };
+    // A [C,1,1] slope means per-channel over NCHW: layout-sensitive, so it runs in NHWC.
+    if (s.shape.length >= 3) b.emitNHWC('PReLUFusion', attrs, [b.in(0), slope]);
+    else b.emit('PReLUFusion', attrs, [b.in(0), slope]);
+  },
+  Exp: (b) => b.emit('ExpFusion', { base: -1, scale: 1, shift: 0 }, [b.in(0)]),
+  Sqrt: plain('Sqrt'),
+  Abs: plain('Abs'),
+  Neg: plain('Neg'),
+  Pow: (b) => {
+    const e = b.constData(1);
+    if (!e || e.length !== 1) b.fail('the exponent must be a single constant');
+    b.emit('PowFusion', { scale: 1, shift: 0 }, [b.in(0), b.in(1)]);
+  },
+  Add: binaryOp('AddFusion'),
+  Sub: binaryOp('SubFusion'),
+  Mul: binaryOp('MulFusion'),
+  Div: binaryOp('DivFusion'),
+  Max: (b) => { if (b.node.input.length !== 2) b.fail('only 2 inputs are supported'); b.emit('Maximum', {}, [b.in(0), b.in(1)]); },
+  Min: (b) => { if (b.node.input.length !== 2) b.fail('only 2 inputs are supported'); b.emit('Minimum', {}, [b.in(0), b.in(1)]); },
+  MaxPool: pool('MaxPoolFusion', false),
+  AveragePool: pool('AvgPoolFusion', false),
+  GlobalAveragePool: pool('AvgPoolFusion', true),
+  GlobalMaxPool: pool('MaxPoolFusion', true),
+  BatchNormalization: (b) => {
+    const ins = [0, 1, 2, 3, 4].map((i) => b.in(i));
+    if (ins.slice(1).some((i) => !b.g.tensors[i].data)) b.fail('scale, bias, mean and var must be constants');
+    b.emitNHWC('FusedBatchNorm', { epsilon: b.float('epsilon', 1e-5), momentum: b.float('momentum', 0.9), mode: 0 }, ins);
+  },
+  ReduceMean: reduceOp(ReduceMode.Mean),
+  ReduceMax: reduceOp(ReduceMode.Max),
+  ReduceMin: reduceOp(ReduceMode.Min),
+  ReduceSum: reduceOp(ReduceMode.Sum),
+  ReduceProd: reduceOp(ReduceMode.Prod),
+  ReduceSumSquare: reduceOp(ReduceMode.SumSquare),
+  ReduceL2: reduceOp(ReduceMode.L2),
+  Concat: (b) => b.emit('Concat', { axis: b.int('axis', 0) }, b.node.input.map((_: string, i: number) => b.in(i))),
+  Reshape: (b) => {
+    const shape = b.opset >= 5 ? b.constInts(1, 'shape') : b.ints('shape', [])!;
+    b.emit('Reshape', {}, [b.in(0), b.intConst('shape', shape)]);
+  },
+  Flatten: (b) => b.emit('Flatten', { axis: b.int('axis', 1) }, [b.in(0)]),
+  Squeeze: (b) => b.emit('Squeeze', { axis: b.opset >= 13 ? (b.hasIn(1) ? b.constInts(1, 'axes') : []) : b.ints('axes', []) }, [b.in(0)]),
+  Unsqueeze: (b) => b.emit('Unsqueeze', { axis: b.opset >= 13 ? b.constInts(1, 'axes') : b.ints('axes', []) }, [b.in(0)]),
+  Transpose: (b) => {
+    let perm = b.ints('perm');
+    if (!perm) perm = [...Array(b.g.tensors[b.in(0)].shape.length || 4).keys()].reverse();
+    b.emit('Transpose', {}, [b.in(0), b.intConst('perm', perm)]);
+  },
+  Slice: (b) => {
+    let starts: number[], ends: number[], axes: number[] | undefined, steps: number[] | undefined;
+    if (b.opset < 10) {
+      starts = b.ints('starts')!; ends = b.ints('ends')!; axes = b.ints('axes');
+    } else {
+      starts = b.constInts(1, 'starts'); ends = b.constInts(2, 'ends');
+      axes = b.hasIn(3) ? b.constInts(3, 'axes') : undefined;
+      steps = b.hasIn(4) ? b.constInts(4, 'steps') : undefined;
+    }
+    axes ??= starts.map((_, i) => i);
+    steps ??= starts.map(() => 1);
+    b.emit('StridedSlice', { begin_mask: 0, end_mask: 0, ellipsis_mask: 0, new_axis_mask: 0, shrink_axis_mask: 0 },
+      [b.in(0), b.intConst('begin', starts), b.intConst('end', ends), b.intConst('axes', axes), b.intConst('strides', steps)]);
+  },
+  Split: (b) => {
+    const sizes = b.opset >= 13 && b.hasIn(1) ? b.constInts(1, 'split') : (b.ints('split', []) ?? []);
+    b.emit('Split', { output_num: b.node.output.length, size_splits: sizes.length ? sizes : null, axis: b.int('axis', 0) }, [b.in(0)]);
+  },
+  Gather: (b) => {
+    const idx = b.constData(1);
+    const ins = [b.in(0), b.in(1), b.intConst('axis', [b.int('axis', 0)], [1])];
+    if (!idx) b.fail('indices must be constant');
+    b.emit('Gather', {}, ins);
+  },
+  Softmax: (b) => b.emit('Softmax', { axis: [b.int('axis', b.opset < 13 ? 1 : -1)] }, [b.in(0)]),
+  Pad: (b) => {
+    const pads = b.opset >= 11 ? b.constInts(1, 'pads') : b.ints('pads')!;
+    const value = b.opset >= 11 ? (b.hasIn(2) ? (b.constData(2)?.[0] ?? 0) : 0) : b.float('value', 0);
+    const mode = b.str('mode', 'constant');
+    const r = pads.length / 2;
+    const pairs = [...Array(r).keys()].flatMap((i) => [pads[i], pads[i + r]]);
+    // MindSpore maps ONNX 'edge' to SYMMETRIC.
+    b.emit('PadFusion', { padding_mode: mode === 'reflect' ? 1 : mode === 'edge' ? 2 : 0, constant_value: value },
+      [b.in(0), b.intConst('paddings', pairs, [r, 2])]);
+  },
+  Resize: (b) => resizeOp(b, b.opset >= 11 ? 'resize11' : 'resize10'),
+  Upsample: (b) => resizeOp(b, 'upsample'),
+  Shape: (b) => b.emit('Shape', {}, [b.in(0)]),
+  Cast: (b) => {
+    const to = b.int('to', 1);
+    const typeId = to === 1 || to === 10 || to === 11 ? 43 : to === 6 || to === 7 ? 34 : to === 9 ? 30 : to === 3 ? 32 : 43;
+    b.emit('Cast', {}, [b.in(0), b.intConst('to', [typeId], [])]);
+  },
+  Constant: (b) => {
+    const v = b.attr('value');
+    let id: number;
+    if (v?.t) id = b.constFromProto(b.node.output[0], v.t);
+    else if (b.attr('value_float')) id = b.g.addConst(b.node.output[0], Float32Array.of(b.float('value_float', 0)), []);
+    else if (b.attr('value_int')) id = b.g.addConst(b.node.output[0], Int32Array.of(b.int('value_int', 0)), []);
+    else if (b.attr('value_ints')) { const xs = b.ints('value_ints')!; id = b.g.addConst(b.node.output[0], Int32Array.from(xs), [xs.length]); }
+    else if (b.attr('value_floats')) { const xs = b.attr('value_floats').floats; id = b.g.addConst(b.node.output[0], Float32Array.from(xs), [xs.length]); }
+    else b.fail('unsupported Constant attribute');
+    b.ids.set(b.node.output[0], id!);
+  },
+  Identity: (b) => b.alias(),
+  Dropout: (b) => b.alias(),
+};
+
+function resizeOp(b: OnnxBuilder, form: 'resize11' | 'resize10' | 'upsample'): void {
+  const mode = b.str('mode', 'nearest');
+  const method = mode === 'nearest' ? ResizeMethod.NEAREST : mode === 'linear' || mode === 'bilinear' ? ResizeMethod.LINEAR : b.fail(`mode ${mode} is not supported`);
+  let ctm: number = CT.ASYMMETRIC;
+  let nearest: number = NearestMode.FLOOR;
+  if (form === 'resize11') {
+    const c = b.str('coordinate_transformation_mode', 'half_pixel');
+    ctm = c === 'half_pixel' || c === 'pytorch_half_pixel' ? CT.HALF_PIXEL : c === 'align_corners' ? CT.ALIGN_CORNERS : c === 'asymmetric' ? CT.ASYMMETRIC : b.fail(`coordinate_transformation_mode ${c} is not supported`);
+    const nm = b.str('nearest_mode', 'round_prefer_floor');
+    nearest = nm === 'round_prefer_ceil' ? NearestMode.ROUND_HALF_UP : nm === 'floor' ? NearestMode.FLOOR : nm === 'ceil' ? NearestMode.CEIL : NearestMode.ROUND_HALF_DOWN;
+  }
+  // sizes [N,C,H,W] or scales [N,C,H,W] become a 2-element [H, W] constant, as MindSpore's format pass does.
+  let sizeInput: number;
+  const sizes = form === 'resize11' && b.hasIn(3) ? b.constData(3) : undefined;
+  if (sizes && sizes.length) sizeInput = b.intConst('sizes', [sizes[2], sizes[3]]);
+  else {
+    const scaleIdx = form === 'resize11' ? 2 : 1;
+    const scales = form === 'upsample' && b.opset < 9 ? Float32Array.from(b.attr('scales')?.floats ?? []) : b.constData(scaleIdx);
+    if (!scales || scales.length !== 4) b.fail('needs constant 4-element scales or sizes');
+    sizeInput = b.g.addConst(`${b.nodeName}_scales`, Float32Array.of(scales[2], scales[3]), [2]);
+  }
+  b.emitNHWC('Resize', {
+    format: Format.NHWC, method, new_height: 0, new_width: 0, preserve_aspect_ratio: false, coordinate_transform_mode: ctm,
+    cubic_coeff: b.float('cubic_coeff_a', -0.75), exclude_outside: b.int('exclude_outside', 0), extrapolation_value: 0, nearest_mode: nearest,
+  }, [b.in(0), sizeInput]);
+}

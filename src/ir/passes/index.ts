@@ -1,0 +1,61 @@
+/** The pass pipeline that brings any imported graph into MindSpore Lite form. */
+import { Graph, Format, FmkType } from '../graph.js';
+import { foldConstants } from './fold-constants.js';
+import { eliminateTransposes } from './transposes.js';
+import { foldBatchNorm, foldBiasAdd, fuseActivations } from './fuse.js';
+import { inferShapes } from './shapes.js';
+import { NHWC_TO_NCHW } from '../layout.js';
+
+const LAYOUT_SENSITIVE = new Set(['Conv2DFusion', 'Conv2dTransposeFusion', 'MaxPoolFusion', 'AvgPoolFusion', 'Resize', 'PReLUFusion', 'FusedBatchNorm', 'ScaleFusion']);
+
+export function toMindSporeForm(g: Graph): Graph {
+  removeIdentities(g);
+  inferShapes(g);
+  foldConstants(g);
+  eliminateTransposes(g);
+  foldBatchNorm(g);
+  foldBiasAdd(g);
+  fuseActivations(g);
+  g.removeDeadNodes();
+  g.compact();
+  g.topoSort();
+  inferShapes(g);
+  nameTensors(g);
+  assignFormats(g);
+  return g;
+}
+
+/** Transposes with an identity perm do nothing. */
+function removeIdentities(g: Graph): void {
+  for (const n of [...g.nodes]) {
+    if (n.op !== 'Transpose') continue;
+    const p = g.tensors[n.inputs[1]]?.data;
+    if (p && Array.from(p).every((v, i) => v === i) && !g.outputs.includes(n.outputs[0])) {
+      g.replaceUses(n.outputs[0], n.inputs[0]);
+      g.nodes.splice(g.nodes.indexOf(n), 1);
+    }
+  }
+}
+
+/** Op outputs are named after their node (`<node>_o:<i>` for several); graph outputs keep the source names. */
+function nameTensors(g: Graph): void {
+  const outs = new Set(g.outputs);
+  for (const n of g.nodes)
+    n.outputs.forEach((id, i) => {
+      if (!outs.has(id)) g.tensors[id].name = n.outputs.length > 1 ? `${n.name}_o:${i}` : n.name;
+    });
+}
+
+/** Activation formats: NHWC inside the channels-last region, NCHW after a format transpose (as MindSpore infers). */
+function assignFormats(g: Graph): void {
+  const channelsLast = g.fmkType === FmkType.TFLITE || g.fmkType === FmkType.MSLITE;
+  for (const n of g.nodes) {
+    let f: number;
+    if (n.op === 'Transpose') {
+      const p = g.tensors[n.inputs[1]]?.data;
+      f = p && Array.from(p).join() === NHWC_TO_NCHW.join() ? Format.NCHW : Format.NHWC;
+    } else if (LAYOUT_SENSITIVE.has(n.op) || channelsLast) f = Format.NHWC;
+    else f = g.tensors[n.inputs[0]]?.format ?? Format.NCHW;
+    for (const o of n.outputs) g.tensors[o].format = f;
+  }
+}
