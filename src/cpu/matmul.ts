@@ -8,11 +8,11 @@ import { applyActivation } from './activation.js';
 export function fullConnection(node: Node, [x, w, bias]: RT[]): RT[] {
   const a = node.attrs;
   const [outC, inC] = w.shape;
-  const axis = a.use_axis ? (a.axis as number) : 1;
-  const rows = size(x.shape.slice(0, axis));
+  // use_axis: keep the dims before `axis` (Caffe InnerProduct); otherwise flatten to [-1, in] (TFLite).
+  const rows = a.use_axis ? size(x.shape.slice(0, a.axis as number)) : size(x.shape) / inC;
   if (rows * inC !== size(x.shape))
     throw new UserError(`FullConnection ${node.name}: input [${x.shape}] does not flatten to rows of ${inC}`);
-  const out = f32([...x.shape.slice(0, axis), outC]);
+  const out = f32(a.use_axis ? [...x.shape.slice(0, a.axis as number), outC] : [rows, outC]);
   const od = out.data as Float32Array;
   gemmNT(rows, outC, inC, x.data as Float32Array, inC, w.data as Float32Array, inC, od, outC);
   addBias(od, bias, outC);

@@ -354,9 +354,9 @@ const CONVERTERS: Record<string, Converter> = {
   },
   PRelu: (b) => {
     const s = b.g.tensors[b.in(1)];
-    if (!s.data) b.fail('the slope must be a constant');
-    const slope = b.g.addConst(s.name, s.data, [s.data.length]);
-    const attrs = { channel_shared: s.data.length === 1 };
+    const data = s.data ?? b.fail('the slope must be a constant');
+    const slope = b.g.addConst(s.name, data, [data.length]);
+    const attrs = { channel_shared: data.length === 1 };
     // A [C,1,1] slope means per-channel over NCHW: layout-sensitive, so it runs in NHWC.
     if (s.shape.length >= 3) b.emitNHWC('PReLUFusion', attrs, [b.in(0), slope]);
     else b.emit('PReLUFusion', attrs, [b.in(0), slope]);

@@ -1,0 +1,140 @@
+/** `benchmark`: MindSpore Lite's accuracy and speed tool for .ms models, on the CPU executor. */
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { UserError, Graph, sizeOf, bytesPerElement } from '../ir/graph.js';
+import { readMs } from '../ir/import/ms.js';
+import { run } from '../cpu/executor.js';
+import type { RT } from '../cpu/tensor.js';
+import { parseBenchmarkData, formatBenchmarkData, meanError, hasNonFinite, cosineSimilarity } from '../bench/accuracy.js';
+import { readFileOrFail, writeFileAtomic, runCli, float32FromBytes } from './io.js';
+
+function num(v: string, flag: string, integer = true): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)))
+    throw new UserError(`INPUT ILLEGAL: ${flag} must be a ${integer ? 'integer' : 'number'}, got "${v}"`);
+  return n;
+}
+
+/** Deterministic uniform [0.1, 1) inputs when no --inDataFile is given. */
+function randomInput(shape: number[], seed: number): Float32Array {
+  const a = new Float32Array(sizeOf(shape));
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < a.length; i++) {
+    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+    a[i] = 0.1 + 0.9 * ((s >>> 0) / 4294967296);
+  }
+  return a;
+}
+
+export function loadInputs(g: Graph, files: string[]): RT[] {
+  if (files.length && files.length !== g.inputs.length)
+    throw new UserError(`--inDataFile: model has ${g.inputs.length} inputs, got ${files.length} files`);
+  return g.inputs.map((id, i) => {
+    const t = g.tensors[id];
+    if (!files.length) return { shape: t.shape, data: randomInput(t.shape, 1234 + i) };
+    const bytes = readFileOrFail(files[i], 'input file');
+    const need = sizeOf(t.shape) * bytesPerElement[t.dtype];
+    if (bytes.length !== need) throw new UserError(`Input binary file size error, required: ${need}, in fact: ${bytes.length} (${files[i]})`);
+    return { shape: t.shape, data: t.dtype === 'int32' ? new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + need)) : float32FromBytes(bytes) };
+  });
+}
+
+function resizeInputs(g: Graph, spec: string): void {
+  const shapes = spec.split(':').filter(Boolean).map((s) => s.split(',').map((d) => num(d, '--inputShapes')));
+  if (shapes.length !== g.inputs.length) throw new UserError(`--inputShapes: model has ${g.inputs.length} inputs, got ${shapes.length} shapes`);
+  g.inputs.forEach((id, i) => (g.tensors[id].shape = shapes[i]));
+}
+
+export function benchmarkMain(argv: string[]): Promise<number> {
+  return runCli(() => {
+    const program = new Command('benchmark')
+      .option('--modelFile <path>', '.ms model to run')
+      .option('--inDataFile <files>', 'raw input files, comma or space separated, in model-input order (random when absent)', '')
+      .option('--benchmarkDataFile <path>', 'reference outputs in MindSpore benchmark text format', '')
+      .option('--accuracyThreshold <pct>', 'fail when the mean bias is above this many percent', '0.5')
+      .option('--cosineDistanceThreshold <v>', 'fail when an output\'s cosine similarity is below this (enabled when >= -1)', '-1.1')
+      .option('--loopCount <n>', 'timed runs', '10')
+      .option('--warmUpLoopCount <n>', 'untimed runs first', '3')
+      .option('--numThreads <n>', 'accepted for compatibility; the CPU executor is single-threaded', '2')
+      .option('--device <d>', 'CPU (GPU comes with the WebGPU engine)', 'CPU')
+      .option('--inputShapes <shapes>', 'resize inputs: "1,32,32,3:1,10"')
+      .option('--saveOutput <path>', 'write this run\'s outputs as a benchmark data file')
+      .exitOverride()
+      .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    try {
+      program.parse(argv, { from: 'user' });
+    } catch (e) {
+      return (e as { exitCode?: number }).exitCode ?? 1;
+    }
+    const o = program.opts();
+    if (!o.modelFile) throw new UserError('INPUT MISSING: modelFile is necessary');
+    if (o.device !== 'CPU') throw new UserError(`--device=${o.device} is not available yet (CPU only)`);
+    const loops = num(o.loopCount, '--loopCount'), warm = num(o.warmUpLoopCount, '--warmUpLoopCount');
+    const threshold = num(o.accuracyThreshold, '--accuracyThreshold', false);
+    const cosThreshold = num(o.cosineDistanceThreshold, '--cosineDistanceThreshold', false);
+    if (loops < 1) throw new UserError('INPUT ILLEGAL: loopCount must be greater than 0');
+    const g = readMs(readFileOrFail(o.modelFile, 'model file'), o.modelFile);
+    if (o.inputShapes) resizeInputs(g, o.inputShapes);
+    const inputs = loadInputs(g, (o.inDataFile as string).split(/[,\s]+/).filter(Boolean));
+    const log = (s: string) => process.stdout.write(`${s}\n`);
+    log(`ModelPath = ${o.modelFile}`);
+    log(`InDataPath = ${o.inDataFile}`);
+    log(`LoopCount = ${loops}, WarmUpLoopCount = ${warm}, NumThreads = ${o.numThreads}, Device = ${o.device}`);
+
+    let outputs: RT[] = [];
+    for (let i = 0; i < warm; i++) outputs = run(g, inputs);
+    const times: number[] = [];
+    for (let i = 0; i < loops; i++) {
+      const t0 = performance.now();
+      outputs = run(g, inputs);
+      times.push(performance.now() - t0);
+    }
+    const names = g.outputs.map((id) => g.tensors[id].name);
+    let failed = false;
+    outputs.forEach((out, k) => {
+      log(`Data of node ${names[k]} : ${Array.from(out.data.slice(0, 20), (v) => Number(v.toPrecision(7))).join(' ')}`);
+      if (hasNonFinite(out.data)) {
+        log(`Output ${names[k]} contains NaN or Inf`);
+        failed = true;
+      }
+    });
+    if (o.saveOutput) {
+      writeFileAtomic(o.saveOutput, formatBenchmarkData(outputs.map((out, k) => ({ name: names[k], shape: out.shape, values: out.data }))));
+      log(`Saved outputs to ${o.saveOutput}`);
+    }
+    if (o.benchmarkDataFile) {
+      const refs = parseBenchmarkData(readFileSync(o.benchmarkDataFile, 'utf8'), o.benchmarkDataFile);
+      const refNames = refs.map((r) => r.name).sort().join();
+      if (refNames !== [...names].sort().join())
+        throw new UserError(`${o.benchmarkDataFile}: output names [${refs.map((r) => r.name)}] do not match the model's outputs [${names}]`);
+      let total = 0;
+      for (const r of refs) {
+        const out = outputs[names.indexOf(r.name)];
+        if (out.data.length !== r.values.length)
+          throw new UserError(`${o.benchmarkDataFile}: tensor ${r.name} has ${r.values.length} values, the model outputs ${out.data.length}`);
+        const err = meanError(out.data, r.values);
+        total += err;
+        log(`Mean bias of node/tensor ${r.name} : ${(err * 100).toFixed(6)}%`);
+        if (cosThreshold >= -1) {
+          const cos = cosineSimilarity(out.data, r.values);
+          log(`Cosine similarity of ${r.name} : ${cos.toFixed(6)}`);
+          if (cos < cosThreshold) failed = true;
+        }
+      }
+      const meanBias = (total / refs.length) * 100;
+      log(`Mean bias of all nodes/tensors: ${meanBias.toFixed(6)}%`);
+      log('=======================================================');
+      if (meanBias > threshold) {
+        log(`Mean bias ${meanBias.toFixed(6)}% is above the accuracy threshold ${threshold}%`);
+        failed = true;
+      }
+    }
+    const avg = times.reduce((a, b) => a + b, 0) / times.length;
+    log(`Model = ${o.modelFile.split('/').pop()}, NumThreads = ${o.numThreads}, MinRunTime = ${Math.min(...times).toFixed(3)} ms, MaxRuntime = ${Math.max(...times).toFixed(3)} ms, AvgRunTime = ${avg.toFixed(3)} ms`);
+    if (failed) {
+      process.stderr.write('Run Benchmark failed\n');
+      return 1;
+    }
+    return 0;
+  });
+}

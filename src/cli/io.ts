@@ -1,0 +1,47 @@
+/** File access for the command-line tools: clear one-line errors and never a half-written output. */
+import { readFileSync, writeFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { UserError } from '../ir/graph.js';
+
+export function readFileOrFail(path: string, what: string): Uint8Array {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new UserError(`${what} ${path} does not exist`);
+  }
+  if (!st.isFile()) throw new UserError(`${what} ${path} is not a regular file`);
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new UserError(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** Writes to a temporary name beside the target, then renames: a failed run leaves nothing behind. */
+export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new UserError(`cannot write output file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+export function float32FromBytes(bytes: Uint8Array): Float32Array {
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+}
+
+/** Runs a CLI body: user errors print one line and exit 1, anything else is a bug and keeps its stack. */
+export async function runCli(body: () => Promise<number> | number): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    if (e instanceof UserError) {
+      process.stderr.write(`${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}

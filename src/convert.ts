@@ -1,0 +1,52 @@
+/** Library entry points: load any supported model into MindSpore Lite form, and write it as .ms. */
+import { Graph, UserError, FmkType } from './ir/graph.js';
+import { importOnnx } from './ir/import/onnx.js';
+import { importTflite } from './ir/import/tflite.js';
+import { readMs } from './ir/import/ms.js';
+import { writeMs } from './ir/export/ms.js';
+import { toMindSporeForm } from './ir/passes/index.js';
+
+export type Fmk = 'TF' | 'TFLITE' | 'CAFFE' | 'MINDIR' | 'ONNX' | 'MSLITE';
+export const FMKS: readonly Fmk[] = ['TF', 'TFLITE', 'CAFFE', 'MINDIR', 'ONNX', 'MSLITE'];
+
+export interface LoadOptions {
+  /** `--inputShape`: name -> dims in the source model's layout. */
+  inputShapes?: Map<string, number[]>;
+  /** `--inputDataFormat`: NHWC (default) or NCHW for 4-D inputs of NCHW frameworks. */
+  inputDataFormat?: 'NHWC' | 'NCHW';
+}
+
+/** Imports a model file and rewrites it into MindSpore Lite form (ops, NHWC layout, fusions). */
+export function loadModel(bytes: Uint8Array, fmk: Fmk, file: string, opts: LoadOptions = {}): Graph {
+  switch (fmk) {
+    case 'ONNX':
+      return toMindSporeForm(importOnnx(bytes, file, { inputShapes: opts.inputShapes, keepNCHWInputs: opts.inputDataFormat === 'NCHW' }));
+    case 'TFLITE':
+      return toMindSporeForm(importTflite(bytes, file));
+    case 'MSLITE': {
+      const g = readMs(bytes, file);
+      g.fmkType = FmkType.MSLITE;
+      g.version = 'MindSpore Lite 2.7.0';
+      return g;
+    }
+    default:
+      throw new UserError(`--fmk=${fmk} is not supported by WebPTQ yet (supported: ONNX, TFLITE, MSLITE)`);
+  }
+}
+
+export function toMs(g: Graph): Uint8Array {
+  return writeMs(g);
+}
+
+/** Parses `--inputShape=name:1,3,224,224;name2:...`. */
+export function parseInputShapes(spec: string, flag = '--inputShape'): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  for (const part of spec.split(';').filter((s) => s.trim())) {
+    const i = part.lastIndexOf(':');
+    const dims = part.slice(i + 1).split(',').map((d) => Number(d.trim()));
+    if (i <= 0 || dims.some((d) => !Number.isInteger(d) || d <= 0))
+      throw new UserError(`${flag}: expected name:d0,d1,...[;name2:...] with positive integer dims, got "${part}"`);
+    m.set(part.slice(0, i).trim(), dims);
+  }
+  return m;
+}

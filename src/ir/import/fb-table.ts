@@ -1,0 +1,84 @@
+/** Typed access to FlatBuffer tables by slot number, shared by the .ms and .tflite readers. */
+import * as fb from 'flatbuffers';
+
+export class Table {
+  constructor(readonly bb: fb.ByteBuffer, readonly pos: number) {}
+  private off(slot: number): number {
+    return this.bb.__offset(this.pos, 4 + 2 * slot);
+  }
+  has(slot: number): boolean {
+    return this.off(slot) !== 0;
+  }
+  int8(slot: number, def: number): number {
+    const o = this.off(slot);
+    return o ? this.bb.readInt8(this.pos + o) : def;
+  }
+  uint8(slot: number, def: number): number {
+    const o = this.off(slot);
+    return o ? this.bb.readUint8(this.pos + o) : def;
+  }
+  int32(slot: number, def: number): number {
+    const o = this.off(slot);
+    return o ? this.bb.readInt32(this.pos + o) : def;
+  }
+  int64(slot: number, def: number): number {
+    const o = this.off(slot);
+    return o ? Number(this.bb.readInt64(this.pos + o)) : def;
+  }
+  float32(slot: number, def: number): number {
+    const o = this.off(slot);
+    return o ? this.bb.readFloat32(this.pos + o) : def;
+  }
+  float64(slot: number, def: number): number {
+    const o = this.off(slot);
+    return o ? this.bb.readFloat64(this.pos + o) : def;
+  }
+  string(slot: number): string | undefined {
+    const o = this.off(slot);
+    return o ? (this.bb.__string(this.pos + o, fb.Encoding.UTF16_STRING) as string) : undefined;
+  }
+  table(slot: number): Table | undefined {
+    const o = this.off(slot);
+    return o ? new Table(this.bb, this.bb.__indirect(this.pos + o)) : undefined;
+  }
+  private vec(slot: number): [number, number] | undefined {
+    const o = this.off(slot);
+    return o ? [this.bb.__vector(this.pos + o), this.bb.__vector_len(this.pos + o)] : undefined;
+  }
+  tables(slot: number): Table[] {
+    const v = this.vec(slot);
+    if (!v) return [];
+    const out: Table[] = [];
+    for (let i = 0; i < v[1]; i++) out.push(new Table(this.bb, this.bb.__indirect(v[0] + 4 * i)));
+    return out;
+  }
+  ints(slot: number): number[] | undefined {
+    const v = this.vec(slot);
+    if (!v) return undefined;
+    const out: number[] = [];
+    for (let i = 0; i < v[1]; i++) out.push(this.bb.readInt32(v[0] + 4 * i));
+    return out;
+  }
+  longs(slot: number): number[] | undefined {
+    const v = this.vec(slot);
+    if (!v) return undefined;
+    const out: number[] = [];
+    for (let i = 0; i < v[1]; i++) out.push(Number(this.bb.readInt64(v[0] + 8 * i)));
+    return out;
+  }
+  floats(slot: number): number[] | undefined {
+    const v = this.vec(slot);
+    if (!v) return undefined;
+    const out: number[] = [];
+    for (let i = 0; i < v[1]; i++) out.push(this.bb.readFloat32(v[0] + 4 * i));
+    return out;
+  }
+  int8s(slot: number): Int8Array | undefined {
+    const v = this.vec(slot);
+    return v ? new Int8Array(this.bb.bytes().slice(v[0], v[0] + v[1]).buffer) : undefined;
+  }
+  bytes(slot: number): Uint8Array | undefined {
+    const v = this.vec(slot);
+    return v ? this.bb.bytes().slice(v[0], v[0] + v[1]) : undefined;
+  }
+}
