@@ -1,0 +1,105 @@
+/**
+ * Image decoding (BMP, JPEG, PNG through well-kept pure-JS decoders, so the same code runs in the browser)
+ * and the preprocessing MindSpore's calibration offers: color order, resize, center crop, mean/std.
+ */
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import bmp from 'bmp-js';
+import { UserError } from '../ir/graph.js';
+
+/** 8-bit RGB, row-major HWC. */
+export interface RgbImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+function rgbaToRgb(rgba: Uint8Array, width: number, height: number, order: 'RGBA' | 'ABGR'): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < width * height; i++) {
+    if (order === 'RGBA') {
+      data[3 * i] = rgba[4 * i];
+      data[3 * i + 1] = rgba[4 * i + 1];
+      data[3 * i + 2] = rgba[4 * i + 2];
+    } else {
+      data[3 * i] = rgba[4 * i + 3];
+      data[3 * i + 1] = rgba[4 * i + 2];
+      data[3 * i + 2] = rgba[4 * i + 1];
+    }
+  }
+  return { width, height, data };
+}
+
+export function decodeImage(bytes: Uint8Array, file = 'image'): RgbImage {
+  try {
+    if (bytes[0] === 0x42 && bytes[1] === 0x4d) {
+      const img = bmp.decode(Buffer.from(bytes));
+      return rgbaToRgb(new Uint8Array(img.data), img.width, img.height, 'ABGR');
+    }
+    if (bytes[0] === 0xff && bytes[1] === 0xd8) {
+      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
+      return rgbaToRgb(img.data, img.width, img.height, 'RGBA');
+    }
+    if (bytes[0] === 0x89 && bytes[1] === 0x50) {
+      const img = PNG.sync.read(Buffer.from(bytes));
+      return rgbaToRgb(new Uint8Array(img.data), img.width, img.height, 'RGBA');
+    }
+  } catch (e) {
+    throw new UserError(`${file}: cannot decode image (${(e as Error).message})`);
+  }
+  throw new UserError(`${file}: not a BMP, JPEG or PNG image`);
+}
+
+/** Bilinear resize with OpenCV's INTER_LINEAR pixel-center convention. */
+export function resizeBilinear(img: RgbImage, width: number, height: number): RgbImage {
+  const out = new Uint8Array(width * height * 3);
+  const sx = img.width / width, sy = img.height / height;
+  for (let y = 0; y < height; y++) {
+    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), img.height - 1);
+    const y0 = Math.floor(fy), y1 = Math.min(y0 + 1, img.height - 1), wy = fy - y0;
+    for (let x = 0; x < width; x++) {
+      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), img.width - 1);
+      const x0 = Math.floor(fx), x1 = Math.min(x0 + 1, img.width - 1), wx = fx - x0;
+      for (let c = 0; c < 3; c++) {
+        const p = (yy: number, xx: number) => img.data[(yy * img.width + xx) * 3 + c];
+        const v = (p(y0, x0) * (1 - wx) + p(y0, x1) * wx) * (1 - wy) + (p(y1, x0) * (1 - wx) + p(y1, x1) * wx) * wy;
+        out[(y * width + x) * 3 + c] = Math.round(v);
+      }
+    }
+  }
+  return { width, height, data: out };
+}
+
+export function centerCrop(img: RgbImage, width: number, height: number): RgbImage {
+  if (width > img.width || height > img.height) throw new UserError(`center crop ${width}x${height} is larger than the image ${img.width}x${img.height}`);
+  const x0 = Math.floor((img.width - width) / 2), y0 = Math.floor((img.height - height) / 2);
+  const out = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) out.set(img.data.subarray(((y0 + y) * img.width + x0) * 3, ((y0 + y) * img.width + x0 + width) * 3), y * width * 3);
+  return { width, height, data: out };
+}
+
+export interface ToTensorOptions {
+  channels?: 'RGB' | 'BGR' | 'GRAY';
+  mean?: number[];
+  std?: number[];
+  /** Output layout; NHWC is what converted models take. */
+  layout?: 'HWC' | 'CHW';
+}
+
+/** Float32 tensor data from an 8-bit image: (pixel - mean) / std per channel. */
+export function toTensor(img: RgbImage, o: ToTensorOptions = {}): Float32Array {
+  const order = o.channels ?? 'RGB';
+  const c = order === 'GRAY' ? 1 : 3;
+  const n = img.width * img.height;
+  const out = new Float32Array(n * c);
+  for (let i = 0; i < n; i++) {
+    const r = img.data[3 * i], g = img.data[3 * i + 1], b = img.data[3 * i + 2];
+    const px = order === 'GRAY' ? [0.299 * r + 0.587 * g + 0.114 * b] : order === 'BGR' ? [b, g, r] : [r, g, b];
+    for (let k = 0; k < c; k++) {
+      const v = (px[k] - (o.mean?.[k] ?? 0)) / (o.std?.[k] ?? 1);
+      if (o.layout === 'CHW') out[k * n + i] = v;
+      else out[i * c + k] = v;
+    }
+  }
+  return out;
+}
