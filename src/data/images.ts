@@ -103,3 +103,28 @@ export function toTensor(img: RgbImage, o: ToTensorOptions = {}): Float32Array {
   }
   return out;
 }
+
+/** Area (box-filter) resize, OpenCV's INTER_AREA for shrinking: every source pixel contributes by overlap. */
+export function resizeArea(img: RgbImage, width: number, height: number): RgbImage {
+  const out = new Uint8Array(width * height * 3);
+  const sx = img.width / width, sy = img.height / height;
+  for (let y = 0; y < height; y++) {
+    const y0 = y * sy, y1 = y0 + sy;
+    for (let x = 0; x < width; x++) {
+      const x0 = x * sx, x1 = x0 + sx;
+      const acc = [0, 0, 0];
+      let wsum = 0;
+      for (let yy = Math.floor(y0); yy < Math.min(Math.ceil(y1), img.height); yy++) {
+        const wy = Math.min(yy + 1, y1) - Math.max(yy, y0);
+        for (let xx = Math.floor(x0); xx < Math.min(Math.ceil(x1), img.width); xx++) {
+          const w = wy * (Math.min(xx + 1, x1) - Math.max(xx, x0));
+          const p = (yy * img.width + xx) * 3;
+          acc[0] += img.data[p] * w; acc[1] += img.data[p + 1] * w; acc[2] += img.data[p + 2] * w;
+          wsum += w;
+        }
+      }
+      for (let c = 0; c < 3; c++) out[(y * width + x) * 3 + c] = Math.round(acc[c] / wsum);
+    }
+  }
+  return { width, height, data: out };
+}

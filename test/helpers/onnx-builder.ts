@@ -1,0 +1,57 @@
+/**
+ * Writes small real ONNX models (protobuf, same schema subset as the importer) so tests can build graphs
+ * onnxruntime runs as an oracle: a .ms model's weights re-expressed in ONNX, or a two-input model.
+ */
+import protobuf from 'protobufjs';
+import { ONNX_PROTO } from '../../src/ir/import/proto/onnx-proto.js';
+
+const root = protobuf.parse(ONNX_PROTO, { keepCase: true }).root;
+const ModelProto = root.lookupType('onnx.ModelProto');
+
+export interface OnnxNode {
+  op: string;
+  inputs: string[];
+  outputs: string[];
+  attrs?: Record<string, number | number[]>;
+}
+
+export interface OnnxInit {
+  name: string;
+  dims: number[];
+  data: Float32Array | Int32Array | number[];
+  int64?: boolean;
+}
+
+export function buildOnnx(spec: {
+  inputs: { name: string; dims: number[] }[];
+  outputs: string[];
+  nodes: OnnxNode[];
+  inits: OnnxInit[];
+  opset?: number;
+}): Uint8Array {
+  const valueInfo = (name: string, dims?: number[]) => ({
+    name,
+    type: { tensor_type: { elem_type: 1, shape: dims ? { dim: dims.map((d) => ({ dim_value: d })) } : undefined } },
+  });
+  const attr = (name: string, v: number | number[]) =>
+    Array.isArray(v) ? { name, type: 7, ints: v } : Number.isInteger(v) ? { name, type: 2, i: v } : { name, type: 1, f: v };
+  const msg = ModelProto.create({
+    ir_version: 7,
+    opset_import: [{ domain: '', version: spec.opset ?? 13 }],
+    producer_name: 'webptq-tests',
+    graph: {
+      name: 'test_graph',
+      node: spec.nodes.map((n, i) => ({
+        name: `${n.op}_${i}`, op_type: n.op, input: n.inputs, output: n.outputs,
+        attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attr(k, v)),
+      })),
+      initializer: spec.inits.map((t) => ({
+        name: t.name, dims: t.dims, data_type: t.int64 ? 7 : 1,
+        ...(t.int64 ? { int64_data: Array.from(t.data) } : { float_data: Array.from(t.data) }),
+      })),
+      input: spec.inputs.map((i) => valueInfo(i.name, i.dims)),
+      output: spec.outputs.map((o) => valueInfo(o)),
+    },
+  });
+  return ModelProto.encode(msg).finish();
+}

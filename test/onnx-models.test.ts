@@ -1,0 +1,97 @@
+/**
+ * Every ONNX model in ../shared/models/onnx, converted to MindSpore Lite form and run by the CPU executor,
+ * straight from the IR and after a write/read of the .ms file, against onnxruntime-node on real inputs.
+ */
+import { describe, it, expect } from 'vitest';
+import { loadModel, toMs } from '../src/convert.js';
+import { readMs } from '../src/ir/import/ms.js';
+import { run } from '../src/cpu/executor.js';
+import type { Graph } from '../src/ir/graph.js';
+import { model, readBytes, mnistDigits, photo, PHOTOS, nhwcToNchw, argmax, relMaxDiff } from './helpers/data.js';
+import { ortRun } from './helpers/ort.js';
+
+function convertBoth(file: string): [Graph, Graph] {
+  const g = loadModel(readBytes(model(file)), 'ONNX', file);
+  return [g, readMs(toMs(g), file)];
+}
+
+describe('mnist-8.onnx', () => {
+  const [ir, ms] = convertBoth('onnx/mnist-8.onnx');
+  it('declares an NHWC input and keeps the ONNX names', () => {
+    expect(ms.tensors[ms.inputs[0]].name).toBe('Input3');
+    expect(ms.tensors[ms.inputs[0]].shape).toEqual([1, 28, 28, 1]);
+    expect(ms.tensors[ms.outputs[0]].name).toBe('Plus214_Output_0');
+    expect(ms.nodes.map((n) => n.op)).toEqual(['Conv2DFusion', 'MaxPoolFusion', 'Conv2DFusion', 'MaxPoolFusion', 'Transpose', 'Reshape', 'MatMulFusion']);
+    // Conv + Add(bias) + Relu fused as MindSpore does
+    expect(ms.nodes[0].attrs.activation_type).toBe(1);
+    expect(ms.nodes[0].inputs.length).toBe(3);
+  });
+  it('matches onnxruntime on 50 real digits, from the IR and from the .ms', async () => {
+    let worst = 0;
+    for (const d of mnistDigits(50, 3000)) {
+      const ref = (await ortRun(model('onnx/mnist-8.onnx'), { Input3: { data: d.pixels, dims: [1, 1, 28, 28] } })).Plus214_Output_0;
+      for (const g of [ir, ms]) {
+        const [out] = run(g, [{ shape: [1, 28, 28, 1], data: d.pixels }]);
+        worst = Math.max(worst, relMaxDiff(out.data, ref));
+      }
+    }
+    console.log(`mnist-8: worst max|diff|/max|ref| = ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-4);
+  });
+});
+
+describe('SqueezeNet 1.1', () => {
+  const [ir, ms] = convertBoth('onnx/squeezenet1.1-fp32.onnx');
+  const [, ms16] = convertBoth('onnx/squeezenet1.1-fp16.onnx');
+  const bgr = (f: string) => photo(f, 224, 224, { channels: 'BGR' });
+
+  it('fp32: matches onnxruntime within 1e-4 and has the same top-1 on every photo', async () => {
+    let worst = 0;
+    for (const f of PHOTOS) {
+      const x = bgr(f);
+      const ref = (await ortRun(model('onnx/squeezenet1.1-fp32.onnx'), { data_0: { data: nhwcToNchw(x, 1, 224, 224, 3), dims: [1, 3, 224, 224] } })).softmaxout_1;
+      for (const g of [ir, ms]) {
+        const [out] = run(g, [{ shape: [1, 224, 224, 3], data: x }]);
+        worst = Math.max(worst, relMaxDiff(out.data, ref));
+        expect(argmax(out.data), f).toBe(argmax(ref));
+      }
+    }
+    console.log(`squeezenet fp32: worst rel diff ${worst.toExponential(2)} over ${PHOTOS.length} photos`);
+    expect(worst).toBeLessThan(1e-4);
+  }, 120_000);
+
+  it('fp16: weights become float32 (= the fp32 network); top-1 equals onnxruntime running the fp16 model', async () => {
+    expect(ms16.tensors.filter((t) => t.data).every((t) => t.dtype === 'float32' || t.dtype === 'int32')).toBe(true);
+    let worst = 0, fp16Dev = 0;
+    for (const f of PHOTOS.slice(0, 6)) {
+      const x = bgr(f);
+      const ref32 = (await ortRun(model('onnx/squeezenet1.1-fp32.onnx'), { data_0: { data: nhwcToNchw(x, 1, 224, 224, 3), dims: [1, 3, 224, 224] } })).softmaxout_1;
+      const [out] = run(ms16, [{ shape: [1, 224, 224, 3], data: x }]);
+      worst = Math.max(worst, relMaxDiff(out.data, ref32));
+      expect(argmax(out.data), f).toBe(argmax(ref32));
+      const ref16 = (await ortRun(model('onnx/squeezenet1.1-fp16.onnx'), { data_0: { data: nhwcToNchw(x, 1, 224, 224, 3), dims: [1, 3, 224, 224] } }, true)).softmaxout_1;
+      fp16Dev = Math.max(fp16Dev, relMaxDiff(out.data, ref16));
+      expect(argmax(out.data), f).toBe(argmax(ref16));
+    }
+    console.log(`squeezenet fp16 (as float32) vs onnxruntime fp32 network: worst rel diff ${worst.toExponential(2)}; vs onnxruntime computing in fp16: ${fp16Dev.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-4);
+  }, 60_000);
+});
+
+describe('UltraFace RFB-320', () => {
+  const [ir, ms] = convertBoth('onnx/ultraface-rfb-320.onnx');
+  it('matches onnxruntime on real photos (scores and boxes)', async () => {
+    let worst = 0;
+    for (const f of ['face.jpg', 'grace_hopper.bmp', 'kimono.jpg']) {
+      const x = photo(f, 320, 240, { mean: [127, 127, 127], std: [128, 128, 128] });
+      const ref = await ortRun(model('onnx/ultraface-rfb-320.onnx'), { input: { data: nhwcToNchw(x, 1, 240, 320, 3), dims: [1, 3, 240, 320] } });
+      for (const g of [ir, ms]) {
+        const [scores, boxes] = run(g, [{ shape: [1, 240, 320, 3], data: x }]);
+        expect(scores.shape).toEqual([1, 4420, 2]);
+        worst = Math.max(worst, relMaxDiff(scores.data, ref.scores), relMaxDiff(boxes.data, ref.boxes));
+      }
+    }
+    console.log(`ultraface: worst rel diff ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-4);
+  }, 60_000);
+});
