@@ -31,7 +31,8 @@ export function buildOnnx(spec: {
 }): Uint8Array {
   const valueInfo = (name: string, dims?: number[]) => ({
     name,
-    type: { tensor_type: { elem_type: 1, shape: dims ? { dim: dims.map((d) => ({ dim_value: d })) } : undefined } },
+    // A negative dim is written as a symbolic (dynamic) dimension.
+    type: { tensor_type: { elem_type: 1, shape: dims ? { dim: dims.map((d) => (d < 0 ? { dim_param: 'N' } : { dim_value: d })) } : undefined } },
   });
   const attr = (name: string, v: number | number[]) =>
     Array.isArray(v) ? { name, type: 7, ints: v } : Number.isInteger(v) ? { name, type: 2, i: v } : { name, type: 1, f: v };

@@ -2,7 +2,10 @@
 import * as fb from 'flatbuffers';
 
 export class Table {
-  constructor(readonly bb: fb.ByteBuffer, readonly pos: number) {}
+  constructor(readonly bb: fb.ByteBuffer, readonly pos: number) {
+    // flatbuffers' reads past the end return zeros silently; a table outside the file means truncation.
+    if (pos < 0 || pos + 4 > bb.capacity()) throw new RangeError('table offset runs past the end of the file');
+  }
   private off(slot: number): number {
     return this.bb.__offset(this.pos, 4 + 2 * slot);
   }
@@ -41,9 +44,14 @@ export class Table {
     const o = this.off(slot);
     return o ? new Table(this.bb, this.bb.__indirect(this.pos + o)) : undefined;
   }
-  private vec(slot: number): [number, number] | undefined {
+  /** [start, length] of a vector field; a vector running past the buffer's end means a truncated file. */
+  private vec(slot: number, elemSize = 4): [number, number] | undefined {
     const o = this.off(slot);
-    return o ? [this.bb.__vector(this.pos + o), this.bb.__vector_len(this.pos + o)] : undefined;
+    if (!o) return undefined;
+    if (this.pos + o + 4 > this.bb.capacity()) throw new RangeError('field runs past the end of the file');
+    const start = this.bb.__vector(this.pos + o), len = this.bb.__vector_len(this.pos + o);
+    if (start + len * elemSize > this.bb.capacity()) throw new RangeError('vector runs past the end of the file');
+    return [start, len];
   }
   tables(slot: number): Table[] {
     const v = this.vec(slot);
@@ -60,7 +68,7 @@ export class Table {
     return out;
   }
   longs(slot: number): number[] | undefined {
-    const v = this.vec(slot);
+    const v = this.vec(slot, 8);
     if (!v) return undefined;
     const out: number[] = [];
     for (let i = 0; i < v[1]; i++) out.push(Number(this.bb.readInt64(v[0] + 8 * i)));
@@ -74,11 +82,11 @@ export class Table {
     return out;
   }
   int8s(slot: number): Int8Array | undefined {
-    const v = this.vec(slot);
+    const v = this.vec(slot, 1);
     return v ? new Int8Array(this.bb.bytes().slice(v[0], v[0] + v[1]).buffer) : undefined;
   }
   bytes(slot: number): Uint8Array | undefined {
-    const v = this.vec(slot);
+    const v = this.vec(slot, 1);
     return v ? this.bb.bytes().slice(v[0], v[0] + v[1]) : undefined;
   }
 }

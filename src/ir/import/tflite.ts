@@ -83,7 +83,9 @@ class TfliteBuilder {
     const shape = t.ints(TENSOR.shape) ?? [];
     const type = TYPES[t.int8(TENSOR.type, 0)];
     if (!type) throw new UserError(`${this.file}: tensor ${name} has unsupported TFLite type ${t.int8(TENSOR.type, 0)}`);
-    const buf = this.buffers[t.int32(TENSOR.buffer, 0)];
+    const bufIndex = t.int32(TENSOR.buffer, 0);
+    if (bufIndex < 0 || bufIndex >= Math.max(this.buffers.length, 1)) throw new RangeError(`tensor ${name} refers to buffer ${bufIndex} of ${this.buffers.length}`);
+    const buf = this.buffers[bufIndex];
     const raw = buf?.bytes(0);
     if (!raw || raw.length === 0) {
       if (type === 'int8' || type === 'uint8' || type === 'int16')

@@ -1,0 +1,71 @@
+/** benchmark: MindSpore's mean-error arithmetic, reference files, input checks, exit codes. */
+import { describe, it, expect, beforeAll } from 'vitest';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { meanError, parseBenchmarkData, formatBenchmarkData } from '../src/bench/accuracy.js';
+import { cli } from './helpers/cli.js';
+import { model, mnistDigits } from './helpers/data.js';
+
+describe('mean error (CompareData)', () => {
+  it('averages |diff|/|expected| over the out-of-tolerance elements only', () => {
+    // element 0 within tolerance (1e-8 + 1e-5*2), element 1 off by 10 %, element 2 off by 50 %
+    expect(meanError([2.000001, 1.1, 3], [2, 1, 2])).toBeCloseTo((0.1 / 1 + 1 / 2) / 2, 6);
+  });
+  it('counts |diff| for |expected| < FLT_EPSILON only above 1e-5', () => {
+    expect(meanError([5e-6, 0.5], [0, 0])).toBeCloseTo(0.5, 9); // 5e-6 is ignored, 0.5 counts as |diff|
+    expect(meanError([1e-7], [1e-8])).toBe(0); // tiny expected, tiny diff: no error
+  });
+  it('is 0 for identical outputs', () => {
+    expect(meanError([1, 2, 3], [1, 2, 3])).toBe(0);
+  });
+  it('reads and writes the text format', () => {
+    const text = formatBenchmarkData([{ name: 'out', shape: [1, 3], values: [0.5, -1, 2] }]);
+    expect(text).toBe('out 2 1 3\n0.5 -1 2\n');
+    expect(parseBenchmarkData(text)[0]).toMatchObject({ name: 'out', shape: [1, 3] });
+    expect(() => parseBenchmarkData('out 2 1 3\n1 2\n')).toThrow(/expected 3 values, got 2/);
+  });
+});
+
+describe('benchmark CLI', () => {
+  let dir: string, ms: string, input: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'webptq-bench-'));
+    ms = path.join(dir, 'mnist');
+    expect(cli('converter_lite', ['--fmk=ONNX', `--modelFile=${model('onnx/mnist-8.onnx')}`, `--outputFile=${ms}`]).code).toBe(0);
+    input = path.join(dir, 'digit.bin');
+    writeFileSync(input, mnistDigits(1, 7)[0].pixels);
+  });
+
+  it('saves a reference, passes against it, fails with exit 1 on a perturbed one', () => {
+    const ref = path.join(dir, 'ref.out');
+    const save = cli('benchmark', [`--modelFile=${ms}.ms`, `--inDataFile=${input}`, `--saveOutput=${ref}`, '--loopCount=2']);
+    expect(save.code).toBe(0);
+    expect(save.stdout).toMatch(/AvgRunTime = [\d.]+ ms/);
+    const pass = cli('benchmark', [`--modelFile=${ms}.ms`, `--inDataFile=${input}`, `--benchmarkDataFile=${ref}`]);
+    expect(pass.code).toBe(0);
+    expect(pass.stdout).toContain('Mean bias of all nodes/tensors: 0.000000%');
+    const [head, values] = readFileSync(ref, 'utf8').split('\n');
+    const bad = path.join(dir, 'bad.out');
+    writeFileSync(bad, `${head}\n${values.split(' ').map((v) => String(Number(v) * 1.02)).join(' ')}\n`);
+    const fail = cli('benchmark', [`--modelFile=${ms}.ms`, `--inDataFile=${input}`, `--benchmarkDataFile=${bad}`]);
+    expect(fail.code).toBe(1);
+    expect(fail.stdout).toMatch(/Mean bias of all nodes\/tensors: 1\.96\d+%/);
+  });
+
+  it('rejects an input file of the wrong size with MindSpore\'s message', () => {
+    const short = path.join(dir, 'short.bin');
+    writeFileSync(short, new Float32Array(100));
+    const r = cli('benchmark', [`--modelFile=${ms}.ms`, `--inDataFile=${short}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^Input binary file size error, required: 3136, in fact: 400/);
+  });
+
+  it('runs MindSpore\'s own lenet_tod_infer.ms with its reference input', () => {
+    const x = path.join(dir, 'x2.bin');
+    writeFileSync(x, readFileSync(model('ms/x_lenet.bin')).subarray(0, 8192));
+    const r = cli('benchmark', [`--modelFile=${model('ms/lenet_tod_infer.ms')}`, `--inDataFile=${x}`, '--loopCount=1']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Data of node Default\/network-WithLossCell\/_backbone-LeNet5\/fc3-Dense\/BiasAdd-op121 : /);
+  });
+});
