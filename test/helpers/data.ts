@@ -7,7 +7,8 @@ import { decodeImage, resizeBilinear, toTensor, ToTensorOptions } from '../../sr
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(here, '../..');
-export const SHARED = path.resolve(ROOT, '../shared');
+/** ../shared beside the project (CI lays it there); WEBPTQ_SHARED points elsewhere. */
+export const SHARED = process.env.WEBPTQ_SHARED ?? path.resolve(ROOT, '../shared');
 export const MODELS = path.join(SHARED, 'models');
 export const IMAGENET = path.join(SHARED, 'data/imagenet');
 

@@ -53,37 +53,25 @@ export class Table {
     if (start + len * elemSize > this.bb.capacity()) throw new RangeError('vector runs past the end of the file');
     return [start, len];
   }
-  tables(slot: number): Table[] {
-    const v = this.vec(slot);
-    if (!v) return [];
-    const out: Table[] = [];
-    for (let i = 0; i < v[1]; i++) out.push(new Table(this.bb, this.bb.__indirect(v[0] + 4 * i)));
+  /** A vector field read element by element; `read` gets each element's byte position. */
+  private list<T>(slot: number, size: number, read: (pos: number) => T): T[] | undefined {
+    const v = this.vec(slot, size);
+    if (!v) return undefined;
+    const out: T[] = [];
+    for (let i = 0; i < v[1]; i++) out.push(read(v[0] + size * i));
     return out;
+  }
+  tables(slot: number): Table[] {
+    return this.list(slot, 4, (p) => new Table(this.bb, this.bb.__indirect(p))) ?? [];
   }
   ints(slot: number): number[] | undefined {
-    const v = this.vec(slot);
-    if (!v) return undefined;
-    const out: number[] = [];
-    for (let i = 0; i < v[1]; i++) out.push(this.bb.readInt32(v[0] + 4 * i));
-    return out;
+    return this.list(slot, 4, (p) => this.bb.readInt32(p));
   }
   longs(slot: number): number[] | undefined {
-    const v = this.vec(slot, 8);
-    if (!v) return undefined;
-    const out: number[] = [];
-    for (let i = 0; i < v[1]; i++) out.push(Number(this.bb.readInt64(v[0] + 8 * i)));
-    return out;
+    return this.list(slot, 8, (p) => Number(this.bb.readInt64(p)));
   }
   floats(slot: number): number[] | undefined {
-    const v = this.vec(slot);
-    if (!v) return undefined;
-    const out: number[] = [];
-    for (let i = 0; i < v[1]; i++) out.push(this.bb.readFloat32(v[0] + 4 * i));
-    return out;
-  }
-  int8s(slot: number): Int8Array | undefined {
-    const v = this.vec(slot, 1);
-    return v ? new Int8Array(this.bb.bytes().slice(v[0], v[0] + v[1]).buffer) : undefined;
+    return this.list(slot, 4, (p) => this.bb.readFloat32(p));
   }
   bytes(slot: number): Uint8Array | undefined {
     const v = this.vec(slot, 1);
