@@ -12,7 +12,7 @@ export interface OnnxNode {
   op: string;
   inputs: string[];
   outputs: string[];
-  attrs?: Record<string, number | number[]>;
+  attrs?: Record<string, number | number[] | string>;
 }
 
 export interface OnnxInit {
@@ -34,8 +34,10 @@ export function buildOnnx(spec: {
     // A negative dim is written as a symbolic (dynamic) dimension.
     type: { tensor_type: { elem_type: 1, shape: dims ? { dim: dims.map((d) => (d < 0 ? { dim_param: 'N' } : { dim_value: d })) } : undefined } },
   });
-  const attr = (name: string, v: number | number[]) =>
-    Array.isArray(v) ? { name, type: 7, ints: v } : Number.isInteger(v) ? { name, type: 2, i: v } : { name, type: 1, f: v };
+  // Whole numbers are INT attributes; write a float attribute like 1.0 as e.g. 1.0000001 or use a non-integer.
+  const attr = (name: string, v: number | number[] | string) =>
+    typeof v === 'string' ? { name, type: 3, s: new TextEncoder().encode(v) }
+      : Array.isArray(v) ? { name, type: 7, ints: v } : Number.isInteger(v) ? { name, type: 2, i: v } : { name, type: 1, f: v };
   const msg = ModelProto.create({
     ir_version: 7,
     opset_import: [{ domain: '', version: spec.opset ?? 13 }],
