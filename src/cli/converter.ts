@@ -2,7 +2,11 @@
 import { Command } from 'commander';
 import { UserError } from '../ir/graph.js';
 import { FMKS, Fmk, loadModel, toMs, parseInputShapes } from '../convert.js';
-import { readFileOrFail, writeFileAtomic, runCli } from './io.js';
+import { readFileOrFail, readTextOrFail, writeFileAtomic, runCli } from './io.js';
+import { parseConfig, section, warnUnknownKeys, ConfigFile } from './config.js';
+import { weightQuantOptions, WEIGHT_QUANT_KEYS } from './weight-quant-options.js';
+import { weightQuantize, WeightQuantRow } from '../quant/weight-quant.js';
+import { writeMs } from '../ir/export/ms.js';
 
 const HELP_TAIL = `
 Converts a float model to a MindSpore Lite .ms file (".ms" is appended to --outputFile).
@@ -39,19 +43,54 @@ export function converterMain(argv: string[]): Promise<number> {
     if (!o.outputFile) throw new UserError('INPUT MISSING: output file path is necessary');
     if (o.inputDataFormat && o.inputDataFormat !== 'NHWC' && o.inputDataFormat !== 'NCHW')
       throw new UserError('INPUT ILLEGAL: inputDataFormat must be NHWC|NCHW');
-    if (o.quantType !== undefined) {
-      if (o.quantType !== 'WeightQuant' && o.quantType !== 'PostTraining')
-        throw new UserError('INPUT ILLEGAL: quantType must be WeightQuant|PostTraining');
-      throw new UserError(`--quantType=${o.quantType} is not available in this build yet (float conversion only)`);
-    }
+    if (o.quantType !== undefined && o.quantType !== 'WeightQuant' && o.quantType !== 'PostTraining')
+      throw new UserError('INPUT ILLEGAL: quantType must be WeightQuant|PostTraining');
+    const cfg = o.configFile ? parseConfig(readTextOrFail(o.configFile, 'config file'), o.configFile) : undefined;
+    const mode = quantMode(o.quantType, cfg);
+    if (mode === 'FULL_QUANT') throw new UserError('PostTraining (full) quantization is not available in this build yet');
+    const weightOpts = mode === 'WEIGHT_QUANT' ? weightQuantOptions(o, cfg) : undefined;
+    if (!mode && (o.bitNum ?? o.quantWeightSize ?? o.quantWeightChannel) !== undefined)
+      process.stderr.write('WARNING: --bitNum, --quantWeightSize and --quantWeightChannel only apply with --quantType\n');
+    if (cfg && weightOpts) warnUnknownKeys(cfg, { ...WEIGHT_QUANT_KEYS, '': [] }, (s) => process.stderr.write(`${s}\n`));
+
     const bytes = readFileOrFail(o.modelFile, 'model file');
     const g = loadModel(bytes, o.fmk as Fmk, o.modelFile, {
       inputShapes: o.inputShape ? parseInputShapes(o.inputShape) : undefined,
       inputDataFormat: o.inputDataFormat,
     });
     const out = `${o.outputFile}.ms`;
-    writeFileAtomic(out, toMs(g));
+    if (weightOpts) {
+      const floatSize = writeMs(g).length;
+      const rows = weightQuantize(g, weightOpts);
+      const ms = toMs(g);
+      process.stdout.write(weightQuantSummary(rows, weightOpts.bitNum, floatSize, ms.length));
+      writeFileAtomic(out, ms);
+    } else writeFileAtomic(out, toMs(g));
     process.stdout.write('CONVERT RESULT SUCCESS:0\n');
     return 0;
   });
+}
+
+/** The quantization mode the flags and config ask for; they must agree. */
+function quantMode(flag: string | undefined, cfg?: ConfigFile): 'WEIGHT_QUANT' | 'FULL_QUANT' | undefined {
+  const fromFlag = flag === 'WeightQuant' ? 'WEIGHT_QUANT' : flag === 'PostTraining' ? 'FULL_QUANT' : undefined;
+  const q = cfg && section(cfg, 'common_quant_param').get('quant_type');
+  if (q !== undefined && !['WEIGHT_QUANT', 'FULL_QUANT', 'DYNAMIC_QUANT'].includes(q))
+    throw new UserError('INPUT ILLEGAL: quant_type must be WEIGHT_QUANT|FULL_QUANT|DYNAMIC_QUANT.');
+  if (q === 'DYNAMIC_QUANT') throw new UserError(`${cfg!.file}: quant_type=DYNAMIC_QUANT is not supported`);
+  if (fromFlag && q && q !== fromFlag) throw new UserError(`--quantType=${flag} contradicts quant_type=${q} in ${cfg!.file}`);
+  return (fromFlag ?? q) as 'WEIGHT_QUANT' | 'FULL_QUANT' | undefined;
+}
+
+function weightQuantSummary(rows: WeightQuantRow[], bits: number, floatSize: number, quantSize: number): string {
+  const q = rows.filter((r) => r.quantized);
+  const before = rows.reduce((a, r) => a + r.bytesBefore, 0), after = rows.reduce((a, r) => a + r.bytesAfter, 0);
+  const lines = [`Weight quantization, ${bits} bit:`];
+  for (const r of rows)
+    lines.push(r.quantized
+      ? `  quantized ${r.tensor} (${r.node}): ${r.channels} channel${r.channels === 1 ? '' : 's'}, ${r.compress}, ${r.bytesBefore} -> ${r.bytesAfter} bytes`
+      : `  skipped   ${r.tensor} (${r.node}): ${r.reason}`);
+  lines.push(`${q.length} of ${rows.length} weight tensors quantized, ${rows.length - q.length} skipped; weights ${before} -> ${after} bytes; ` +
+    `model ${floatSize} -> ${quantSize} bytes (${(quantSize / floatSize).toFixed(3)}x)`);
+  return `${lines.join('\n')}\n`;
 }

@@ -17,6 +17,10 @@ export function readFileOrFail(path: string, what: string): Uint8Array {
   }
 }
 
+export function readTextOrFail(path: string, what: string): string {
+  return new TextDecoder().decode(readFileOrFail(path, what));
+}
+
 /** Writes to a temporary name beside the target, then renames: a failed run leaves nothing behind. */
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
   const tmp = `${path}.${process.pid}.tmp`;

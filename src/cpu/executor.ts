@@ -12,6 +12,7 @@ import { pool } from './pool.js';
 import { reduce, softmax } from './reduce.js';
 import * as S from './shape-ops.js';
 import { resize } from './resize.js';
+import { dequantizeWeight, isQuantizedWeight, runsDequantized } from '../quant/dequant.js';
 
 export type Kernel = (node: Node, inputs: RT[]) => RT[];
 
@@ -52,6 +53,18 @@ export function runNode(node: Node, inputs: RT[]): RT[] {
   return k(node, inputs);
 }
 
+/** Weight-quantized constants decoded once per tensor, as the runtime does at load. */
+const decodedWeights = new WeakMap<Tensor, RT>();
+function dequantized(g: Graph, node: Node, slot: number): RT {
+  const t = g.tensors[node.inputs[slot]];
+  let v = decodedWeights.get(t);
+  if (!v) {
+    v = { shape: t.shape, data: dequantizeWeight(g, node, slot) };
+    decodedWeights.set(t, v);
+  }
+  return v;
+}
+
 /** Runs the graph on `inputs` (graph input order) and returns the graph outputs in order. */
 export function run(g: Graph, inputs: RT[], opts: RunOptions = {}): RT[] {
   if (inputs.length !== g.inputs.length)
@@ -62,15 +75,16 @@ export function run(g: Graph, inputs: RT[], opts: RunOptions = {}): RT[] {
   const lastUse = new Map<number, number>();
   g.nodes.forEach((n, i) => n.inputs.forEach((t) => lastUse.set(t, i)));
   const keep = new Set(g.outputs);
-  const get = (id: number, node: Node): RT => {
+  const get = (id: number, node: Node, slot: number): RT => {
     const v = values.get(id);
     if (v) return v;
     const t = g.tensors[id];
+    if (runsDequantized(node) && isQuantizedWeight(t)) return dequantized(g, node, slot);
     if (t.data || t.raw) return constValue(t);
     throw new UserError(`node ${node.name}: input ${t.name} has no value`);
   };
   g.nodes.forEach((node, i) => {
-    const ins = node.inputs.filter((id) => id >= 0).map((id) => get(id, node));
+    const ins = node.inputs.map((id, slot) => (id >= 0 ? get(id, node, slot) : undefined)).filter((x): x is RT => !!x);
     const outs = runNode(node, ins);
     node.outputs.forEach((id, j) => {
       if (!outs[j]) return;

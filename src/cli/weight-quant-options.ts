@@ -1,0 +1,57 @@
+/** Weight-quantization settings from the r1.x CLI flags and/or an INI config, validated as MindSpore does. */
+import { UserError } from '../ir/graph.js';
+import type { WeightQuantOptions } from '../quant/weight-quant.js';
+import { ConfigFile, section, parseBool, parseIntIn } from './config.js';
+
+export interface WeightQuantFlags {
+  bitNum?: string;
+  quantWeightSize?: string;
+  quantWeightChannel?: string;
+}
+
+function flagNumber(v: string, name: string, min: number, max: number | undefined, rangeMsg: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !/^-?\d+$/.test(v.trim()) || !Number.isFinite(n)) throw new UserError(`${name} should be a valid number.`);
+  if (n < min || (max !== undefined && n > max)) throw new UserError(rangeMsg);
+  return n;
+}
+
+export function weightQuantOptions(flags: WeightQuantFlags, cfg?: ConfigFile): WeightQuantOptions {
+  const o: WeightQuantOptions = { bitNum: 8, minQuantWeightSize: 0, minQuantWeightChannel: 16, skipQuantNode: [], perChannel: true, biasCorrection: true };
+  const fromFlags: Partial<WeightQuantOptions> = {};
+  if (flags.bitNum !== undefined) fromFlags.bitNum = flagNumber(flags.bitNum, 'bitNum', 1, 16, 'bitNum should be greater than zero and lesser than 16 currently.');
+  if (flags.quantWeightSize !== undefined)
+    fromFlags.minQuantWeightSize = flagNumber(flags.quantWeightSize, 'quantWeightSize', 0, undefined, 'quantWeightSize should be greater than or equal to zero.');
+  if (flags.quantWeightChannel !== undefined)
+    fromFlags.minQuantWeightChannel = flagNumber(flags.quantWeightChannel, 'quantWeightChannel', 0, undefined, 'quantWeightChannel should be greater than or equal to zero.');
+  const fromCfg: Partial<WeightQuantOptions> = {};
+  if (cfg) {
+    const common = section(cfg, 'common_quant_param');
+    const wq = section(cfg, 'weight_quant_param');
+    const f = cfg.file;
+    if (common.has('bit_num')) {
+      const b = parseIntIn(common.get('bit_num')!, 'bit_num', 0, 16, f);
+      if (b === 0) throw new UserError(`${f}: bit_num=0 (mixed-bit search) is not supported; give a fixed bit_num in [1,16]`);
+      fromCfg.bitNum = b;
+    }
+    if (common.has('min_quant_weight_size')) fromCfg.minQuantWeightSize = parseIntIn(common.get('min_quant_weight_size')!, 'min_quant_weight_size', 0, 65535, f);
+    if (common.has('min_quant_weight_channel')) fromCfg.minQuantWeightChannel = parseIntIn(common.get('min_quant_weight_channel')!, 'min_quant_weight_channel', 0, 65535, f);
+    if (common.has('skip_quant_node')) o.skipQuantNode = common.get('skip_quant_node')!.split(',').map((s) => s.trim()).filter(Boolean);
+    if (wq.has('per_channel')) o.perChannel = parseBool(wq.get('per_channel')!, 'per_channel', f);
+    if (wq.has('bias_correction')) o.biasCorrection = parseBool(wq.get('bias_correction')!, 'bias_correction', f);
+    const names: Record<string, [string, string]> = {
+      bitNum: ['--bitNum', 'bit_num'], minQuantWeightSize: ['--quantWeightSize', 'min_quant_weight_size'], minQuantWeightChannel: ['--quantWeightChannel', 'min_quant_weight_channel'],
+    };
+    for (const k of Object.keys(names) as (keyof typeof names)[]) {
+      const a = fromFlags[k as keyof WeightQuantOptions], b = fromCfg[k as keyof WeightQuantOptions];
+      if (a !== undefined && b !== undefined && a !== b)
+        throw new UserError(`${names[k][0]}=${a} contradicts ${names[k][1]}=${b} in ${f}`);
+    }
+  }
+  return { ...o, ...fromCfg, ...fromFlags };
+}
+
+export const WEIGHT_QUANT_KEYS = {
+  common_quant_param: ['quant_type', 'bit_num', 'min_quant_weight_size', 'min_quant_weight_channel', 'skip_quant_node', 'debug_info_save_path', 'enable_encode', 'workspace'],
+  weight_quant_param: ['per_channel', 'bias_correction', 'dequant_strategy', 'quant_strategy', 'update_mindir', 'max_segments'],
+} as const;

@@ -1,0 +1,160 @@
+/**
+ * Weight quantization (QUANT_WEIGHT): constant weights of Conv/Deconv/MatMul/FullConnection/Gather become
+ * 1..16-bit integers, activations stay float32. The one place that decides which tensors are quantized and
+ * why (MindSpore's QuantStrategy), then per-channel or per-layer asymmetric encoding, optional bias
+ * correction factors, and the smallest of plain / bit-packed / INDEXING / SPARSE storage.
+ */
+import { Graph, Node, Tensor, QuantParam, sizeOf } from '../ir/graph.js';
+import { encodeMinMax, quantize, qRange } from './params.js';
+import { preferredDim, channelOf } from './preferred-dim.js';
+import { bitPack, indexingSizeBits, indexingEncode, sparseBest, sparseEncode } from './packing.js';
+import { Compress } from './dequant.js';
+
+export interface WeightQuantOptions {
+  bitNum: number;
+  /** Weights with at most this many elements stay float. */
+  minQuantWeightSize: number;
+  /** Convolutions with at most this many output channels stay float. */
+  minQuantWeightChannel: number;
+  skipQuantNode?: string[];
+  perChannel?: boolean;
+  biasCorrection?: boolean;
+}
+
+export interface WeightQuantRow {
+  tensor: string;
+  node: string;
+  quantized: boolean;
+  reason?: string;
+  channels?: number;
+  compress?: string;
+  bytesBefore: number;
+  bytesAfter: number;
+}
+
+const WEIGHT_OPS = new Set(['Conv2DFusion', 'Conv2dTransposeFusion', 'MatMulFusion', 'FullConnection', 'Gather']);
+const CONV_OPS = new Set(['Conv2DFusion', 'Conv2dTransposeFusion']);
+
+/** Which inputs of a node are weight candidates: const float32 with at least 2 dims. */
+function candidateSlots(g: Graph, n: Node): number[] {
+  if (n.op === 'Conv2DFusion' || n.op === 'Conv2dTransposeFusion') return [1];
+  if (n.op === 'Gather') return [0];
+  return n.inputs.map((_, i) => i).filter((i) => i > 0 || n.op === 'MatMulFusion');
+}
+
+export function weightQuantize(g: Graph, o: WeightQuantOptions): WeightQuantRow[] {
+  const rows: WeightQuantRow[] = [];
+  const consumers = g.consumers();
+  const done = new Set<number>();
+  const skip = new Set(o.skipQuantNode ?? []);
+  for (const node of g.nodes) {
+    if (!WEIGHT_OPS.has(node.op)) continue;
+    for (const slot of candidateSlots(g, node)) {
+      const id = node.inputs[slot];
+      if (id === undefined || id < 0 || done.has(id)) continue;
+      const t = g.tensors[id];
+      if (!(t.data instanceof Float32Array) || t.shape.length < 2) continue;
+      done.add(id);
+      const users = consumers.get(id) ?? [];
+      const bytes = t.data.byteLength;
+      const row: WeightQuantRow = { tensor: t.name, node: node.name, quantized: false, bytesBefore: bytes, bytesAfter: bytes };
+      rows.push(row);
+      const dim = preferredDim(g, node, slot);
+      const n = sizeOf(t.shape);
+      // The strategy: every reason a weight stays float, in MindSpore's order (<= comparisons skip).
+      if (skip.has(node.name)) row.reason = 'node listed in skip_quant_node';
+      else if (users.some((u) => !WEIGHT_OPS.has(u.op))) row.reason = 'also read by an op that takes float weights';
+      else if (n <= o.minQuantWeightSize) row.reason = `${n} elements <= min_quant_weight_size ${o.minQuantWeightSize}`;
+      else if (CONV_OPS.has(node.op) && t.shape[dim] <= o.minQuantWeightChannel)
+        row.reason = `${t.shape[dim]} channels <= min_quant_weight_channel ${o.minQuantWeightChannel}`;
+      if (row.reason) continue;
+      const perChannel = (o.perChannel ?? true) && t.shape.length > 1 && !(node.op === 'MatMulFusion' && users.length > 1);
+      const perChannelElems = n / t.shape[dim];
+      // The gain check: too few elements per channel to pay for a QuantParam each.
+      if (perChannel && (o.biasCorrection ?? true) && Math.floor(256 / (32 - o.bitNum)) >= perChannelElems) {
+        row.reason = `${perChannelElems} elements per channel, too few for ${o.bitNum}-bit per-channel quantization`;
+        continue;
+      }
+      quantizeTensor(t, perChannel ? dim : -1, o);
+      for (const u of users) u.quantType = 4;
+      row.quantized = true;
+      row.channels = t.quant!.length;
+      row.compress = ['NONE', 'INDEXING', 'SPARSE', '', 'BITPACKING'][t.compress ?? 0];
+      row.bytesAfter = (t.raw ?? new Uint8Array(t.data!.buffer)).byteLength;
+    }
+  }
+  return rows;
+}
+
+/** Replaces a float tensor's data by b-bit integers with one QuantParam per channel along `dim` (-1: one). */
+export function quantizeTensor(t: Tensor, dim: number, o: Pick<WeightQuantOptions, 'bitNum' | 'biasCorrection'>): void {
+  const data = t.data as Float32Array;
+  const bits = o.bitNum;
+  const [qmin, qmax] = qRange(bits);
+  const channels = dim < 0 ? 1 : t.shape[dim];
+  const chan = dim < 0 ? () => 0 : channelOf(t.shape, dim);
+  const mins = new Float64Array(channels).fill(Infinity), maxs = new Float64Array(channels).fill(-Infinity);
+  for (let j = 0; j < data.length; j++) {
+    const c = chan(j);
+    if (data[j] < mins[c]) mins[c] = data[j];
+    if (data[j] > maxs[c]) maxs[c] = data[j];
+  }
+  const params: QuantParam[] = [];
+  for (let c = 0; c < channels; c++) {
+    const e = encodeMinMax(mins[c], maxs[c], qmin, qmax);
+    params.push({ scale: e.scale, zeroPoint: e.zeroPoint, min: 0, max: 0, narrowRange: true, numBits: bits, inited: true, varCorr: 1, meanCorr: 0 });
+  }
+  const q = new Int32Array(data.length);
+  for (let j = 0; j < data.length; j++) {
+    const p = params[chan(j)];
+    q[j] = quantize(data[j], p.scale, p.zeroPoint, qmin, qmax);
+  }
+  // Bias correction factors make each channel's dequantized mean and spread match the float weights; the
+  // runtime applies them only to per-channel weights.
+  if ((o.biasCorrection ?? true) && channels > 1) biasCorrection(data, q, params, chan);
+  store(t, q, params, bits, chan);
+}
+
+function biasCorrection(raw: Float32Array, q: Int32Array, params: QuantParam[], chan: (j: number) => number): void {
+  const c = params.length;
+  const s = { n: new Float64Array(c), sr: new Float64Array(c), sr2: new Float64Array(c), sd: new Float64Array(c), sd2: new Float64Array(c) };
+  for (let j = 0; j < raw.length; j++) {
+    const k = chan(j), p = params[k];
+    const d = (q[j] - p.zeroPoint) * p.scale;
+    s.n[k]++; s.sr[k] += raw[j]; s.sr2[k] += raw[j] * raw[j]; s.sd[k] += d; s.sd2[k] += d * d;
+  }
+  for (let k = 0; k < c; k++) {
+    const mr = s.sr[k] / s.n[k], md = s.sd[k] / s.n[k];
+    const vr = Math.max(s.sr2[k] / s.n[k] - mr * mr, 0), vd = Math.max(s.sd2[k] / s.n[k] - md * md, 0);
+    let varCorr = vd > 0 ? Math.sqrt(vr) / Math.sqrt(vd) : 1;
+    if (!(varCorr > 0 && varCorr < 10)) varCorr = 1;
+    params[k].varCorr = varCorr;
+    params[k].meanCorr = mr - md * varCorr;
+  }
+}
+
+/** Picks the smallest storage, as the converter's enable_encode does. */
+function store(t: Tensor, q: Int32Array, params: QuantParam[], bits: number, chan: (j: number) => number): void {
+  const n = q.length;
+  const plainBits = bits * n;
+  const zpAt = (j: number) => params[chan(j)].zeroPoint;
+  const idxBits = indexingSizeBits(q, bits);
+  const sparse = sparseBest(q, bits, zpAt);
+  t.dtype = bits <= 8 ? 'int8' : 'int16';
+  t.quant = params;
+  t.data = undefined;
+  t.raw = undefined;
+  t.compress = Compress.NONE;
+  if (Math.ceil(idxBits / 8) < Math.ceil(plainBits / 8) && idxBits <= sparse.sizeBits) {
+    t.raw = indexingEncode(q, bits);
+    t.compress = Compress.INDEXING;
+  } else if (Math.ceil(sparse.sizeBits / 8) < Math.ceil(plainBits / 8)) {
+    t.raw = sparseEncode(q, bits, zpAt, sparse.coorBits);
+    t.compress = Compress.SPARSE;
+  } else if (bits === 8) t.data = Int8Array.from(q);
+  else if (bits === 16) t.data = Int16Array.from(q);
+  else {
+    t.raw = bitPack(q, bits);
+    t.compress = Compress.BITPACKING;
+  }
+}
