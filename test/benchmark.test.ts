@@ -69,3 +69,30 @@ describe('benchmark CLI', () => {
     expect(r.stdout).toMatch(/Data of node Default\/network-WithLossCell\/_backbone-LeNet5\/fc3-Dense\/BiasAdd-op121 : /);
   });
 });
+
+describe('benchmark --compareModel', () => {
+  it('8-bit SqueezeNet against the float one on a real photo: mean bias and per-layer table, worst first', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'webptq-cmp-'));
+    const f = path.join(dir, 'float'), q = path.join(dir, 'q8');
+    const src = model('onnx/squeezenet1.1-fp32.onnx');
+    expect(cli('converter_lite', ['--fmk=ONNX', `--modelFile=${src}`, `--outputFile=${f}`]).code).toBe(0);
+    expect(cli('converter_lite', ['--fmk=ONNX', `--modelFile=${src}`, `--outputFile=${q}`, '--quantType=WeightQuant', '--quantWeightChannel=0']).code).toBe(0);
+    const { photo } = await import('./helpers/data.js');
+    const x = path.join(dir, 'cat.bin');
+    writeFileSync(x, photo('cat.bmp', 224, 224, { channels: 'BGR' }));
+    const ref = path.join(dir, 'float.out');
+    expect(cli('benchmark', [`--modelFile=${f}.ms`, `--inDataFile=${x}`, `--saveOutput=${ref}`, '--loopCount=1', '--warmUpLoopCount=0']).code).toBe(0);
+    const csv = path.join(dir, 'layers.csv');
+    const r = cli('benchmark', [`--modelFile=${q}.ms`, `--inDataFile=${x}`, `--benchmarkDataFile=${ref}`, `--compareModel=${f}.ms`, `--compareCsv=${csv}`,
+      '--loopCount=1', '--warmUpLoopCount=0', '--accuracyThreshold=100']);
+    console.log(r.stdout);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Mean bias of all nodes\/tensors: [\d.]+%/);
+    expect(r.stdout).toMatch(/Per-layer comparison against .*float\.ms \(40 tensors, worst first\)/);
+    const rows = readFileSync(csv, 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[2]));
+    expect(rows.length).toBe(40);
+    for (let i = 1; i < rows.length; i++) expect(rows[i]).toBeGreaterThanOrEqual(rows[i - 1]);
+    expect(rows[0]).toBeLessThan(1);
+    expect(rows[0]).toBeGreaterThan(0.99);
+  });
+});

@@ -7,6 +7,7 @@ import { run } from '../cpu/executor.js';
 import type { RT } from '../cpu/tensor.js';
 import { parseBenchmarkData, formatBenchmarkData, meanError, hasNonFinite, cosineSimilarity } from '../bench/accuracy.js';
 import { readFileOrFail, writeFileAtomic, runCli, float32FromBytes } from './io.js';
+import { compareLayers, formatLayerTable, layerCsv } from '../bench/compare.js';
 
 function num(v: string, flag: string, integer = true): number {
   const n = Number(v);
@@ -59,6 +60,8 @@ export function benchmarkMain(argv: string[]): Promise<number> {
       .option('--device <d>', 'CPU (GPU comes with the WebGPU engine)', 'CPU')
       .option('--inputShapes <shapes>', 'resize inputs: "1,32,32,3:1,10"')
       .option('--saveOutput <path>', 'write this run\'s outputs as a benchmark data file')
+      .option('--compareModel <path>', 'a reference .ms (e.g. the float model): per-layer cosine, SQNR and max error, worst first')
+      .option('--compareCsv <path>', 'with --compareModel: also write the per-layer table as CSV')
       .exitOverride()
       .configureOutput({ writeErr: (s) => process.stderr.write(s) });
     try {
@@ -129,6 +132,15 @@ export function benchmarkMain(argv: string[]): Promise<number> {
         failed = true;
       }
     }
+    if (o.compareModel) {
+      const ref = readMs(readFileOrFail(o.compareModel, 'compare model'), o.compareModel);
+      if (o.inputShapes) resizeInputs(ref, o.inputShapes);
+      const rows = compareLayers(g, ref, inputs);
+      if (!rows.length) throw new UserError(`--compareModel: ${o.compareModel} shares no tensor names with ${o.modelFile}`);
+      log(`Per-layer comparison against ${o.compareModel} (${rows.length} tensors, worst first):`);
+      process.stdout.write(formatLayerTable(rows));
+      if (o.compareCsv) writeFileAtomic(o.compareCsv, layerCsv(rows));
+    } else if (o.compareCsv) throw new UserError('--compareCsv needs --compareModel');
     const avg = times.reduce((a, b) => a + b, 0) / times.length;
     log(`Model = ${o.modelFile.split('/').pop()}, NumThreads = ${o.numThreads}, MinRunTime = ${Math.min(...times).toFixed(3)} ms, MaxRuntime = ${Math.max(...times).toFixed(3)} ms, AvgRunTime = ${avg.toFixed(3)} ms`);
     if (failed) {
