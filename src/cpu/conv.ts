@@ -132,19 +132,30 @@ function depthwise(g: ConvGeometry, x: Float32Array, w: Float32Array, out: Float
  * Transposed convolution. Weight [Cin, KH, KW, Cout/group] (the ONNX [Cin, Cout/g, KH, KW] weight moved to
  * channels-last). Output size: (i-1)*s - padBegin - padEnd + dilated kernel + output_padding.
  */
-export function convTranspose(node: Node, [x, w, bias]: RT[]): RT[] {
+export interface DeconvGeometry {
+  n: number; ih: number; iw: number; ic: number; oh: number; ow: number; oc: number; kh: number; kw: number;
+  sh: number; sw: number; dh: number; dw: number; pt: number; pl: number; group: number;
+}
+
+export function deconvGeometry(node: Node, input: readonly number[], weightShape: readonly number[]): DeconvGeometry {
   const a = node.attrs;
-  const [n, ih, iw, ic] = x.shape;
-  const [, kh, kw, ocg] = w.shape;
+  const [n, ih, iw, ic] = input;
+  const [, kh, kw, ocg] = weightShape;
   const group = (a.group as number) || 1;
-  const oc = ocg * group;
-  const icg = ic / group;
   const [sh, sw] = (a.stride as number[]) ?? [1, 1];
   const [dh, dw] = (a.dilation as number[]) ?? [1, 1];
   const [pt, pb, pl, pr] = (a.pad_list as number[] | undefined)?.length === 4 ? (a.pad_list as number[]) : [0, 0, 0, 0];
   const [oph, opw] = (a.output_paddings as number[] | undefined) ?? [0, 0];
   const oh = (ih - 1) * sh - pt - pb + (kh - 1) * dh + 1 + (oph ?? 0);
   const ow = (iw - 1) * sw - pl - pr + (kw - 1) * dw + 1 + (opw ?? 0);
+  return { n, ih, iw, ic, oh, ow, oc: ocg * group, kh, kw, sh, sw, dh, dw, pt, pl, group };
+}
+
+export function convTranspose(node: Node, [x, w, bias]: RT[]): RT[] {
+  const a = node.attrs;
+  const { n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, group } = deconvGeometry(node, x.shape, w.shape);
+  const ocg = oc / group;
+  const icg = ic / group;
   const out = f32([n, oh, ow, oc]);
   const od = out.data as Float32Array;
   const xd = x.data as Float32Array;

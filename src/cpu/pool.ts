@@ -5,11 +5,15 @@ import { PadMode } from '../ir/schema/ops.js';
 import { RT, f32 } from './tensor.js';
 import { applyActivation } from './activation.js';
 
-export function pool(node: Node, [x]: RT[]): RT[] {
-  if (x.shape.length !== 4) throw new UserError(`${node.op} ${node.name}: expects a 4-D NHWC input, got [${x.shape}]`);
+export interface PoolGeometry {
+  n: number; ih: number; iw: number; c: number; oh: number; ow: number; kh: number; kw: number; sh: number; sw: number; pt: number; pl: number;
+}
+
+/** Window, stride, padding and output size of a pooling node on an NHWC input (shared with the GPU kernel). */
+export function poolGeometry(node: Node, shape: readonly number[]): PoolGeometry {
+  if (shape.length !== 4) throw new UserError(`${node.op} ${node.name}: expects a 4-D NHWC input, got [${shape}]`);
   const a = node.attrs;
-  const [n, ih, iw, c] = x.shape;
-  const isMax = node.op === 'MaxPoolFusion';
+  const [n, ih, iw, c] = shape;
   let [kh, kw] = (a.kernel_size as number[]) ?? [1, 1];
   let [sh, sw] = (a.strides as number[]) ?? [1, 1];
   let [pt, pb, pl, pr] = (a.pad as number[] | undefined)?.length === 4 ? (a.pad as number[]) : [0, 0, 0, 0];
@@ -32,6 +36,12 @@ export function pool(node: Node, [x]: RT[]): RT[] {
       if ((ow - 1) * sw >= iw + pl) ow--;
     }
   }
+  return { n, ih, iw, c, oh, ow, kh, kw, sh, sw, pt, pl };
+}
+
+export function pool(node: Node, [x]: RT[]): RT[] {
+  const { n, ih, iw, c, oh, ow, kh, kw, sh, sw, pt, pl } = poolGeometry(node, x.shape);
+  const isMax = node.op === 'MaxPoolFusion';
   const out = f32([n, oh, ow, c]);
   const od = out.data as Float32Array, xd = x.data as Float32Array;
   const acc = new Float64Array(c);
@@ -51,6 +61,6 @@ export function pool(node: Node, [x]: RT[]): RT[] {
         const dst = ((b * oh + oy) * ow + ox) * c;
         for (let ch = 0; ch < c; ch++) od[dst + ch] = isMax ? acc[ch] : acc[ch] / count;
       }
-  applyActivation(od, (a.activation_type as number) ?? 0);
+  applyActivation(od, (node.attrs.activation_type as number) ?? 0);
   return [out];
 }

@@ -84,23 +84,30 @@ function sliceBox(x: RT, begin: number[], step: number[], shape: number[]): RT {
  * emits it, and TF-style (x, begin, end, strides) with the bit masks of the TFLite op.
  */
 export function stridedSlice(node: Node, ins: RT[]): RT[] {
-  const x = ins[0];
-  const r = x.shape.length;
-  const begin = new Array(r).fill(0), end = [...x.shape], step = new Array(r).fill(1);
+  const p = sliceParams(node, ins[0].shape, ins.slice(1));
+  const out = sliceBox(ins[0], p.begin, p.step, p.shape);
+  out.shape = p.outShape;
+  return [out];
+}
+
+/** Begin, step and extent per dim of a StridedSlice (shared with the GPU kernel), and the output shape. */
+export function sliceParams(node: Node, inShape: number[], params: (RT | undefined)[]): { begin: number[]; step: number[]; shape: number[]; outShape: number[] } {
+  const r = inShape.length;
+  const begin = new Array(r).fill(0), end = [...inShape], step = new Array(r).fill(1);
   const a = node.attrs;
-  const starts = ints(ins[1]), ends = ints(ins[2]);
+  const starts = ints(params[0]), ends = ints(params[1]);
   let axes: number[], steps: number[];
-  const onnxStyle = ins.length === 5;
+  const onnxStyle = params.length === 4;
   if (onnxStyle) {
-    axes = ints(ins[3]).map((v) => normAxis(v, r));
-    steps = ints(ins[4]);
+    axes = ints(params[2]).map((v) => normAxis(v, r));
+    steps = ints(params[3]);
   } else {
     axes = starts.map((_, i) => i);
-    steps = ins[3] ? ints(ins[3]) : starts.map(() => 1);
+    steps = params[2] ? ints(params[2]) : starts.map(() => 1);
   }
   const shrink: number[] = [];
   axes.forEach((ax, i) => {
-    const d = x.shape[ax];
+    const d = inShape[ax];
     const s = steps[i] ?? 1;
     let b = starts[i], e = ends[i];
     if (!onnxStyle && ((a.begin_mask as number) >> i) & 1) b = s > 0 ? 0 : d - 1;
@@ -113,10 +120,8 @@ export function stridedSlice(node: Node, ins: RT[]): RT[] {
     begin[ax] = b; step[ax] = s;
     end[ax] = e;
   });
-  const shape = x.shape.map((_, d) => Math.max(0, Math.ceil((end[d] - begin[d]) / step[d])));
-  const out = sliceBox(x, begin, step, shape);
-  if (shrink.length) out.shape = out.shape.filter((_, i) => !shrink.includes(i));
-  return [out];
+  const shape = inShape.map((_, d) => Math.max(0, Math.ceil((end[d] - begin[d]) / step[d])));
+  return { begin, step, shape, outShape: shape.filter((_, i) => !shrink.includes(i)) };
 }
 
 /** SliceFusion (TFLite SLICE): begin and size per dim; size -1 means to the end. */

@@ -1,0 +1,78 @@
+/**
+ * WebGPU device acquisition, the same code in Node (npm `webgpu`, i.e. Dawn) and in the browser
+ * (`navigator.gpu`). Prefers a hardware adapter; in Node, when none exists, falls back to SwiftShader's
+ * software Vulkan driver if it is installed (Debian's chromium package ships it).
+ */
+/// <reference types="@webgpu/types" />
+
+export interface GpuContext {
+  device: GPUDevice;
+  /** Human-readable adapter, e.g. "NVIDIA ... (nvidia ampere)" or "SwiftShader driver 5.0.0 (google swiftshader)". */
+  adapterName: string;
+  software: boolean;
+  /** Lets a Node process exit: drops the Dawn instance. */
+  release(): void;
+}
+
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
+
+function describe(a: GPUAdapter): { name: string; software: boolean } {
+  const i = a.info;
+  const parts = [i.description, [i.vendor, i.architecture].filter(Boolean).join(' ')].filter(Boolean);
+  const name = parts.length ? `${parts[0]}${parts[1] ? ` (${parts[1]})` : ''}` : 'unknown adapter';
+  return { name, software: /swiftshader|llvmpipe|lavapipe|software/i.test(`${i.architecture} ${i.description} ${i.device}`) };
+}
+
+async function requestDevice(adapter: GPUAdapter): Promise<GPUDevice> {
+  // Ask for the adapter's real limits: the defaults (128 MiB bindings, 8 storage buffers) are too small for big layers.
+  const l = adapter.limits;
+  return adapter.requestDevice({
+    requiredLimits: {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+    },
+  });
+}
+
+/** Returns a device, or undefined when this machine has no usable adapter. */
+export async function acquireGpu(): Promise<GpuContext | undefined> {
+  if (!isNode) {
+    const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+    const adapter = gpu && (await gpu.requestAdapter({ powerPreference: 'high-performance' }));
+    if (!adapter) return undefined;
+    const d = describe(adapter);
+    return { device: await requestDevice(adapter), adapterName: d.name, software: d.software, release: () => {} };
+  }
+  const mod = 'webgpu';
+  const { create, globals } = (await import(/* @vite-ignore */ mod)) as { create: (o: string[]) => GPU; globals: object };
+  Object.assign(globalThis, globals);
+  process.env.XDG_RUNTIME_DIR ??= '/tmp';
+  let gpu: GPU | undefined = create([]);
+  let adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter && !process.env.VK_ICD_FILENAMES) {
+    const { existsSync } = await import('node:fs');
+    if (existsSync(SWIFTSHADER_ICD)) {
+      process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+      gpu = create([]);
+      adapter = await gpu.requestAdapter();
+    }
+  }
+  if (!adapter) return undefined;
+  const d = describe(adapter);
+  const device = await requestDevice(adapter);
+  return {
+    device,
+    adapterName: d.name,
+    software: d.software,
+    release: () => {
+      device.destroy();
+      gpu = undefined;
+    },
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * Small typed helpers that generate WGSL. Every kernel bakes its shapes as constants (one pipeline per layer
+ * shape, cached by source text), reads float32 storage buffers and writes one output buffer.
+ */
+import { ActivationType as A } from '../ir/schema/ops.js';
+
+export const WG = 64;
+
+/** Binding declarations: inputs read-only in order, then the output. */
+export function bindings(inputs: number, extra = ''): string {
+  const lines: string[] = [];
+  for (let i = 0; i < inputs; i++) lines.push(`@group(0) @binding(${i}) var<storage, read> in${i}: array<f32>;`);
+  lines.push(`@group(0) @binding(${inputs}) var<storage, read_write> out: array<f32>;`);
+  return lines.join('\n') + extra;
+}
+
+/** Entry point with a linear thread index `idx` over a grid that may be folded into 2-D (>65535 groups). */
+export function mainLinear(total: number, body: string, wg = WG): string {
+  const groups = Math.ceil(total / wg);
+  const nx = Math.min(groups, 65535);
+  return `
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let idx = (wid.y * ${nx}u + wid.x) * ${wg}u + lid;
+  if (idx >= ${total}u) { return; }
+${body}
+}`;
+}
+
+export function linearDispatch(total: number, wg = WG): [number, number, number] {
+  const groups = Math.ceil(total / wg);
+  const nx = Math.min(groups, 65535);
+  return [nx, Math.ceil(groups / nx), 1];
+}
+
+export const u = (n: number) => `${Math.trunc(n)}u`;
+export const i = (n: number) => `${Math.trunc(n)}i`;
+
+/** A WGSL float literal that round-trips the float32 value. */
+export function f(n: number): string {
+  if (n === Infinity || n >= 3.4028234663852886e38) return '3.4028234663852886e38';
+  if (n === -Infinity || n <= -3.4028234663852886e38) return '-3.4028234663852886e38';
+  const s = Math.fround(n).toPrecision(9);
+  return s.includes('e') || s.includes('.') ? s : `${s}.0`;
+}
+
+export function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let k = shape.length - 1; k >= 0; k--) {
+    s[k] = acc;
+    acc *= shape[k];
+  }
+  return s;
+}
+
+/** WGSL statements decomposing `idx` into coordinates c0..c{r-1} of `shape`. */
+export function coords(shape: readonly number[], name = 'c', from = 'idx'): string {
+  const st = stridesOf(shape);
+  const lines = [`  var rem_${name} = ${from};`];
+  shape.forEach((_, k) => {
+    lines.push(`  let ${name}${k} = rem_${name} / ${u(st[k])};`);
+    lines.push(`  rem_${name} = rem_${name} - ${name}${k} * ${u(st[k])};`);
+  });
+  return lines.join('\n');
+}
+
+/** The activation applied by fused activation_type or the Activation op, as a WGSL function `act`. */
+export function activationFn(type: number, alpha = 0, minVal = 0, maxVal = 0): string {
+  const body = ((): string => {
+    switch (type) {
+      case A.NO_ACTIVATION: return 'x';
+      case A.RELU: return 'max(x, 0.0)';
+      case A.RELU6: return 'clamp(x, 0.0, 6.0)';
+      case A.LEAKY_RELU: return `select(${f(alpha)} * x, x, x > 0.0)`;
+      case A.SIGMOID: return '1.0 / (1.0 + exp(-x))';
+      case A.TANH: return 'tanh_safe(x)';
+      case A.SWISH: return 'x / (1.0 + exp(-x))';
+      case A.HSWISH: return 'x * clamp(x + 3.0, 0.0, 6.0) / 6.0';
+      case A.HSIGMOID: return 'clamp(x + 3.0, 0.0, 6.0) / 6.0';
+      case A.HARD_TANH: return `clamp(x, ${f(minVal)}, ${f(maxVal)})`;
+      case A.ELU: return `select(${f(alpha)} * (exp(x) - 1.0), x, x > 0.0)`;
+      case A.ABS: return 'abs(x)';
+      case A.SOFTPLUS: return 'log(1.0 + exp(x))';
+      default: throw new Error(`activation_type ${type} has no WGSL kernel`);
+    }
+  })();
+  // tanh of large |x| overflows exp on some drivers; clamp first.
+  return `fn tanh_safe(v: f32) -> f32 { let c = clamp(v, -15.0, 15.0); let e = exp(2.0 * c); return (e - 1.0) / (e + 1.0); }
+fn act(x: f32) -> f32 { return ${body}; }`;
+}

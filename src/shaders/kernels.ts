@@ -1,0 +1,350 @@
+/**
+ * WGSL kernels for every op of the CPU executor, as source generators with baked shapes. Each returns the
+ * WGSL code and its dispatch size; bindings are the listed inputs (read) then the output (read_write).
+ */
+import { bindings, mainLinear, linearDispatch, u, f, i, stridesOf, coords, activationFn } from './common.js';
+import { gemmKernel } from './gemm.js';
+import { ReduceMode, ResizeMethod, CoordinateTransformMode as CT, NearestMode as NM } from '../ir/schema/ops.js';
+import type { ConvGeometry, DeconvGeometry } from '../cpu/conv.js';
+import type { PoolGeometry } from '../cpu/pool.js';
+
+export interface Kernel {
+  code: string;
+  dispatch: [number, number, number];
+}
+
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+/** Conv2DFusion as implicit GEMM (general and grouped), NHWC input, KHWC weight. */
+export function convGemm(g: ConvGeometry, hasBias: boolean, act: number): Kernel {
+  const icg = g.ic / g.group, ocg = g.oc / g.group;
+  const K = g.kh * g.kw * icg;
+  const M = g.n * g.oh * g.ow;
+  return gemmKernel({
+    M, N: ocg, K, batches: g.group,
+    header: `${bindings(hasBias ? 3 : 2)}\n${activationFn(act)}`,
+    loadA: `
+  let b = m / ${u(g.oh * g.ow)}; let p = m % ${u(g.oh * g.ow)};
+  let oy = p / ${u(g.ow)}; let ox = p % ${u(g.ow)};
+  let ky = k / ${u(g.kw * icg)}; let r = k % ${u(g.kw * icg)};
+  let kx = r / ${u(icg)}; let ci = r % ${u(icg)};
+  let iy = i32(oy * ${u(g.sh)} + ky * ${u(g.dh)}) - ${i(g.padTop)};
+  let ix = i32(ox * ${u(g.sw)} + kx * ${u(g.dw)}) - ${i(g.padLeft)};
+  if (iy < 0 || iy >= ${i(g.ih)} || ix < 0 || ix >= ${i(g.iw)}) { return 0.0; }
+  return in0[((b * ${u(g.ih)} + u32(iy)) * ${u(g.iw)} + u32(ix)) * ${u(g.ic)} + z * ${u(icg)} + ci];`,
+    loadB: `return in1[(z * ${u(ocg)} + n) * ${u(K)} + k];`,
+    store: `let co = z * ${u(ocg)} + n; out[m * ${u(g.oc)} + co] = act(v${hasBias ? ' + in2[co]' : ''});`,
+  });
+}
+
+/** Depthwise convolution (group == Cin == Cout), one output element per thread. */
+export function depthwise(g: ConvGeometry, hasBias: boolean, act: number): Kernel {
+  const total = g.n * g.oh * g.ow * g.oc;
+  const code = `${bindings(hasBias ? 3 : 2)}
+${activationFn(act)}
+${mainLinear(total, `
+  let c = idx % ${u(g.oc)}; let p = idx / ${u(g.oc)};
+  let ox = p % ${u(g.ow)}; let q = p / ${u(g.ow)};
+  let oy = q % ${u(g.oh)}; let b = q / ${u(g.oh)};
+  var s = ${hasBias ? 'in2[c]' : '0.0'};
+  for (var ky = 0u; ky < ${u(g.kh)}; ky = ky + 1u) {
+    let iy = i32(oy * ${u(g.sh)} + ky * ${u(g.dh)}) - ${i(g.padTop)};
+    if (iy < 0 || iy >= ${i(g.ih)}) { continue; }
+    for (var kx = 0u; kx < ${u(g.kw)}; kx = kx + 1u) {
+      let ix = i32(ox * ${u(g.sw)} + kx * ${u(g.dw)}) - ${i(g.padLeft)};
+      if (ix < 0 || ix >= ${i(g.iw)}) { continue; }
+      s = s + in0[((b * ${u(g.ih)} + u32(iy)) * ${u(g.iw)} + u32(ix)) * ${u(g.oc)} + c] * in1[c * ${u(g.kh * g.kw)} + ky * ${u(g.kw)} + kx];
+    }
+  }
+  out[idx] = act(s);`)}`;
+  return { code, dispatch: linearDispatch(total) };
+}
+
+/** Conv2dTransposeFusion, gather form: each output sums the input pixels whose window covers it. */
+export function deconv(g: DeconvGeometry, hasBias: boolean, act: number): Kernel {
+  const total = g.n * g.oh * g.ow * g.oc;
+  const icg = g.ic / g.group, ocg = g.oc / g.group;
+  const code = `${bindings(hasBias ? 3 : 2)}
+${activationFn(act)}
+${mainLinear(total, `
+  let co = idx % ${u(g.oc)}; let p = idx / ${u(g.oc)};
+  let ox = p % ${u(g.ow)}; let q = p / ${u(g.ow)};
+  let oy = q % ${u(g.oh)}; let b = q / ${u(g.oh)};
+  let gi = co / ${u(ocg)}; let cl = co % ${u(ocg)};
+  var s = ${hasBias ? 'in2[co]' : '0.0'};
+  for (var ky = 0u; ky < ${u(g.kh)}; ky = ky + 1u) {
+    let ty = i32(oy) + ${i(g.pt)} - i32(ky * ${u(g.dh)});
+    if (ty < 0 || ty % ${i(g.sh)} != 0) { continue; }
+    let iy = ty / ${i(g.sh)};
+    if (iy >= ${i(g.ih)}) { continue; }
+    for (var kx = 0u; kx < ${u(g.kw)}; kx = kx + 1u) {
+      let tx = i32(ox) + ${i(g.pl)} - i32(kx * ${u(g.dw)});
+      if (tx < 0 || tx % ${i(g.sw)} != 0) { continue; }
+      let ix = tx / ${i(g.sw)};
+      if (ix >= ${i(g.iw)}) { continue; }
+      let base = ((b * ${u(g.ih)} + u32(iy)) * ${u(g.iw)} + u32(ix)) * ${u(g.ic)} + gi * ${u(icg)};
+      for (var ci = 0u; ci < ${u(icg)}; ci = ci + 1u) {
+        let cin = gi * ${u(icg)} + ci;
+        s = s + in0[base + ci] * in1[((cin * ${u(g.kh)} + ky) * ${u(g.kw)} + kx) * ${u(ocg)} + cl];
+      }
+    }
+  }
+  out[idx] = act(s);`)}`;
+  return { code, dispatch: linearDispatch(total) };
+}
+
+/** y[rows, outC] = x[rows, inC] * W[outC, inC]^T + bias (FullConnection). */
+export function fullConnection(rows: number, inC: number, outC: number, hasBias: boolean, act: number): Kernel {
+  return gemmKernel({
+    M: rows, N: outC, K: inC, batches: 1,
+    header: `${bindings(hasBias ? 3 : 2)}\n${activationFn(act)}`,
+    loadA: `return in0[m * ${u(inC)} + k];`,
+    loadB: `return in1[n * ${u(inC)} + k];`,
+    store: `out[m * ${u(outC)} + n] = act(v${hasBias ? ' + in2[n]' : ''});`,
+  });
+}
+
+export interface MatMulShape {
+  batch: number[]; aBatch: number[]; bBatch: number[]; M: number; N: number; K: number; transA: boolean; transB: boolean;
+}
+
+/** Batched MatMulFusion with broadcast batch dims, optional transposes, bias and activation. */
+export function matMul(s: MatMulShape, hasBias: boolean, biasLen: number, act: number): Kernel {
+  const nb = size(s.batch);
+  // Batch offset of A and B for output batch z, with broadcasting baked as per-dim strides.
+  const offset = (dims: number[], stride: number) => {
+    const r = s.batch.length, pad = r - dims.length;
+    const st = stridesOf(dims);
+    const ost = stridesOf(s.batch);
+    const terms = s.batch.map((_, k) => {
+      const d = dims[k - pad];
+      if (k < pad || d === 1) return '';
+      return ` + ((z / ${u(ost[k])}) % ${u(s.batch[k])}) * ${u(st[k - pad])}`;
+    });
+    return `(0u${terms.join('')}) * ${u(stride)}`;
+  };
+  const aIdx = s.transA ? `k * ${u(s.M)} + m` : `m * ${u(s.K)} + k`;
+  const bIdx = s.transB ? `n * ${u(s.K)} + k` : `k * ${u(s.N)} + n`;
+  return gemmKernel({
+    M: s.M, N: s.N, K: s.K, batches: nb,
+    header: `${bindings(hasBias ? 3 : 2)}\n${activationFn(act)}`,
+    loadA: `return in0[${offset(s.aBatch, s.M * s.K)} + ${aIdx}];`,
+    loadB: `return in1[${offset(s.bBatch, s.K * s.N)} + ${bIdx}];`,
+    store: `out[(z * ${u(s.M)} + m) * ${u(s.N)} + n] = act(v${hasBias ? ` + in2[${biasLen === 1 ? '0u' : 'n'}]` : ''});`,
+  });
+}
+
+/** Offset expression of a broadcast input for output coordinates c0..c{r-1}. */
+function broadcastOffset(inShape: readonly number[], outShape: readonly number[]): string {
+  const pad = outShape.length - inShape.length;
+  const st = stridesOf(inShape);
+  const terms = outShape.map((_, k) => (k < pad || inShape[k - pad] === 1 ? '' : ` + c${k} * ${u(st[k - pad])}`));
+  return `0u${terms.join('')}`;
+}
+
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow';
+const BINARY_EXPR: Record<BinaryOp, string> = {
+  add: 'a + b', sub: 'a - b', mul: 'a * b', div: 'a / b', max: 'max(a, b)', min: 'min(a, b)', pow: 'pow_any(a, b)',
+};
+
+export function binary(op: BinaryOp, aShape: number[], bShape: number[], outShape: number[], act: number, preScale = 1, preShift = 0): Kernel {
+  const total = size(outShape);
+  const same = size(aShape) === total && size(bShape) === total;
+  const pre = preScale !== 1 || preShift !== 0 ? `a = a * ${f(preScale)} + ${f(preShift)};` : '';
+  const code = `${bindings(2)}
+${activationFn(act)}
+// pow for negative bases with integral exponents, as C's powf
+fn pow_any(a: f32, b: f32) -> f32 {
+  if (a >= 0.0) { return pow(a, b); }
+  let r = pow(-a, b);
+  return select(r, -r, fract(b * 0.5) != 0.0 && fract(b) == 0.0);
+}
+${mainLinear(total, same ? `
+  var a = in0[idx]; let b = in1[idx]; ${pre}
+  out[idx] = act(${BINARY_EXPR[op]});` : `
+${coords(outShape)}
+  var a = in0[${broadcastOffset(aShape, outShape)}]; let b = in1[${broadcastOffset(bShape, outShape)}]; ${pre}
+  out[idx] = act(${BINARY_EXPR[op]});`)}`;
+  return { code, dispatch: linearDispatch(total) };
+}
+
+/** Elementwise unary: `expr` is a WGSL expression of x (or act(x)). */
+export function unary(total: number, expr: string, actType = 0, alpha = 0, minVal = 0, maxVal = 0): Kernel {
+  const code = `${bindings(1)}
+${activationFn(actType, alpha, minVal, maxVal)}
+${mainLinear(total, `  let x = in0[idx];\n  out[idx] = ${expr};`)}`;
+  return { code, dispatch: linearDispatch(total) };
+}
+
+/** Per-channel (last axis) x * s[c] + b[c]: PReLU slope, ScaleFusion, folded BatchNorm. */
+export function channelAffine(total: number, inner: number, channels: number, kind: 'prelu' | 'scale', hasBias: boolean, act: number): Kernel {
+  const ch = channels === 1 ? '0u' : `(idx / ${u(inner)}) % ${u(channels)}`;
+  const body = kind === 'prelu'
+    ? `  let x = in0[idx]; let s = in1[${ch}];\n  out[idx] = select(x * s, x, x > 0.0);`
+    : `  let c = ${ch};\n  out[idx] = act(in0[idx] * in1[c]${hasBias ? ' + in2[c]' : ''});`;
+  const code = `${bindings(kind === 'scale' && hasBias ? 3 : 2)}
+${activationFn(act)}
+${mainLinear(total, body)}`;
+  return { code, dispatch: linearDispatch(total) };
+}
+
+export function pool(p: PoolGeometry, max: boolean, act: number): Kernel {
+  const total = p.n * p.oh * p.ow * p.c;
+  const code = `${bindings(1)}
+${activationFn(act)}
+${mainLinear(total, `
+  let c = idx % ${u(p.c)}; let q = idx / ${u(p.c)};
+  let ox = q % ${u(p.ow)}; let r = q / ${u(p.ow)};
+  let oy = r % ${u(p.oh)}; let b = r / ${u(p.oh)};
+  let y0 = max(i32(oy * ${u(p.sh)}) - ${i(p.pt)}, 0); let y1 = min(i32(oy * ${u(p.sh)}) - ${i(p.pt)} + ${i(p.kh)}, ${i(p.ih)});
+  let x0 = max(i32(ox * ${u(p.sw)}) - ${i(p.pl)}, 0); let x1 = min(i32(ox * ${u(p.sw)}) - ${i(p.pl)} + ${i(p.kw)}, ${i(p.iw)});
+  var acc = ${max ? '-3.4028234663852886e38' : '0.0'};
+  for (var y = y0; y < y1; y = y + 1) {
+    for (var x = x0; x < x1; x = x + 1) {
+      let v = in0[((b * ${u(p.ih)} + u32(y)) * ${u(p.iw)} + u32(x)) * ${u(p.c)} + c];
+      acc = ${max ? 'max(acc, v)' : 'acc + v'};
+    }
+  }
+  ${max ? '' : 'acc = acc / f32((y1 - y0) * (x1 - x0));'}
+  out[idx] = act(acc);`)}`;
+  return { code, dispatch: linearDispatch(total) };
+}
+
+/** ReduceFusion: one output per thread, looping over the reduced coordinates. */
+export function reduce(inShape: number[], axes: number[], mode: number, coeff: number): Kernel {
+  const outFull = inShape.map((d, k) => (axes.includes(k) ? 1 : d));
+  const total = size(outFull);
+  const red = axes.map((a) => inShape[a]);
+  const count = size(red);
+  const st = stridesOf(inShape);
+  const init = mode === ReduceMode.Max ? '-3.4028234663852886e38' : mode === ReduceMode.Min ? '3.4028234663852886e38' : mode === ReduceMode.Prod ? '1.0' : '0.0';
+  const step: Record<number, string> = {
+    [ReduceMode.Mean]: 'acc + v', [ReduceMode.Sum]: 'acc + v', [ReduceMode.Max]: 'max(acc, v)', [ReduceMode.Min]: 'min(acc, v)',
+    [ReduceMode.Prod]: 'acc * v', [ReduceMode.SumSquare]: 'acc + v * v', [ReduceMode.L2]: 'acc + v * v', [ReduceMode.ASum]: 'acc + abs(v)',
+  };
+  if (!(mode in step)) throw new Error(`ReduceFusion mode ${mode} has no WGSL kernel`);
+  const base = inShape.map((_, k) => (axes.includes(k) ? '' : ` + c${k} * ${u(st[k])}`)).join('');
+  const redOffset = axes.map((a, j) => ` + r${j} * ${u(st[a])}`).join('');
+  const fin = mode === ReduceMode.Mean ? `acc / ${f(count)}` : mode === ReduceMode.L2 ? 'sqrt(acc)' : 'acc';
+  const code = `${bindings(1)}
+${mainLinear(total, `
+${coords(outFull)}
+  let base = 0u${base};
+  var acc = ${init};
+  for (var j = 0u; j < ${u(count)}; j = j + 1u) {
+${coords(red, 'r', 'j')}
+    let v = in0[base${redOffset}];
+    acc = ${step[mode]};
+  }
+  out[idx] = ${fin} * ${f(coeff || 1)};`)}`;
+  return { code, dispatch: linearDispatch(total) };
+}
+
+export function softmax(outer: number, len: number, inner: number): Kernel {
+  const total = outer * inner;
+  const code = `${bindings(1)}
+${mainLinear(total, `
+  let o = idx / ${u(inner)}; let i = idx % ${u(inner)};
+  let base = o * ${u(len * inner)} + i;
+  var m = -3.4028234663852886e38;
+  for (var k = 0u; k < ${u(len)}; k = k + 1u) { m = max(m, in0[base + k * ${u(inner)}]); }
+  var s = 0.0;
+  for (var k = 0u; k < ${u(len)}; k = k + 1u) { s = s + exp(in0[base + k * ${u(inner)}] - m); }
+  for (var k = 0u; k < ${u(len)}; k = k + 1u) { out[base + k * ${u(inner)}] = exp(in0[base + k * ${u(inner)}] - m) / s; }`)}`;
+  return { code, dispatch: linearDispatch(total) };
+}
+
+/**
+ * Data movement: out[idx] = in0[source(idx)], or a constant where the source is outside. `srcExpr` is WGSL
+ * over output coordinates c0..; it returns an i32 offset, negative for "use `fill`".
+ */
+export function gatherBy(outShape: number[], srcExpr: string, fill = 0, outOffset = '', decls = ''): Kernel {
+  const total = size(outShape);
+  const code = `${bindings(1)}
+${decls}
+fn src(idx: u32) -> i32 {
+${coords(outShape)}
+  return ${srcExpr};
+}
+${mainLinear(total, `
+  let s = src(idx);
+  out[${outOffset || 'idx'}] = select(${f(fill)}, in0[max(s, 0)], s >= 0);`)}`;
+  return { code, dispatch: linearDispatch(total) };
+}
+
+/** Source offset of a strided box (begin/step per dim) inside `inShape`. */
+export function boxSource(inShape: number[], begin: number[], step: number[]): string {
+  const st = stridesOf(inShape);
+  return `i32(0${inShape.map((_, k) => ` + (${i(begin[k])} + i32(c${k}) * ${i(step[k])}) * ${i(st[k])}`).join('')})`;
+}
+
+export function transposeSource(inShape: number[], perm: number[]): string {
+  const st = stridesOf(inShape);
+  return `i32(0u${perm.map((p, k) => ` + c${k} * ${u(st[p])}`).join('')})`;
+}
+
+/** Copy of a whole input into a slice of the output along `axis` (one dispatch per Concat input). */
+export function concatPart(inShape: number[], outShape: number[], axis: number, offset: number): Kernel {
+  const total = size(inShape);
+  const ost = stridesOf(outShape);
+  const code = `${bindings(1)}
+${mainLinear(total, `
+${coords(inShape)}
+  out[0u${inShape.map((_, k) => ` + ${k === axis ? `(c${k} + ${u(offset)})` : `c${k}`} * ${u(ost[k])}`).join('')}] = in0[idx];`)}`;
+  return { code, dispatch: linearDispatch(total) };
+}
+
+/** Pad kernel with reflect/symmetric helpers per dim. */
+export function pad(inShape: number[], outShape: number[], pads: number[], mode: number, value: number): Kernel {
+  const st = stridesOf(inShape);
+  const helpers = inShape.map((len, k) => {
+    const body = mode === 0 ? 'return p;'
+      : mode === 1 ? `if (p < 0) { return -p; } if (p >= ${i(len)}) { return ${i(2 * len - 2)} - p; } return p;`
+        : `if (p < 0) { return -p - 1; } if (p >= ${i(len)}) { return ${i(2 * len - 1)} - p; } return p;`;
+    return `fn pad_map${k}(p: i32) -> i32 { ${body} }`;
+  }).join('\n');
+  const total = size(outShape);
+  const code = `${bindings(1)}
+${helpers}
+fn src(idx: u32) -> i32 {
+${coords(outShape)}
+${inShape.map((len, k) => `  let p${k} = pad_map${k}(i32(c${k}) - ${i(pads[2 * k])}); if (p${k} < 0 || p${k} >= ${i(len)}) { return -1; }`).join('\n')}
+  return 0${inShape.map((_, k) => ` + p${k} * ${i(st[k])}`).join('')};
+}
+${mainLinear(total, `
+  let s = src(idx);
+  out[idx] = select(${f(value)}, in0[max(s, 0)], s >= 0);`)}`;
+  return { code, dispatch: linearDispatch(total) };
+}
+
+export function resize(n: number, ih: number, iw: number, c: number, oh: number, ow: number, method: number, ctm: number, nearestMode: number): Kernel {
+  const total = n * oh * ow * c;
+  const srcCoord = (o: string, inLen: number, outLen: number) =>
+    ctm === CT.ALIGN_CORNERS ? (outLen > 1 ? `f32(${o}) * ${f((inLen - 1) / (outLen - 1))}` : '0.0')
+      : ctm === CT.HALF_PIXEL ? `(f32(${o}) + 0.5) * ${f(inLen / outLen)} - 0.5` : `f32(${o}) * ${f(inLen / outLen)}`;
+  const pick = (s: string, len: number) => {
+    const r = nearestMode === NM.ROUND_HALF_DOWN ? `ceil(${s} - 0.5)` : nearestMode === NM.ROUND_HALF_UP ? `floor(${s} + 0.5)`
+      : nearestMode === NM.CEIL ? `ceil(${s})` : nearestMode === NM.FLOOR ? `floor(${s})` : ctm === CT.ALIGN_CORNERS ? `round(${s})` : `floor(${s})`;
+    return `u32(clamp(i32(${r}), 0, ${i(len - 1)}))`;
+  };
+  const body = method === ResizeMethod.NEAREST ? `
+  let sy = ${pick(srcCoord('oy', ih, oh), ih)}; let sx = ${pick(srcCoord('ox', iw, ow), iw)};
+  out[idx] = in0[((b * ${u(ih)} + sy) * ${u(iw)} + sx) * ${u(c)} + ch];` : `
+  let fy = clamp(${srcCoord('oy', ih, oh)}, 0.0, ${f(ih - 1)}); let fx = clamp(${srcCoord('ox', iw, ow)}, 0.0, ${f(iw - 1)});
+  let y0 = u32(floor(fy)); let x0 = u32(floor(fx));
+  let y1 = min(y0 + 1u, ${u(ih - 1)}); let x1 = min(x0 + 1u, ${u(iw - 1)});
+  let wy = fy - f32(y0); let wx = fx - f32(x0);
+  let p00 = in0[((b * ${u(ih)} + y0) * ${u(iw)} + x0) * ${u(c)} + ch]; let p01 = in0[((b * ${u(ih)} + y0) * ${u(iw)} + x1) * ${u(c)} + ch];
+  let p10 = in0[((b * ${u(ih)} + y1) * ${u(iw)} + x0) * ${u(c)} + ch]; let p11 = in0[((b * ${u(ih)} + y1) * ${u(iw)} + x1) * ${u(c)} + ch];
+  out[idx] = (p00 * (1.0 - wx) + p01 * wx) * (1.0 - wy) + (p10 * (1.0 - wx) + p11 * wx) * wy;`;
+  const code = `${bindings(1)}
+${mainLinear(total, `
+  let ch = idx % ${u(c)}; let q = idx / ${u(c)};
+  let ox = q % ${u(ow)}; let r = q / ${u(ow)};
+  let oy = r % ${u(oh)}; let b = r / ${u(oh)};${body}`)}`;
+  return { code, dispatch: linearDispatch(total) };
+}
+
+
+/** Re-exported literal helpers for lowering code that builds WGSL expressions. */
+export { f as fl, u as uu, stridesOf as strides } from './common.js';
