@@ -5,7 +5,7 @@
  */
 import type { Graph, Node, Tensor } from '../ir/graph.js';
 import { UserError, sizeOf } from '../ir/graph.js';
-import { run as runCpu } from '../cpu/executor.js';
+import { batchShapes, batchedGraph } from '../ir/passes/shapes.js';
 import type { RT } from '../cpu/tensor.js';
 import { dequantizeWeight, isQuantizedWeight, runsDequantized } from '../quant/dequant.js';
 import type { GpuContext } from './device.js';
@@ -15,6 +15,13 @@ const STORAGE = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC
 
 /** Something that adds its own dispatches after a tensor is produced (statistics). */
 export type TensorHook = (pass: GPUComputePassEncoder, tensorId: number, buffer: GPUBuffer, shape: number[]) => void;
+
+export interface ExecutorOptions {
+  /** Pipeline cache shared between executors (same WGSL compiles once). */
+  pipelines?: Map<string, Promise<GPUComputePipeline>>;
+  /** false keeps every activation in its own buffer so all can be read back (tests). */
+  reuseBuffers?: boolean;
+}
 
 interface Compiled {
   step: Step;
@@ -33,21 +40,21 @@ export class GpuExecutor {
 
   private constructor(readonly ctx: GpuContext, readonly g: Graph, readonly batch: number) {}
 
-  static async create(ctx: GpuContext, g: Graph, batch: number, pipelines = new Map<string, Promise<GPUComputePipeline>>()): Promise<GpuExecutor> {
-    const ex = new GpuExecutor(ctx, g, batch);
-    ex.inferShapes();
-    await ex.build(pipelines);
+  /**
+   * An executor for up to `batch` samples per pass (see batchedGraph); a graph that does not scale with the
+   * batch runs one sample per pass.
+   */
+  static async create(ctx: GpuContext, g: Graph, batch: number, opts: ExecutorOptions = {}): Promise<GpuExecutor> {
+    const view = batch > 1 ? batchedGraph(g, batch) : undefined;
+    const ex = new GpuExecutor(ctx, view?.graph ?? g, view ? batch : 1);
+    for (const [id, s] of view?.shapes ?? batchShapes(g, 1)!) ex.shapes.set(id, s);
+    await ex.build(opts.pipelines ?? new Map(), opts.reuseBuffers ?? true);
     return ex;
   }
 
-  /** Shapes at this batch size, from one CPU pass on zeros (the kernels' own shape rules). */
-  private inferShapes(): void {
-    const inputs = this.g.inputs.map((id) => {
-      const s = [this.batch, ...this.g.tensors[id].shape.slice(1)];
-      this.shapes.set(id, s);
-      return { shape: s, data: new Float32Array(sizeOf(s)) };
-    });
-    runCpu(this.g, inputs, { observe: (id, v) => this.shapes.set(id, v.shape) });
+  /** Bytes of all device buffers this executor holds. */
+  get deviceBytes(): number {
+    return this.activationBytes + this.constantBytes;
   }
 
   private shapeOf = (id: number): number[] => this.shapes.get(id) ?? this.g.tensors[id].shape;
@@ -74,7 +81,7 @@ export class GpuExecutor {
     return buf;
   }
 
-  private async build(pipelines: Map<string, Promise<GPUComputePipeline>>): Promise<void> {
+  private async build(pipelines: Map<string, Promise<GPUComputePipeline>>, reuse: boolean): Promise<void> {
     const { g } = this;
     const lowered = g.nodes.map((n) => ({ node: n, low: lowerNode(g, n, this.shapeOf) }));
     // Storage per tensor: aliases share their source's storage; last use decides when it can be reused.
@@ -99,6 +106,7 @@ export class GpuExecutor {
     for (const [i, { node, low }] of lowered.entries()) {
       if ('alias' in low) {
         this.buffers.set(node.outputs[0], this.buffers.get(rootOf(low.alias)) ?? this.constBuffer(g.tensors[low.alias], node, 0));
+        this.compiled.push({ node, steps: [] }); // no kernel, but hooks still see its output
       } else {
         for (const o of node.outputs) if (!this.buffers.has(o)) this.buffers.set(o, take(4 * sizeOf(this.shapeOf(o))));
         const steps: Compiled[] = [];
@@ -122,7 +130,7 @@ export class GpuExecutor {
         this.compiled.push({ node, steps });
       }
       // Activations whose last reader was this node go back to the pool.
-      for (const id of new Set(node.inputs.map(rootOf))) {
+      if (reuse) for (const id of new Set(node.inputs.map(rootOf))) {
         if (lastUse.get(id) !== i || g.isConst(id)) continue;
         const b = this.buffers.get(id)!;
         const list = free.get(b.size) ?? [];

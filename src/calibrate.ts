@@ -1,0 +1,53 @@
+/**
+ * `collectStatistics`: activation statistics over a calibration set, on the GPU when an adapter exists
+ * (WGSL forward pass + on-device reductions), else with the CPU executor. Used by the full quantizer.
+ */
+import type { Graph } from './ir/graph.js';
+import { UserError } from './ir/graph.js';
+import { acquireGpu, GpuContext } from './gpu/device.js';
+import { collectStatisticsGpu } from './gpu/stats.js';
+import { collectStatisticsCpu, SampleSource, StatsOptions, TensorStats } from './quant/stats.js';
+
+export type DeviceChoice = 'auto' | 'gpu' | 'cpu';
+
+export interface CollectOptions extends Partial<StatsOptions> {
+  device?: DeviceChoice;
+  /** A device already acquired (tests, the browser demo); otherwise one is acquired and released here. */
+  gpu?: GpuContext;
+  /** One-line notices: which adapter, or why the CPU is used. */
+  log?: (line: string) => void;
+}
+
+export interface CollectResult {
+  stats: Map<number, TensorStats>;
+  device: string;
+  /** Device buffer bytes used (GPU path). */
+  deviceBytes?: number;
+}
+
+export async function collectStatistics(g: Graph, samples: SampleSource, o: CollectOptions = {}): Promise<CollectResult> {
+  const opts: StatsOptions = {
+    passes: o.passes ?? ['minmax'],
+    batchSize: o.batchSize ?? 8,
+    tensors: o.tensors,
+    keepPerSample: o.keepPerSample,
+    onProgress: o.onProgress,
+  };
+  const choice = o.device ?? 'auto';
+  if (choice !== 'cpu') {
+    const ctx = o.gpu ?? (await acquireGpu());
+    if (ctx) {
+      o.log?.(`calibrating on the GPU: ${ctx.adapterName}`);
+      try {
+        return { ...(await collectStatisticsGpu(ctx, g, samples, opts)), device: ctx.adapterName };
+      } finally {
+        if (!o.gpu) ctx.release();
+      }
+    }
+    if (choice === 'gpu') throw new UserError('--device=gpu: no WebGPU adapter found (install a GPU driver, or chromium for SwiftShader)');
+    o.log?.('no WebGPU adapter found: calibrating with the CPU executor');
+  }
+  return { stats: collectStatisticsCpu(g, samples, opts), device: 'CPU' };
+}
+
+export type { SampleSource, TensorStats } from './quant/stats.js';

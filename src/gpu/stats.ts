@@ -1,0 +1,172 @@
+/**
+ * Statistics collection on the GPU: in every batch's compute pass, right after a tracked tensor is produced
+ * (before liveness lets its buffer be reused), the statistics kernels read it in place. Only per-tensor
+ * summaries are read back: min/max and the histograms once at the end, per-sample order statistics (a few
+ * words per sample) after each batch.
+ */
+import type { Graph } from '../ir/graph.js';
+import { sizeOf } from '../ir/graph.js';
+import type { GpuContext } from './device.js';
+import { GpuExecutor, readBuffer } from './executor.js';
+import { minMaxKernel, histogramKernel, radixInitKernel, radixCountKernel, radixSelectKernel, HIST_BINS } from '../shaders/stats.js';
+import { SampleSource, StatsOptions, TensorStats, defaultTensors, batches, stackBatch, quantileRanks, emptyStats } from '../quant/stats.js';
+
+const USAGE = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC
+
+interface Dispatch {
+  pipeline: GPUComputePipeline;
+  bind: GPUBindGroup;
+  size: [number, number, number];
+}
+
+/** Key (order-preserving u32) back to its float. */
+export function keyToFloat(k: number): number {
+  const bits = k & 0x80000000 ? (k & 0x7fffffff) >>> 0 : ~k >>> 0;
+  return new Float32Array(new Uint32Array([bits]).buffer)[0];
+}
+
+export async function collectStatisticsGpu(ctx: GpuContext, g: Graph, src: SampleSource, o: StatsOptions): Promise<{ stats: Map<number, TensorStats>; deviceBytes: number }> {
+  const { device } = ctx;
+  const ids = o.tensors ?? defaultTensors(g);
+  const slotOf = new Map(ids.map((t, i) => [t, i]));
+  const pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  const owned: GPUBuffer[] = [];
+  const buffer = (bytes: number) => {
+    const b = device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: USAGE });
+    owned.push(b);
+    return b;
+  };
+  const dispatch = async (k: { code: string; dispatch: [number, number, number] }, bufs: GPUBuffer[]): Promise<Dispatch> => {
+    let p = pipelines.get(k.code);
+    if (!p) {
+      p = device.createComputePipelineAsync({ layout: 'auto', compute: { module: device.createShaderModule({ code: k.code }), entryPoint: 'main' } });
+      pipelines.set(k.code, p);
+    }
+    const pipeline = await p;
+    const bind = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: bufs.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+    return { pipeline, bind, size: k.dispatch };
+  };
+
+  const stats = buffer(ids.length * 16);
+  const init = new Uint32Array(ids.length * 4);
+  for (let i = 0; i < ids.length; i++) init[i * 4] = 0xffffffff; // min slot starts at the largest key
+  device.queue.writeBuffer(stats, 0, init);
+  const wantQuantiles = o.passes.includes('quantiles');
+  const hist = o.passes.includes('histogram') ? buffer(ids.length * HIST_BINS * 4) : undefined;
+  if (hist) device.queue.writeBuffer(hist, 0, new Uint32Array(ids.length * HIST_BINS));
+
+  const result = emptyStats(g, ids);
+
+  // One executor and one set of statistics dispatches per pass size. A graph that cannot take the batch
+  // as one pass runs it one sample per pass (GpuExecutor decides); the last batch may be smaller.
+  interface Plan { ex: GpuExecutor; perTensor: Map<number, Dispatch[]>; results?: GPUBuffer }
+  const plans = new Map<string, Plan>();
+  const executors = new Map<number, GpuExecutor>();
+  async function executor(samples: number): Promise<GpuExecutor> {
+    let ex = executors.get(samples);
+    if (!ex) {
+      ex = await GpuExecutor.create(ctx, g, samples, { pipelines });
+      executors.set(samples, ex);
+    }
+    return ex;
+  }
+  async function plan(pass: 'minmax' | 'histogram', ex: GpuExecutor): Promise<Plan> {
+    const samples = ex.batch;
+    const key = `${pass}/${samples}`;
+    const hit = plans.get(key);
+    if (hit) return hit;
+    const perTensor = new Map<number, Dispatch[]>();
+    const results = pass === 'minmax' && wantQuantiles ? buffer(ids.length * samples * 2 * 4) : undefined;
+    for (const id of ids) {
+      const n = sizeOf(ex.shapes.get(id) ?? g.tensors[id].shape);
+      const slot = slotOf.get(id)!;
+      const act = ex.bufferOf(id);
+      const list: Dispatch[] = [];
+      if (pass === 'histogram') list.push(await dispatch(histogramKernel(n, slot), [act, stats, hist!]));
+      else {
+        list.push(await dispatch(minMaxKernel(n, slot), [act, stats]));
+        if (results) {
+          const perSample = n / samples;
+          const state = buffer(samples * 2 * 2 * 4), counts = buffer(samples * 2 * 256 * 4);
+          list.push(await dispatch(radixInitKernel(samples, quantileRanks(perSample)), [state]));
+          for (const shift of [24, 16, 8, 0]) {
+            list.push(await dispatch(radixCountKernel(perSample, samples, shift), [act, state, counts]));
+            list.push(await dispatch(radixSelectKernel(samples, shift, slot * samples * 2), shift === 0 ? [counts, state, results] : [counts, state]));
+          }
+        }
+      }
+      perTensor.set(id, list);
+    }
+    const p = { ex, perTensor, results };
+    plans.set(key, p);
+    return p;
+  }
+
+  const list = batches(src.count, o.batchSize);
+  for (const pass of ['minmax', 'histogram'] as const) {
+    if (pass === 'histogram' && !hist) continue;
+    for (const [b, [bStart, bEnd]] of list.entries()) {
+      const first = await executor(bEnd - bStart);
+      for (let start = bStart; start < bEnd; start += first.batch) {
+      const end = Math.min(bEnd, start + first.batch);
+      const samples = end - start;
+      const p = await plan(pass, samples === first.batch ? first : await executor(samples));
+      p.ex.writeInputs(stackBatch(g, src, start, end).map((t) => t.data as Float32Array));
+      const enc = device.createCommandEncoder();
+      const passEnc = enc.beginComputePass();
+      const emit = (pe: GPUComputePassEncoder, id: number) => {
+        for (const d of p.perTensor.get(id) ?? []) {
+          pe.setPipeline(d.pipeline);
+          pe.setBindGroup(0, d.bind);
+          pe.dispatchWorkgroups(...d.size);
+        }
+      };
+      for (const id of g.inputs) emit(passEnc, id);
+      p.ex.encode(passEnc, emit);
+      passEnc.end();
+      device.queue.submit([enc.finish()]);
+      if (p.results) {
+        const keys = new Uint32Array(await readBuffer(device, p.results, ids.length * samples * 2 * 4));
+        ids.forEach((id, slot) => {
+          const st = result.get(id)!;
+          for (let s = 0; s < samples; s++) {
+            const lo = keyToFloat(keys[(slot * samples + s) * 2]), hi = keyToFloat(keys[(slot * samples + s) * 2 + 1]);
+            st.lowSum = (st.lowSum ?? 0) + lo;
+            st.highSum = (st.highSum ?? 0) + hi;
+            st.samples = (st.samples ?? 0) + 1;
+            if (o.keepPerSample) {
+              (st.lowPerSample ??= []).push(lo);
+              (st.highPerSample ??= []).push(hi);
+            }
+          }
+        });
+      }
+      }
+      o.onProgress?.(b + 1, list.length, pass);
+    }
+    if (pass === 'minmax') {
+      const s = new Uint32Array(await readBuffer(device, stats, ids.length * 16));
+      ids.forEach((id, i) => {
+        const st = result.get(id)!;
+        st.nanCount = s[i * 4 + 2];
+        st.infCount = s[i * 4 + 3];
+        if (s[i * 4] !== 0xffffffff) {
+          st.min = keyToFloat(s[i * 4]);
+          st.max = keyToFloat(s[i * 4 + 1]);
+        }
+      });
+    }
+  }
+  if (hist) {
+    const h = new Uint32Array(await readBuffer(device, hist, ids.length * HIST_BINS * 4));
+    ids.forEach((id, i) => {
+      const st = result.get(id)!;
+      st.histogram = Float64Array.from(h.subarray(i * HIST_BINS, (i + 1) * HIST_BINS));
+      st.histMax = Math.max(Math.abs(st.min), Math.abs(st.max));
+    });
+  }
+  const deviceBytes = [...executors.values()].reduce((a, ex) => a + ex.deviceBytes, 0) + owned.reduce((a, b) => a + b.size, 0);
+  for (const ex of executors.values()) ex.destroy();
+  for (const b of owned) b.destroy();
+  return { stats: result, deviceBytes };
+}
