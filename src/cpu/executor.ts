@@ -5,10 +5,10 @@
 import type { Graph, Node, Tensor } from '../ir/graph.js';
 import { UserError } from '../ir/graph.js';
 import { RT } from './tensor.js';
-import { conv2d, convTranspose } from './conv.js';
+import { conv2d, convTranspose, convGeometry, deconvGeometry } from './conv.js';
 import { fullConnection, matMul } from './matmul.js';
 import { binary, unary, prelu, scale, batchNorm } from './elementwise.js';
-import { pool } from './pool.js';
+import { pool, poolGeometry } from './pool.js';
 import { reduce, softmax } from './reduce.js';
 import * as S from './shape-ops.js';
 import { resize } from './resize.js';
@@ -39,7 +39,17 @@ export const KERNELS: Record<string, Kernel> = {
 export interface RunOptions {
   /** Called with every op output as soon as it is computed (statistics, per-layer comparison). */
   observe?: (tensorId: number, value: RT, node: Node) => void;
+  /** Shape inference: the heavy ops return zeros of the right shape instead of computing. */
+  shapesOnly?: boolean;
 }
+
+/** Output shapes of the arithmetic-heavy ops without the arithmetic (shape inference of big models). */
+const SHAPE_ONLY: Record<string, (node: Node, ins: RT[]) => number[]> = {
+  Conv2DFusion: (n, [x, w]) => { const c = convGeometry(n, x.shape, w.shape); return [c.n, c.oh, c.ow, c.oc]; },
+  Conv2dTransposeFusion: (n, [x, w]) => { const c = deconvGeometry(n, x.shape, w.shape); return [c.n, c.oh, c.ow, c.oc]; },
+  MaxPoolFusion: (n, [x]) => { const p = poolGeometry(n, x.shape); return [p.n, p.oh, p.ow, p.c]; },
+  AvgPoolFusion: (n, [x]) => { const p = poolGeometry(n, x.shape); return [p.n, p.oh, p.ow, p.c]; },
+};
 
 /** The value of a constant tensor as the executor sees it. */
 export function constValue(t: Tensor): RT {
@@ -85,7 +95,9 @@ export function run(g: Graph, inputs: RT[], opts: RunOptions = {}): RT[] {
   };
   g.nodes.forEach((node, i) => {
     const ins = node.inputs.map((id, slot) => (id >= 0 ? get(id, node, slot) : undefined)).filter((x): x is RT => !!x);
-    const outs = runNode(node, ins);
+    const shapeOnly = opts.shapesOnly ? SHAPE_ONLY[node.op] : undefined;
+    const outs = shapeOnly ? [{ shape: shapeOnly(node, ins), data: new Float32Array(0) }] : runNode(node, ins);
+    if (shapeOnly) outs[0].data = new Float32Array(outs[0].shape.reduce((a, b) => a * b, 1));
     node.outputs.forEach((id, j) => {
       if (!outs[j]) return;
       values.set(id, outs[j]);

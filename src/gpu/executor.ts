@@ -16,6 +16,14 @@ const STORAGE = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC
 /** Something that adds its own dispatches after a tensor is produced (statistics). */
 export type TensorHook = (pass: GPUComputePassEncoder, tensorId: number, buffer: GPUBuffer, shape: number[]) => void;
 
+/** Compiled pipelines per device, keyed by WGSL source: a layer shape compiles once per process. */
+const caches = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
+export function pipelineCache(device: GPUDevice): Map<string, Promise<GPUComputePipeline>> {
+  let c = caches.get(device);
+  if (!c) caches.set(device, (c = new Map()));
+  return c;
+}
+
 export interface ExecutorOptions {
   /** Pipeline cache shared between executors (same WGSL compiles once). */
   pipelines?: Map<string, Promise<GPUComputePipeline>>;
@@ -48,7 +56,7 @@ export class GpuExecutor {
     const view = batch > 1 ? batchedGraph(g, batch) : undefined;
     const ex = new GpuExecutor(ctx, view?.graph ?? g, view ? batch : 1);
     for (const [id, s] of view?.shapes ?? batchShapes(g, 1)!) ex.shapes.set(id, s);
-    await ex.build(opts.pipelines ?? new Map(), opts.reuseBuffers ?? true);
+    await ex.build(opts.pipelines ?? pipelineCache(ctx.device), opts.reuseBuffers ?? true);
     return ex;
   }
 

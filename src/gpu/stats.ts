@@ -7,7 +7,7 @@
 import type { Graph } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
 import type { GpuContext } from './device.js';
-import { GpuExecutor, readBuffer } from './executor.js';
+import { GpuExecutor, readBuffer, pipelineCache } from './executor.js';
 import { minMaxKernel, histogramKernel, radixInitKernel, radixCountKernel, radixSelectKernel, HIST_BINS } from '../shaders/stats.js';
 import { SampleSource, StatsOptions, TensorStats, defaultTensors, batches, stackBatch, quantileRanks, emptyStats } from '../quant/stats.js';
 
@@ -29,7 +29,7 @@ export async function collectStatisticsGpu(ctx: GpuContext, g: Graph, src: Sampl
   const { device } = ctx;
   const ids = o.tensors ?? defaultTensors(g);
   const slotOf = new Map(ids.map((t, i) => [t, i]));
-  const pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  const pipelines = pipelineCache(device);
   const owned: GPUBuffer[] = [];
   const buffer = (bytes: number) => {
     const b = device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: USAGE });

@@ -43,7 +43,7 @@ export function batchShapes(g: Graph, batch: number): Map<number, number[]> | un
     return { shape: s, data: new Float32Array(sizeOf(s)) };
   });
   try {
-    run(g, inputs, { observe: (id, v) => shapes.set(id, v.shape) });
+    run(g, inputs, { shapesOnly: true, observe: (id, v) => shapes.set(id, v.shape) });
   } catch (e) {
     if (batch === 1) throw e;
     return undefined;
