@@ -96,3 +96,20 @@ describe('benchmark --compareModel', () => {
     expect(rows[0]).toBeGreaterThan(0.99);
   });
 });
+
+describe('benchmark --device=GPU', () => {
+  it('runs a float model on WebGPU and matches its CPU reference', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'webptq-gpu-bench-'));
+    const ms = path.join(dir, 'mnist');
+    expect(cli('converter_lite', ['--fmk=ONNX', `--modelFile=${model('onnx/mnist-8.onnx')}`, `--outputFile=${ms}`]).code).toBe(0);
+    const input = path.join(dir, 'digit.bin');
+    writeFileSync(input, mnistDigits(1, 9)[0].pixels);
+    const ref = path.join(dir, 'ref.out');
+    expect(cli('benchmark', [`--modelFile=${ms}.ms`, `--inDataFile=${input}`, `--saveOutput=${ref}`, '--loopCount=1']).code).toBe(0);
+    const r = cli('benchmark', [`--modelFile=${ms}.ms`, `--inDataFile=${input}`, `--benchmarkDataFile=${ref}`, '--device=GPU', '--loopCount=2', '--warmUpLoopCount=1']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/GPU adapter: /);
+    expect(r.stdout).toMatch(/Mean bias of all nodes\/tensors: 0\.0\d+%/);
+    expect(cli('benchmark', [`--modelFile=${ms}.ms`, '--device=NPU']).stderr).toMatch(/INPUT ILLEGAL: device must be CPU\|GPU/);
+  });
+});

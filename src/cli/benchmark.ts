@@ -8,6 +8,8 @@ import type { RT } from '../cpu/tensor.js';
 import { parseBenchmarkData, formatBenchmarkData, meanError, hasNonFinite, cosineSimilarity } from '../bench/accuracy.js';
 import { readFileOrFail, writeFileAtomic, runCli, float32FromBytes } from './io.js';
 import { compareLayers, formatLayerTable, layerCsv } from '../bench/compare.js';
+import { acquireGpu } from '../gpu/device.js';
+import { GpuExecutor } from '../gpu/executor.js';
 
 function num(v: string, flag: string, integer = true): number {
   const n = Number(v);
@@ -46,8 +48,23 @@ function resizeInputs(g: Graph, spec: string): void {
   g.inputs.forEach((id, i) => (g.tensors[id].shape = shapes[i]));
 }
 
+/** A GPU inference function for a float model; the device is released when the process ends. */
+async function gpuRunner(g: Graph, inputs: RT[], log: (s: string) => void): Promise<() => Promise<RT[]>> {
+  if (g.nodes.some((n) => n.quantType === 5)) throw new UserError('--device=GPU runs float and weight-quantized models; full-quantized (int8) models run on CPU');
+  const ctx = await acquireGpu();
+  if (!ctx) throw new UserError('--device=GPU: no WebGPU adapter found (install a GPU driver, or chromium for SwiftShader)');
+  log(`GPU adapter: ${ctx.adapterName}`);
+  const batch = inputs[0]?.shape[0] ?? 1;
+  const ex = await GpuExecutor.create(ctx, g, batch);
+  if (ex.batch !== batch) throw new UserError(`--device=GPU: this model's constants fix its batch; run it with batch ${g.tensors[g.inputs[0]].shape[0]}`);
+  return async () => {
+    ex.run(inputs.map((t) => t.data as Float32Array));
+    return ex.outputs();
+  };
+}
+
 export function benchmarkMain(argv: string[]): Promise<number> {
-  return runCli(() => {
+  return runCli(async () => {
     const program = new Command('benchmark')
       .option('--modelFile <path>', '.ms model to run')
       .option('--inDataFile <files>', 'raw input files, comma or space separated, in model-input order (random when absent)', '')
@@ -57,7 +74,7 @@ export function benchmarkMain(argv: string[]): Promise<number> {
       .option('--loopCount <n>', 'timed runs', '10')
       .option('--warmUpLoopCount <n>', 'untimed runs first', '3')
       .option('--numThreads <n>', 'accepted for compatibility; the CPU executor is single-threaded', '2')
-      .option('--device <d>', 'CPU (GPU comes with the WebGPU engine)', 'CPU')
+      .option('--device <d>', 'CPU, or GPU (WebGPU; hardware adapter, else SwiftShader)', 'CPU')
       .option('--inputShapes <shapes>', 'resize inputs: "1,32,32,3:1,10"')
       .option('--saveOutput <path>', 'write this run\'s outputs as a benchmark data file')
       .option('--compareModel <path>', 'a reference .ms (e.g. the float model): per-layer cosine, SQNR and max error, worst first')
@@ -71,7 +88,8 @@ export function benchmarkMain(argv: string[]): Promise<number> {
     }
     const o = program.opts();
     if (!o.modelFile) throw new UserError('INPUT MISSING: modelFile is necessary');
-    if (o.device !== 'CPU') throw new UserError(`--device=${o.device} is not available yet (CPU only)`);
+    const device = String(o.device).toUpperCase();
+    if (device !== 'CPU' && device !== 'GPU') throw new UserError(`INPUT ILLEGAL: device must be CPU|GPU, got "${o.device}"`);
     const loops = num(o.loopCount, '--loopCount'), warm = num(o.warmUpLoopCount, '--warmUpLoopCount');
     const threshold = num(o.accuracyThreshold, '--accuracyThreshold', false);
     const cosThreshold = num(o.cosineDistanceThreshold, '--cosineDistanceThreshold', false);
@@ -84,12 +102,13 @@ export function benchmarkMain(argv: string[]): Promise<number> {
     log(`InDataPath = ${o.inDataFile}`);
     log(`LoopCount = ${loops}, WarmUpLoopCount = ${warm}, NumThreads = ${o.numThreads}, Device = ${o.device}`);
 
+    const infer = device === 'GPU' ? await gpuRunner(g, inputs, log) : async () => run(g, inputs);
     let outputs: RT[] = [];
-    for (let i = 0; i < warm; i++) outputs = run(g, inputs);
+    for (let i = 0; i < warm; i++) outputs = await infer();
     const times: number[] = [];
     for (let i = 0; i < loops; i++) {
       const t0 = performance.now();
-      outputs = run(g, inputs);
+      outputs = await infer();
       times.push(performance.now() - t0);
     }
     const names = g.outputs.map((id) => g.tensors[id].name);

@@ -1,0 +1,47 @@
+/** The GPU executor module imports and runs in headless Chromium (WebGPU on SwiftShader) and agrees with Node. */
+import { describe, it, expect } from 'vitest';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { loadModel } from '../src/convert.js';
+import { run } from '../src/cpu/executor.js';
+import { model, readBytes, mnistDigits, relMaxDiff, ROOT } from './helpers/data.js';
+import { launchChromium, serve, CHROMIUM } from './helpers/browser.js';
+
+describe('GPU executor in the browser', () => {
+  it('runs mnist-8 in headless Chromium with the values computed in Node', async (t) => {
+    if (!existsSync(CHROMIUM)) {
+      if (process.env.CI) throw new Error('CI must run the browser test: /usr/bin/chromium is missing');
+      t.skip();
+    }
+    const bundle = await build({
+      entryPoints: [path.join(ROOT, 'test/browser/entry.ts')], bundle: true, format: 'esm', platform: 'browser', write: false,
+      external: ['node:*', 'webgpu'], logLevel: 'error',
+    });
+    const digit = mnistDigits(1, 42)[0];
+    const onnx = readBytes(model('onnx/mnist-8.onnx'));
+    const server = await serve({
+      '/': ['text/html', '<!doctype html><script type="module" src="/bundle.js"></script>'],
+      '/bundle.js': ['text/javascript', bundle.outputFiles[0].text],
+      '/mnist-8.onnx': ['application/octet-stream', onnx],
+    });
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(server.url);
+      await page.waitForFunction(() => 'webptq' in globalThis);
+      const result = await page.evaluate(async (input) => {
+        const bytes = await (await fetch('/mnist-8.onnx')).arrayBuffer();
+        return (globalThis as unknown as { webptq: { runOnGpu: (b: ArrayBuffer, x: number[]) => Promise<{ adapter: string; output: number[] }> } }).webptq.runOnGpu(bytes, input);
+      }, Array.from(digit.pixels));
+      const g = loadModel(onnx, 'ONNX', 'mnist-8.onnx');
+      const [cpu] = run(g, [{ shape: [1, 28, 28, 1], data: digit.pixels }]);
+      console.log(`browser adapter: ${result.adapter}; max|browser-node|/max = ${relMaxDiff(result.output, cpu.data).toExponential(2)}`);
+      expect(result.output).toHaveLength(10);
+      expect(relMaxDiff(result.output, cpu.data)).toBeLessThan(1e-4);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  });
+});
