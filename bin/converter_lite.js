@@ -5,4 +5,5 @@ process.stdout.on('error', (e) => {
   if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw e;
 });
-process.exitCode = await converterMain(process.argv.slice(2));
+// exit() rather than exitCode: a WebGPU device used for calibration keeps the event loop alive.
+process.exit(await converterMain(process.argv.slice(2)));

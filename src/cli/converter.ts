@@ -7,6 +7,10 @@ import { parseConfig, section, warnUnknownKeys, ConfigFile } from './config.js';
 import { weightQuantOptions, WEIGHT_QUANT_KEYS } from './weight-quant-options.js';
 import { weightQuantize, WeightQuantRow } from '../quant/weight-quant.js';
 import { writeMs } from '../ir/export/ms.js';
+import { fullQuantOptions, FULL_QUANT_KEYS } from './full-quant-options.js';
+import { calibrationSource } from '../quant/calib-data.js';
+import { fullQuantize, FullQuantResult } from '../quant/full-quant.js';
+import { progressReporter } from './progress.js';
 
 const HELP_TAIL = `
 Converts a float model to a MindSpore Lite .ms file (".ms" is appended to --outputFile).
@@ -15,7 +19,7 @@ source layout. Example:
   converter_lite --fmk=ONNX --modelFile=mnist-8.onnx --outputFile=mnist-8`;
 
 export function converterMain(argv: string[]): Promise<number> {
-  return runCli(() => {
+  return runCli(async () => {
     const program = new Command('converter_lite')
       .option('--fmk <fmk>', 'source framework: TFLITE|ONNX|MSLITE (TF, CAFFE, MINDIR not yet)')
       .option('--modelFile <path>', 'input model file')
@@ -26,7 +30,9 @@ export function converterMain(argv: string[]): Promise<number> {
       .option('--bitNum <n>', 'quantization bits')
       .option('--quantWeightSize <n>', 'skip weights with at most this many elements')
       .option('--quantWeightChannel <n>', 'skip convolutions with at most this many output channels')
-      .option('--configFile <path>', 'quantization config file')
+      .option('--configFile <path>', 'quantization config file (INI sections, or r1.x flat key=value for PostTraining)')
+      .option('--device <device>', 'calibration device for PostTraining: auto|gpu|cpu', 'auto')
+      .option('--quiet', 'no progress lines on stderr')
       .addHelpText('after', HELP_TAIL)
       .exitOverride()
       .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -47,11 +53,14 @@ export function converterMain(argv: string[]): Promise<number> {
       throw new UserError('INPUT ILLEGAL: quantType must be WeightQuant|PostTraining');
     const cfg = o.configFile ? parseConfig(readTextOrFail(o.configFile, 'config file'), o.configFile) : undefined;
     const mode = quantMode(o.quantType, cfg);
-    if (mode === 'FULL_QUANT') throw new UserError('PostTraining (full) quantization is not available in this build yet');
+    if (!['auto', 'gpu', 'cpu'].includes(o.device)) throw new UserError(`INPUT ILLEGAL: device must be auto|gpu|cpu, got "${o.device}"`);
+    if (mode === 'FULL_QUANT' && !cfg) throw new UserError('INPUT MISSING: PostTraining needs --configFile with the calibration data');
+    const ptBits = mode === 'FULL_QUANT' && o.bitNum !== undefined ? postTrainingBits(o.bitNum) : undefined;
     const weightOpts = mode === 'WEIGHT_QUANT' ? weightQuantOptions(o, cfg) : undefined;
     if (!mode && (o.bitNum ?? o.quantWeightSize ?? o.quantWeightChannel) !== undefined)
       process.stderr.write('WARNING: --bitNum, --quantWeightSize and --quantWeightChannel only apply with --quantType\n');
     if (cfg && weightOpts) warnUnknownKeys(cfg, { ...WEIGHT_QUANT_KEYS, '': [] }, (s) => process.stderr.write(`${s}\n`));
+    if (cfg && mode === 'FULL_QUANT') warnUnknownKeys(cfg, FULL_QUANT_KEYS, (s) => process.stderr.write(`${s}\n`));
 
     const bytes = readFileOrFail(o.modelFile, 'model file');
     const g = loadModel(bytes, o.fmk as Fmk, o.modelFile, {
@@ -65,6 +74,17 @@ export function converterMain(argv: string[]): Promise<number> {
       const ms = toMs(g);
       process.stdout.write(weightQuantSummary(rows, weightOpts.bitNum, floatSize, ms.length));
       writeFileAtomic(out, ms);
+    } else if (mode === 'FULL_QUANT') {
+      const { quant, calib } = fullQuantOptions(g, cfg!, ptBits);
+      const samples = calibrationSource(g, calib);
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      const batchSize = 8;
+      const result = await fullQuantize(g, samples, {
+        ...quant, batchSize,
+        collect: { device: o.device, log: o.quiet ? undefined : log, onProgress: progressReporter(!!o.quiet, batchSize) },
+      });
+      process.stdout.write(fullQuantSummary(result, quant.method, samples.count));
+      writeFileAtomic(out, writeMs(g, { explicitQuantParams: true }));
     } else writeFileAtomic(out, toMs(g));
     process.stdout.write('CONVERT RESULT SUCCESS:0\n');
     return 0;
@@ -92,5 +112,22 @@ function weightQuantSummary(rows: WeightQuantRow[], bits: number, floatSize: num
       : `  skipped   ${r.tensor} (${r.node}): ${r.reason}`);
   lines.push(`${q.length} of ${rows.length} weight tensors quantized, ${rows.length - q.length} skipped; weights ${before} -> ${after} bytes; ` +
     `model ${floatSize} -> ${quantSize} bytes (${(quantSize / floatSize).toFixed(3)}x)`);
+  return `${lines.join('\n')}\n`;
+}
+
+function postTrainingBits(v: string): number {
+  const n = Number(v);
+  if (!/^-?\d+$/.test(v.trim())) throw new UserError('bitNum should be a valid number.');
+  if (n < 1 || n > 8) throw new UserError('bitNum should be in [1,8] for PostTraining (int8 storage).');
+  return n;
+}
+
+function fullQuantSummary(r: FullQuantResult, method: string, samples: number): string {
+  const lines = [`Full quantization (${method}, ${samples} calibration samples, statistics on ${r.device}):`,
+    `  int8 nodes: ${r.quantizedNodes.length}; float nodes: ${r.floatNodes.length}${r.floatNodes.length ? ` (${r.floatNodes.join(', ')})` : ''}`,
+    `  ${'tensor'.padEnd(40)} ${'range'.padStart(26)} ${'scale'.padStart(11)} ${'zp'.padStart(5)} ${'clipped'.padStart(9)} ${'cosine'.padStart(9)}`];
+  for (const x of r.rows)
+    lines.push(`  ${x.tensor.slice(-40).padEnd(40)} ${`[${x.min.toPrecision(5)}, ${x.max.toPrecision(5)}]`.padStart(26)} ${x.scale.toExponential(3).padStart(11)} ` +
+      `${String(x.zeroPoint).padStart(5)} ${(x.clippedFraction * 100).toFixed(3).padStart(8)}% ${x.cosine.toFixed(5).padStart(9)}`);
   return `${lines.join('\n')}\n`;
 }

@@ -50,10 +50,22 @@ export function convGeometry(node: Node, input: readonly number[], weightShape: 
 
 export function conv2d(node: Node, [x, w, bias]: RT[]): RT[] {
   const g = convGeometry(node, x.shape, w.shape);
-  const xd = x.data as Float32Array;
-  const wd = w.data as Float32Array;
   const out = f32([g.n, g.oh, g.ow, g.oc]);
   const od = out.data as Float32Array;
+  convAccumulate(node, g, x.data as Float32Array, w.shape, w.data as Float32Array, bias?.data as Float32Array | undefined, od);
+  applyActivation(od, (node.attrs.activation_type as number) ?? 0);
+  return [out];
+}
+
+/**
+ * The convolution sums (plus bias) into `od`. With integer-valued inputs and a Float64Array output the sums
+ * are exact, which is how the int8 kernel gets its int32 accumulators.
+ */
+export function convAccumulate(
+  node: Node, g: ConvGeometry, xd: Float32Array, wShape: number[], wd: Float32Array, bd: ArrayLike<number> | undefined,
+  od: Float32Array | Float64Array,
+): void {
+  const w = { shape: wShape };
   const icg = g.ic / g.group;
   const ocg = g.oc / g.group;
   if (w.shape[3] !== icg) throw new UserError(`Conv2DFusion ${node.name}: weight [${w.shape}] does not match input channels ${g.ic} / group ${g.group}`);
@@ -76,12 +88,7 @@ export function conv2d(node: Node, [x, w, bias]: RT[]): RT[] {
       }
     }
   }
-  if (bias) {
-    const bd = bias.data as Float32Array;
-    for (let i = 0; i < od.length; i += g.oc) for (let c = 0; c < g.oc; c++) od[i + c] += bd[c];
-  }
-  applyActivation(od, (node.attrs.activation_type as number) ?? 0);
-  return [out];
+  if (bd) for (let i = 0; i < od.length; i += g.oc) for (let c = 0; c < g.oc; c++) od[i + c] += bd[c];
 }
 
 function im2col(g: ConvGeometry, x: Float32Array, b: number, c0: number, cn: number, col: Float32Array): void {
@@ -104,7 +111,7 @@ function im2col(g: ConvGeometry, x: Float32Array, b: number, c0: number, cn: num
       }
 }
 
-function depthwise(g: ConvGeometry, x: Float32Array, w: Float32Array, out: Float32Array): void {
+function depthwise(g: ConvGeometry, x: Float32Array, w: Float32Array, out: Float32Array | Float64Array): void {
   const C = g.oc;
   const acc = new Float64Array(C);
   for (let b = 0; b < g.n; b++)

@@ -13,6 +13,7 @@ import { reduce, softmax } from './reduce.js';
 import * as S from './shape-ops.js';
 import { resize } from './resize.js';
 import { dequantizeWeight, isQuantizedWeight, runsDequantized } from '../quant/dequant.js';
+import { INT8_KERNELS, quantDTypeCast } from './int8.js';
 
 export type Kernel = (node: Node, inputs: RT[]) => RT[];
 
@@ -57,7 +58,10 @@ export function constValue(t: Tensor): RT {
   return { shape: t.shape, data: t.data };
 }
 
-export function runNode(node: Node, inputs: RT[]): RT[] {
+export function runNode(node: Node, inputs: RT[], g?: Graph): RT[] {
+  if (g && node.op === 'QuantDTypeCast') return quantDTypeCast(node, inputs, g);
+  // Full-quantized nodes with int8 data run the integer kernels; data movement is type-generic.
+  if (g && node.quantType === 5 && inputs[0]?.data instanceof Int8Array && INT8_KERNELS[node.op]) return INT8_KERNELS[node.op](node, inputs, g);
   const k = KERNELS[node.op];
   if (!k) throw new UserError(`op ${node.op} (node ${node.name}) is not supported by the CPU executor`);
   return k(node, inputs);
@@ -96,7 +100,7 @@ export function run(g: Graph, inputs: RT[], opts: RunOptions = {}): RT[] {
   g.nodes.forEach((node, i) => {
     const ins = node.inputs.map((id, slot) => (id >= 0 ? get(id, node, slot) : undefined)).filter((x): x is RT => !!x);
     const shapeOnly = opts.shapesOnly ? SHAPE_ONLY[node.op] : undefined;
-    const outs = shapeOnly ? [{ shape: shapeOnly(node, ins), data: new Float32Array(0) }] : runNode(node, ins);
+    const outs = shapeOnly ? [{ shape: shapeOnly(node, ins), data: new Float32Array(0) }] : runNode(node, ins, g);
     if (shapeOnly) outs[0].data = new Float32Array(outs[0].shape.reduce((a, b) => a * b, 1));
     node.outputs.forEach((id, j) => {
       if (!outs[j]) return;

@@ -7,7 +7,7 @@ export function gemmNT(
   M: number, N: number, K: number,
   A: Float32Array, lda: number,
   B: Float32Array, ldb: number,
-  C: Float32Array, ldc: number, c0 = 0,
+  C: Float32Array | Float64Array, ldc: number, c0 = 0,
 ): void {
   let m = 0;
   for (; m + 4 <= M; m += 4) {

@@ -128,3 +128,15 @@ export function resizeArea(img: RgbImage, width: number, height: number): RgbIma
   }
   return { width, height, data: out };
 }
+
+export function resizeNearest(img: RgbImage, width: number, height: number): RgbImage {
+  const out = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    const sy = Math.min(Math.floor((y * img.height) / height), img.height - 1);
+    for (let x = 0; x < width; x++) {
+      const sx = Math.min(Math.floor((x * img.width) / width), img.width - 1);
+      out.set(img.data.subarray((sy * img.width + sx) * 3, (sy * img.width + sx) * 3 + 3), (y * width + x) * 3);
+    }
+  }
+  return { width, height, data: out };
+}

@@ -1,0 +1,115 @@
+/**
+ * int8 kernels as MindSpore Lite's CPU runtime runs full-quantized nodes: int8 activations with one
+ * QuantParam each, per-channel symmetric int8 weights, int32 bias; int32 accumulation, then requantization
+ * with the per-channel real multiplier in_scale * w_scale / out_scale (Q31 fixed point), output zero point,
+ * and the fused activation clamped in the quantized domain. QuantDTypeCast converts at the float borders.
+ */
+import type { Graph, Node, QuantParam } from '../ir/graph.js';
+import { UserError } from '../ir/graph.js';
+import { RT, size } from './tensor.js';
+import { convGeometry, convAccumulate } from './conv.js';
+import { gemmNT } from './gemm.js';
+import { quantizeMultiplier, multiplyByQuantizedMultiplier } from '../quant/fixed-point.js';
+import { roundHalfAway } from '../quant/params.js';
+import { ActivationType as A, TypeId } from '../ir/schema/ops.js';
+
+function qparam(g: Graph, id: number, what: string, node: Node): QuantParam {
+  const q = g.tensors[id].quant?.[0];
+  if (!q) throw new UserError(`${node.op} ${node.name}: ${what} ${g.tensors[id].name} has no quant params`);
+  return q;
+}
+
+/** Integer values minus the zero point, as float (exact for int8 / int32). */
+function centered(data: ArrayLike<number>, zp: (i: number) => number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = data[i] - zp(i);
+  return out;
+}
+
+/** Quantized [min, max] of the output after the fused activation. */
+function activationRange(act: number, out: QuantParam): [number, number] {
+  const q = (v: number) => out.zeroPoint + roundHalfAway(v / out.scale);
+  let lo = -128, hi = 127;
+  if (act === A.RELU || act === A.RELU6) lo = Math.max(lo, out.zeroPoint);
+  if (act === A.RELU6) hi = Math.min(hi, q(6));
+  return [lo, hi];
+}
+
+/** int32 accumulators [rows, channels] -> int8 with a per-channel multiplier. */
+function requantize(acc: Float64Array, channels: number, inScale: number, wParams: QuantParam[], out: QuantParam, act: number): Int8Array {
+  const mults = Array.from({ length: channels }, (_, c) => quantizeMultiplier((inScale * (wParams.length > 1 ? wParams[c] : wParams[0]).scale) / out.scale));
+  const [lo, hi] = activationRange(act, out);
+  const res = new Int8Array(acc.length);
+  for (let i = 0; i < acc.length; i++) {
+    const v = out.zeroPoint + multiplyByQuantizedMultiplier(Math.max(-2147483648, Math.min(2147483647, acc[i])), mults[i % channels]);
+    res[i] = v < lo ? lo : v > hi ? hi : v;
+  }
+  return res;
+}
+
+function weightZp(w: QuantParam[], channelOf: (i: number) => number): (i: number) => number {
+  return w.length > 1 ? (i) => w[channelOf(i)].zeroPoint : () => w[0].zeroPoint;
+}
+
+export function conv2dInt8(node: Node, [x, w, bias]: RT[], g: Graph): RT[] {
+  const geo = convGeometry(node, x.shape, w.shape);
+  const inQ = qparam(g, node.inputs[0], 'input', node), outQ = qparam(g, node.outputs[0], 'output', node);
+  const wQ = g.tensors[node.inputs[1]].quant!;
+  const per = size(w.shape) / w.shape[0];
+  const acc = new Float64Array(geo.n * geo.oh * geo.ow * geo.oc);
+  convAccumulate(node, geo, centered(x.data, () => inQ.zeroPoint), w.shape, centered(w.data, weightZp(wQ, (i) => Math.floor(i / per))), bias?.data, acc);
+  return [{ shape: [geo.n, geo.oh, geo.ow, geo.oc], data: requantize(acc, geo.oc, inQ.scale, wQ, outQ, (node.attrs.activation_type as number) ?? 0) }];
+}
+
+/** FullConnection and 2-D MatMulFusion: weight per channel along the output dim. */
+export function matMulInt8(node: Node, [x, w, bias]: RT[], g: Graph): RT[] {
+  const inQ = qparam(g, node.inputs[0], 'input', node), outQ = qparam(g, node.outputs[0], 'output', node);
+  const wQ = g.tensors[node.inputs[1]].quant!;
+  let outC: number, inC: number, wRows: Float32Array;
+  if (node.op === 'FullConnection' || node.attrs.transpose_b) {
+    [outC, inC] = w.shape.slice(-2);
+    wRows = centered(w.data, weightZp(wQ, (i) => Math.floor(i / inC)));
+  } else {
+    [inC, outC] = w.shape.slice(-2);
+    // [K, N] -> [N, K] so each output channel is a row
+    const c = centered(w.data, weightZp(wQ, (i) => i % outC));
+    wRows = new Float32Array(c.length);
+    for (let k = 0; k < inC; k++) for (let n = 0; n < outC; n++) wRows[n * inC + k] = c[k * outC + n];
+  }
+  if (w.shape.length !== 2 || node.attrs.transpose_a) throw new UserError(`${node.op} ${node.name}: int8 kernel supports 2-D weights without transpose_a`);
+  const rows = size(x.shape) / inC;
+  const acc = new Float64Array(rows * outC);
+  gemmNT(rows, outC, inC, centered(x.data, () => inQ.zeroPoint), inC, wRows, inC, acc, outC);
+  if (bias) for (let i = 0; i < acc.length; i += outC) for (let c = 0; c < outC; c++) acc[i + c] += bias.data[c];
+  const shape = node.op === 'FullConnection' && !node.attrs.use_axis ? [rows, outC] : [...x.shape.slice(0, -1), outC];
+  return [{ shape, data: requantize(acc, outC, inQ.scale, wQ, outQ, (node.attrs.activation_type as number) ?? 0) }];
+}
+
+/** float -> int8: clamp(round(x / scale + zp)); int8 -> float: (q - zp) * scale. */
+export function quantDTypeCast(node: Node, [x]: RT[], g: Graph): RT[] {
+  const src = node.attrs.src_t as number, dst = node.attrs.dst_t as number;
+  const outQ = g.tensors[node.outputs[0]].quant?.[0], inQ = g.tensors[node.inputs[0]].quant?.[0];
+  const q = outQ ?? inQ;
+  if (!q) throw new UserError(`QuantDTypeCast ${node.name}: no quant params on its input or output`);
+  if (src === TypeId.float32 && dst === TypeId.int8) {
+    const out = new Int8Array(x.data.length);
+    for (let i = 0; i < out.length; i++) {
+      const v = x.data[i];
+      const r = v === Infinity ? 127 : roundHalfAway(v / q.scale + q.zeroPoint);
+      out[i] = r < -128 ? -128 : r > 127 ? 127 : r;
+    }
+    return [{ shape: x.shape, data: out }];
+  }
+  if (src === TypeId.int8 && dst === TypeId.float32) {
+    const out = new Float32Array(x.data.length);
+    for (let i = 0; i < out.length; i++) out[i] = (x.data[i] - q.zeroPoint) * q.scale;
+    return [{ shape: x.shape, data: out }];
+  }
+  throw new UserError(`QuantDTypeCast ${node.name}: ${src} -> ${dst} is not supported`);
+}
+
+export const INT8_KERNELS: Record<string, (node: Node, ins: RT[], g: Graph) => RT[]> = {
+  Conv2DFusion: conv2dInt8,
+  FullConnection: matMulInt8,
+  MatMulFusion: matMulInt8,
+};

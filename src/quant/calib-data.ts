@@ -1,0 +1,74 @@
+/**
+ * Calibration sets on disk: one directory per model input, files sorted lexicographically and paired by
+ * position across the directories (sample i = the i-th file of every directory). Raw float32 .bin files in
+ * the converted model's input layout, or images decoded and preprocessed. Samples are read on demand, so
+ * memory stays bounded by a batch whatever the set's size.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Graph } from '../ir/graph.js';
+import { UserError, sizeOf } from '../ir/graph.js';
+import { decodeImage, resizeBilinear, resizeNearest, centerCrop, toTensor, ToTensorOptions } from '../data/images.js';
+import type { SampleSource } from './stats.js';
+
+export interface ImagePreprocess {
+  format: 'RGB' | 'BGR' | 'GRAY';
+  mean?: number[];
+  std?: number[];
+  resize?: { width: number; height: number; method: 'LINEAR' | 'NEAREST' };
+  crop?: { width: number; height: number };
+}
+
+export interface CalibrationSet {
+  /** Directory per graph input, in graph-input order. */
+  dirs: string[];
+  count: number;
+  inputType: 'BIN' | 'IMAGE';
+  image?: ImagePreprocess;
+}
+
+/** Regular files of a directory, sorted lexicographically. */
+export function listSamples(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    throw new UserError(`calibration directory ${dir} does not exist or cannot be read`);
+  }
+  return names.filter((n) => statSync(path.join(dir, n)).isFile()).sort().map((n) => path.join(dir, n));
+}
+
+export function calibrationSource(g: Graph, set: CalibrationSet): SampleSource {
+  if (set.dirs.length !== g.inputs.length) throw new UserError(`model's input tensor cnt: ${g.inputs.length} != ${set.dirs.length}`);
+  const files = set.dirs.map((dir) => {
+    const list = listSamples(dir);
+    if (list.length < set.count) throw new UserError(`calibration directory ${dir} has ${list.length} files, fewer than the ${set.count} samples asked for (batch_count / calibrate_size)`);
+    return list.slice(0, set.count);
+  });
+  const perSample = g.inputs.map((id) => sizeOf(g.tensors[id].shape.slice(1)) * (g.tensors[id].shape[0] || 1));
+  return {
+    count: set.count,
+    get: (i) => files.map((list, k) => {
+      const file = list[i];
+      const data = set.inputType === 'IMAGE' ? imageSample(file, set.image!) : binSample(file, perSample[k] * 4);
+      if (data.length !== perSample[k])
+        throw new UserError(`${file}: preprocessed image has ${data.length} values, input ${g.tensors[g.inputs[k]].name} [${g.tensors[g.inputs[k]].shape}] needs ${perSample[k]}`);
+      return data;
+    }),
+  };
+}
+
+function binSample(file: string, bytes: number): Float32Array {
+  const b = readFileSync(file);
+  if (b.length !== bytes) throw new UserError(`Input binary file size error, required: ${bytes}, in fact: ${b.length} (${file})`);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+}
+
+/** Decode, resize, center-crop, then color order and (x - mean) / std, HWC float. */
+export function imageSample(file: string, p: ImagePreprocess): Float32Array {
+  let img = decodeImage(new Uint8Array(readFileSync(file)), file);
+  if (p.resize) img = p.resize.method === 'NEAREST' ? resizeNearest(img, p.resize.width, p.resize.height) : resizeBilinear(img, p.resize.width, p.resize.height);
+  if (p.crop) img = centerCrop(img, p.crop.width, p.crop.height);
+  const o: ToTensorOptions = { channels: p.format, mean: p.mean, std: p.std };
+  return toTensor(img, o);
+}

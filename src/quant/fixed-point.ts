@@ -1,0 +1,60 @@
+/**
+ * Integer requantization as MindSpore Lite's int8 CPU kernels (nnacl) do it: the real multiplier
+ * in_scale * w_scale / out_scale becomes a Q31 multiplier and shifts (double precision), applied with
+ * SaturatingRoundingDoublingHighMul and RoundingDivideByPOT, exactly in 64-bit integer semantics.
+ */
+const INT32_MIN = -2147483648, INT32_MAX = 2147483647;
+const TWO31 = 2147483648;
+
+export interface QuantizedMultiplier {
+  multiplier: number;
+  leftShift: number;
+  rightShift: number;
+}
+
+/** frexp-based Q31 multiplier (QuantizeRoundParameterWithDoublePrecision). */
+export function quantizeMultiplier(real: number): QuantizedMultiplier {
+  if (real === 0 || !Number.isFinite(real)) return { multiplier: 0, leftShift: 0, rightShift: 0 };
+  let shift = Math.floor(Math.log2(Math.abs(real))) + 1;
+  let q = real / 2 ** shift; // in [0.5, 1)
+  if (Math.abs(q) >= 1) { q /= 2; shift++; }
+  if (Math.abs(q) < 0.5) { q *= 2; shift--; }
+  let fixed = Math.round(q * TWO31);
+  if (fixed === TWO31) {
+    fixed /= 2;
+    shift++;
+  }
+  return { multiplier: fixed, leftShift: shift > 0 ? shift : 0, rightShift: shift > 0 ? 0 : -shift };
+}
+
+/** (a * b + nudge) / 2^31 truncated toward zero, computed exactly for int32 a and b. */
+export function saturatingRoundingDoublingHighMul(a: number, b: number): number {
+  if (a === INT32_MIN && b === INT32_MIN) return INT32_MAX;
+  const bh = Math.floor(b / 65536), bl = b - bh * 65536; // b = bh * 2^16 + bl, 0 <= bl < 2^16
+  const hi = a * bh; // |hi| <= 2^46, exact
+  const negative = (a < 0) !== (b < 0) && a !== 0 && b !== 0;
+  const lo = a * bl + (negative ? 1 - (1 << 30) : 1 << 30); // exact
+  // total = hi * 2^16 + lo; divide by 2^31 without ever forming the 62-bit total.
+  const q1 = Math.floor(hi / 32768), r1 = hi - q1 * 32768;
+  const t = r1 * 65536 + lo;
+  const f = q1 + Math.floor(t / TWO31);
+  const rem = t - Math.floor(t / TWO31) * TWO31;
+  return f < 0 && rem !== 0 ? f + 1 : f;
+}
+
+export function roundingDivideByPOT(x: number, exponent: number): number {
+  if (exponent === 0) return x;
+  const mask = (1 << exponent) - 1;
+  const remainder = x & mask;
+  const threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+export function multiplyByQuantizedMultiplier(x: number, m: QuantizedMultiplier): number {
+  const shifted = m.leftShift ? clampInt32(x * 2 ** m.leftShift) : x;
+  return roundingDivideByPOT(saturatingRoundingDoublingHighMul(shifted, m.multiplier), m.rightShift);
+}
+
+function clampInt32(v: number): number {
+  return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v;
+}

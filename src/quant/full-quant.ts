@@ -1,0 +1,322 @@
+/**
+ * Full quantization (QUANT_ALL): int8 activations calibrated on a data set, per-channel symmetric int8
+ * weights, int32 bias, QuantDTypeCast at every float/int8 border, optional bias correction of convolutions.
+ * The one place that decides which nodes run int8 (MindSpore's MODERN CPU list) and why.
+ */
+import { Graph, Node, QuantParam } from '../ir/graph.js';
+import { TypeId } from '../ir/schema/ops.js';
+import { encodeMinMax, quantize, roundHalfAway } from './params.js';
+import { preferredDim, channelOf } from './preferred-dim.js';
+import { activationRange, passesFor, CalibrationMethod, ActivationRange } from './calibrators.js';
+import type { SampleSource } from './stats.js';
+import { collectStatistics, CollectOptions } from '../calibrate.js';
+import { run, RunOptions } from '../cpu/executor.js';
+import { conv2dInt8 } from '../cpu/int8.js';
+import type { RT } from '../cpu/tensor.js';
+
+export interface FullQuantOptions {
+  method: CalibrationMethod;
+  /** 1..8: int8 storage; below 8 the integer range is restricted. */
+  bitNum?: number;
+  perChannel?: boolean;
+  biasCorrection?: boolean;
+  batchSize?: number;
+  collect?: CollectOptions;
+  /** Samples used for the accuracy part of the report (the whole set when absent). */
+  reportSamples?: number;
+}
+
+export interface QuantReportRow {
+  tensor: string;
+  min: number;
+  max: number;
+  scale: number;
+  zeroPoint: number;
+  clippedFraction: number;
+  cosine: number;
+}
+
+export interface FullQuantResult {
+  device: string;
+  quantizedNodes: string[];
+  floatNodes: string[];
+  rows: QuantReportRow[];
+  ranges: Map<number, ActivationRange>;
+}
+
+const COMPUTE_OPS = new Set(['Conv2DFusion', 'FullConnection', 'MatMulFusion']);
+const MOVE_OPS = new Set(['Reshape', 'Transpose']);
+const INT32_MAX = 2147483647;
+
+function isFloatData(g: Graph, id: number): boolean {
+  return id >= 0 && !g.isConst(id) && g.tensors[id].dtype === 'float32';
+}
+
+/** Nodes that will run int8: conv / FC / MatMul with a constant weight, and the data movement between them. */
+export function selectQuantNodes(g: Graph): Set<Node> {
+  const q = new Set<Node>();
+  for (const n of g.nodes) {
+    if (!COMPUTE_OPS.has(n.op) || !isFloatData(g, n.inputs[0])) continue;
+    const w = g.tensors[n.inputs[1]];
+    if (!(w?.data instanceof Float32Array) || w.shape.length < 2) continue;
+    if (n.op === 'MatMulFusion' && (w.shape.length !== 2 || n.attrs.transpose_a)) continue;
+    q.add(n);
+  }
+  // Reshape / Transpose join in when they touch an int8 neighbour; alone they would only add casts.
+  const prod = g.producers(), cons = g.consumers();
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const n of g.nodes) {
+      if (!MOVE_OPS.has(n.op) || q.has(n) || !isFloatData(g, n.inputs[0])) continue;
+      const p = prod.get(n.inputs[0]);
+      const users = cons.get(n.outputs[0]) ?? [];
+      if ((p && q.has(p)) || (users.length && users.every((u) => q.has(u)))) {
+        q.add(n);
+        grew = true;
+      }
+    }
+  }
+  return q;
+}
+
+function activationParam(r: ActivationRange, bits: number): QuantParam {
+  return { scale: r.scale, zeroPoint: r.zeroPoint, min: 0, max: 0, narrowRange: true, numBits: bits, inited: true, varCorr: 1, meanCorr: 0, dstDtype: TypeId.int8, roundType: 1, multiplier: 1 };
+}
+
+export async function fullQuantize(g: Graph, samples: SampleSource, o: FullQuantOptions): Promise<FullQuantResult> {
+  const bits = o.bitNum ?? 8;
+  const aRange: [number, number] = [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1];
+  const wMax = 2 ** (bits - 1) - 1;
+  const quantNodes = selectQuantNodes(g);
+  const order = g.nodes.filter((n) => quantNodes.has(n));
+  const tensors = new Set<number>();
+  for (const n of order) {
+    if (isFloatData(g, n.inputs[0])) tensors.add(n.inputs[0]);
+    tensors.add(n.outputs[0]);
+  }
+  const { stats, device } = await collectStatistics(g, samples, {
+    ...o.collect, passes: passesFor(o.method), batchSize: o.batchSize ?? o.collect?.batchSize ?? 8, tensors: [...tensors],
+  });
+  const ranges = new Map<number, ActivationRange>();
+  for (const id of tensors) ranges.set(id, activationRange(o.method, stats.get(id)!, aRange[0], aRange[1]));
+  // Data movement does not change values: its output keeps its input's parameters exactly.
+  for (const n of order) if (MOVE_OPS.has(n.op)) ranges.set(n.outputs[0], ranges.get(n.inputs[0])!);
+
+  // Float copies of what bias correction and the report compare against.
+  const floatGraph = cloneGraph(g);
+  for (const n of order) {
+    n.quantType = 5;
+    if (COMPUTE_OPS.has(n.op)) quantizeWeightAndBias(g, n, ranges.get(n.inputs[0])!, o.perChannel ?? true, wMax);
+  }
+  const param = (id: number) => activationParam(ranges.get(id)!, bits);
+  for (const n of order) Object.assign(g.tensors[n.outputs[0]], { dtype: 'int8', quant: [param(n.outputs[0])] });
+  const int8Of = insertCasts(g, quantNodes, param);
+  if (o.biasCorrection) biasCorrect(g, floatGraph, order.filter((n) => n.op === 'Conv2DFusion'), samples);
+  const rows = report(g, floatGraph, samples, tensors, int8Of, o.reportSamples);
+  return {
+    device, rows, ranges,
+    quantizedNodes: order.map((n) => n.name),
+    floatNodes: g.nodes.filter((n) => n.quantType !== 5 && n.op !== 'QuantDTypeCast').map((n) => n.name),
+  };
+}
+
+/** Per-channel symmetric weights (zp 0, [-127, 127] at 8 bits) and int32 bias with the overflow rule. */
+function quantizeWeightAndBias(g: Graph, n: Node, input: ActivationRange, perChannel: boolean, wMax: number): void {
+  const w = g.tensors[n.inputs[1]];
+  const data = w.data as Float32Array;
+  const dim = perChannel ? preferredDim(g, n, 1) : -1;
+  const channels = dim < 0 ? 1 : w.shape[dim];
+  const chan = dim < 0 ? () => 0 : channelOf(w.shape, dim);
+  const absMax = new Float64Array(channels);
+  for (let j = 0; j < data.length; j++) absMax[chan(j)] = Math.max(absMax[chan(j)], Math.abs(data[j]));
+  const params: QuantParam[] = [];
+  const min = new Float64Array(channels).fill(Infinity), max = new Float64Array(channels).fill(-Infinity);
+  if (dim < 0) for (const v of data) { min[0] = Math.min(min[0], v); max[0] = Math.max(max[0], v); }
+  for (let c = 0; c < channels; c++) {
+    // per channel: symmetric [-wMax, wMax]; per layer: asymmetric [-wMax-1, wMax]
+    const e = dim < 0 ? encodeMinMax(min[0], max[0], -wMax - 1, wMax) : encodeMinMax(-absMax[c], absMax[c], -wMax, wMax, true);
+    params.push({ scale: e.scale, zeroPoint: e.zeroPoint, min: 0, max: 0, narrowRange: true, numBits: 8, inited: true, varCorr: 1, meanCorr: 0, dstDtype: TypeId.int8, roundType: 1, multiplier: 1 });
+  }
+  const biasId = n.inputs[2];
+  const bias = biasId !== undefined ? (g.tensors[biasId].data as Float32Array) : undefined;
+  const biasScale = new Float64Array(bias?.length ?? 0);
+  if (bias) {
+    for (let c = 0; c < bias.length; c++) {
+      const p = params[channels === 1 ? 0 : c];
+      let s = input.scale * p.scale || 1;
+      // A bias too large for int32 at this scale widens the channel's weight scale instead.
+      if (Math.abs(bias[c] / s) >= 0.5 * INT32_MAX && channels > 1) {
+        p.scale = Math.abs(bias[c]) / (input.scale * 0.5 * INT32_MAX);
+        p.zeroPoint = 0;
+        s = Math.abs(bias[c]) / (0.5 * INT32_MAX);
+      }
+      biasScale[c] = s;
+    }
+  }
+  const q = new Int8Array(data.length);
+  for (let j = 0; j < data.length; j++) {
+    const p = params[chan(j)];
+    q[j] = quantize(data[j], p.scale, p.zeroPoint, dim < 0 ? -wMax - 1 : -wMax, wMax);
+  }
+  g.tensors[n.inputs[1]] = { ...w, dtype: 'int8', data: q, quant: params, compress: 0 };
+  if (bias && biasId !== undefined) {
+    const bq = Int32Array.from(bias, (b, c) => clampInt32(roundHalfAway(b / biasScale[c])));
+    g.tensors[biasId] = { ...g.tensors[biasId], dtype: 'int32', data: bq, quant: Array.from(biasScale, (s) => ({ scale: s, zeroPoint: 0, min: 0, max: 0, narrowRange: true, numBits: 32, inited: true, varCorr: 1, meanCorr: 0, dstDtype: TypeId.int32, roundType: 1, multiplier: 1 })) };
+  }
+}
+
+function clampInt32(v: number): number {
+  return Math.max(-INT32_MAX - 1, Math.min(INT32_MAX, v));
+}
+
+/** A deep-enough copy: node objects and tensor records are new, constant data arrays are shared (never mutated). */
+export function cloneGraph(g: Graph): Graph {
+  const c = Object.assign(Object.create(Object.getPrototypeOf(g)), g) as Graph;
+  c.tensors = g.tensors.map((t) => ({ ...t, shape: [...t.shape] }));
+  c.nodes = g.nodes.map((n) => ({ ...n, inputs: [...n.inputs], outputs: [...n.outputs], attrs: { ...n.attrs } }));
+  c.inputs = [...g.inputs];
+  c.outputs = [...g.outputs];
+  return c;
+}
+
+/**
+ * Bias correction (Conv2DFusion): per sample, the conv's float input is quantized and run through the int8
+ * kernel; the mean per output channel of (float output - dequantized int8 output), averaged over samples,
+ * is added to the int32 bias (clamped to +-0.6 * INT32_MAX), or becomes the bias of a conv that had none.
+ */
+function biasCorrect(g: Graph, floatGraph: Graph, convs: Node[], samples: SampleSource): void {
+  if (!convs.length) return;
+  const floatNode = new Map(floatGraph.nodes.map((n) => [n.name, n]));
+  const watch = new Map<number, Node>(); // float-graph conv output -> quantized conv
+  for (const c of convs) watch.set(floatNode.get(c.name)!.outputs[0], c);
+  const diffs = new Map<Node, Float64Array>();
+  for (let s = 0; s < samples.count; s++) {
+    const values = new Map<number, RT>();
+    const inputs = floatGraph.inputs.map((id, k) => ({ shape: floatGraph.tensors[id].shape, data: samples.get(s)[k] }));
+    floatGraph.inputs.forEach((id, k) => values.set(id, inputs[k]));
+    const opts: RunOptions = { observe: (id, v) => values.set(id, v) };
+    run(floatGraph, inputs, opts);
+    for (const [outId, conv] of watch) {
+      const fIn = values.get(floatNode.get(conv.name)!.inputs[0])!, fOut = values.get(outId)!;
+      const inQ = g.tensors[conv.inputs[0]].quant![0], outQ = g.tensors[conv.outputs[0]].quant![0];
+      const xq = Int8Array.from(fIn.data, (v) => Math.max(-128, Math.min(127, roundHalfAway(v / inQ.scale + inQ.zeroPoint))));
+      const ins = conv.inputs.map((id, k) => (k === 0 ? { shape: fIn.shape, data: xq } : { shape: g.tensors[id].shape, data: g.tensors[id].data! }));
+      const [q] = conv2dInt8(conv, ins, g);
+      const oc = fOut.shape[fOut.shape.length - 1];
+      const d = diffs.get(conv) ?? new Float64Array(oc);
+      const pixels = fOut.data.length / oc;
+      for (let i = 0; i < fOut.data.length; i++) d[i % oc] += (fOut.data[i] - (q.data[i] - outQ.zeroPoint) * outQ.scale) / pixels;
+      diffs.set(conv, d);
+    }
+  }
+  for (const [conv, d] of diffs) {
+    const wQ = g.tensors[conv.inputs[1]].quant!;
+    const inScale = g.tensors[conv.inputs[0]].quant![0].scale;
+    const limit = 0.6 * INT32_MAX;
+    if (conv.inputs[2] === undefined) {
+      const scales = Array.from(d, (_, c) => inScale * wQ[wQ.length > 1 ? c : 0].scale || 1);
+      const bq = Int32Array.from(d, (v, c) => Math.max(-limit, Math.min(limit, roundHalfAway(v / samples.count / scales[c]))));
+      conv.inputs[2] = g.addTensor({ name: `${conv.name}_bias`, dtype: 'int32', data: bq, shape: [bq.length], format: 0,
+        quant: scales.map((s) => ({ scale: s, zeroPoint: 0, min: 0, max: 0, narrowRange: true, numBits: 32, inited: true, varCorr: 1, meanCorr: 0, dstDtype: TypeId.int32, roundType: 1, multiplier: 1 })) });
+    } else {
+      const b = g.tensors[conv.inputs[2]];
+      const bq = Int32Array.from(b.data as Int32Array, (v, c) => Math.max(-limit, Math.min(limit, v + roundHalfAway(d[c] / samples.count / b.quant![c].scale))));
+      g.tensors[conv.inputs[2]] = { ...b, data: bq };
+    }
+  }
+}
+
+/**
+ * QuantDTypeCast float->int8 in front of int8 nodes fed by float data (`<node>_input0_pre_cast`), int8->float
+ * behind them for float users and graph outputs (`<producer>_post_cast`). Returns, for every calibrated
+ * tensor, the int8 tensor that carries it.
+ */
+function insertCasts(g: Graph, quantNodes: Set<Node>, param: (id: number) => QuantParam): Map<number, number> {
+  const prod = g.producers();
+  const isInt8 = (id: number) => { const p = prod.get(id); return !!p && quantNodes.has(p); };
+  const int8Of = new Map<number, number>();
+  const floatOf = new Map<number, number>();
+  const before = new Map<Node, Node[]>();
+  const addCast = (at: Node, name: string, input: number, output: number, src: number, dst: number) =>
+    before.set(at, [...(before.get(at) ?? []), { name, op: 'QuantDTypeCast', attrs: { src_t: src, dst_t: dst, axis: 0 }, inputs: [input], outputs: [output], quantType: 0 }]);
+  const floatCopy = (id: number, at: Node): number => {
+    let f = floatOf.get(id);
+    if (f === undefined) {
+      const t = g.tensors[id];
+      f = g.addTensor({ ...t, name: `${t.name}_post_cast`, dtype: 'float32', quant: t.quant?.map((p) => ({ ...p })) });
+      floatOf.set(id, f);
+      addCast(at, `${prod.get(id)!.name}_post_cast`, id, f, TypeId.int8, TypeId.float32);
+    }
+    return f;
+  };
+  for (const n of [...g.nodes]) {
+    if (quantNodes.has(n)) {
+      const id = n.inputs[0];
+      int8Of.set(n.outputs[0], n.outputs[0]);
+      if (isInt8(id)) { int8Of.set(id, id); continue; }
+      let c = int8Of.get(id);
+      if (c === undefined) {
+        c = g.addTensor({ ...g.tensors[id], name: `${n.name}_input0_pre_cast`, dtype: 'int8', quant: [param(id)] });
+        int8Of.set(id, c);
+        addCast(n, `${n.name}_input0_pre_cast`, id, c, TypeId.float32, TypeId.int8);
+      }
+      n.inputs[0] = c;
+    } else {
+      n.inputs = n.inputs.map((id) => (id >= 0 && isInt8(id) ? floatCopy(id, n) : id));
+    }
+  }
+  // Graph outputs stay float32 with their names; the int8 tensor behind one is renamed.
+  const last = g.nodes[g.nodes.length - 1];
+  g.outputs = g.outputs.map((id) => {
+    if (!isInt8(id)) return id;
+    const name = g.tensors[id].name;
+    const f = floatCopy(id, last);
+    g.tensors[id].name = `${name}_int8`;
+    g.tensors[f].name = name;
+    return f;
+  });
+  g.nodes = g.nodes.flatMap((n) => [...(before.get(n) ?? []), n]);
+  g.topoSort(); // a cast queued before the last node may belong after it
+  return int8Of;
+}
+
+/** Per quantized tensor: range, scale, zero point, share of float values clipped, cosine of dequantized vs float. */
+function report(g: Graph, floatGraph: Graph, samples: SampleSource, tensors: Set<number>, int8Of: Map<number, number>, limit?: number): QuantReportRow[] {
+  const n = Math.min(samples.count, limit ?? samples.count);
+  const acc = new Map<number, { clipped: number; count: number; dot: number; nf: number; nq: number }>();
+  const watched = new Map([...tensors].map((id) => [int8Of.get(id)!, id]));
+  for (let s = 0; s < n; s++) {
+    const x = samples.get(s);
+    const inputs = (gr: Graph) => gr.inputs.map((id, k) => ({ shape: gr.tensors[id].shape, data: x[k] }));
+    const floatVals = new Map<number, RT>(floatGraph.inputs.map((id, k) => [id, { shape: floatGraph.tensors[id].shape, data: x[k] }]));
+    run(floatGraph, inputs(floatGraph), { observe: (id, v) => tensors.has(id) && floatVals.set(id, v) });
+    run(g, inputs(g), {
+      observe: (qid, v) => {
+        const id = watched.get(qid);
+        if (id === undefined) return;
+        const f = floatVals.get(id)!;
+        const q = g.tensors[qid].quant![0];
+        const lo = (-128 - q.zeroPoint) * q.scale, hi = (127 - q.zeroPoint) * q.scale;
+        const a = acc.get(id) ?? { clipped: 0, count: 0, dot: 0, nf: 0, nq: 0 };
+        for (let i = 0; i < v.data.length; i++) {
+          const fv = f.data[i], dq = (v.data[i] - q.zeroPoint) * q.scale;
+          if (fv < lo - q.scale / 2 || fv > hi + q.scale / 2) a.clipped++;
+          a.dot += fv * dq;
+          a.nf += fv * fv;
+          a.nq += dq * dq;
+        }
+        a.count += v.data.length;
+        acc.set(id, a);
+      },
+    });
+  }
+  return [...tensors].map((id) => {
+    const q = g.tensors[int8Of.get(id)!].quant![0], a = acc.get(id);
+    return {
+      tensor: floatGraph.tensors[id].name, min: (-128 - q.zeroPoint) * q.scale, max: (127 - q.zeroPoint) * q.scale, scale: q.scale, zeroPoint: q.zeroPoint,
+      clippedFraction: a ? a.clipped / a.count : 0,
+      cosine: a ? (a.nf === 0 && a.nq === 0 ? 1 : a.dot / Math.sqrt(a.nf * a.nq || 1)) : NaN,
+    };
+  });
+}
