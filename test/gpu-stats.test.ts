@@ -80,3 +80,23 @@ describe('statistics on the GPU', () => {
     expect(any.samples).toBe(1000);
   });
 });
+
+describe('full quantization calibrated on the GPU', () => {
+  it('chooses the same activation parameters as the CPU executor (same data, GPU statistics)', async (t) => {
+    const ctx = await gpuOrSkip(t.skip);
+    const { fullQuantize } = await import('../src/quant/full-quant.js');
+    const digits = mnistDigits(16, 900);
+    const src: SampleSource = { count: 16, get: (i) => [digits[i].pixels] };
+    for (const method of ['MAX_MIN', 'KL', 'REMOVAL_OUTLIER'] as const) {
+      const onGpu = await fullQuantize(loadModel(readBytes(model('onnx/mnist-8.onnx')), 'ONNX', 'm'), src, { method, batchSize: 8, collect: { gpu: ctx }, reportSamples: 1 });
+      const onCpu = await fullQuantize(loadModel(readBytes(model('onnx/mnist-8.onnx')), 'ONNX', 'm'), src, { method, batchSize: 8, collect: { device: 'cpu' }, reportSamples: 1 });
+      expect(onGpu.device).toMatch(/./);
+      for (const [id, r] of onCpu.ranges) {
+        const gr = onGpu.ranges.get(id)!;
+        // The float activations differ in the last bits between executors; the parameters agree to that precision.
+        expect(Math.abs(gr.scale - r.scale) / r.scale, `${method} tensor ${id}`).toBeLessThan(1e-4);
+        expect(gr.zeroPoint).toBe(r.zeroPoint);
+      }
+    }
+  });
+});

@@ -26,7 +26,8 @@ export function encodeMinMax(min: number, max: number, qmin: number, qmax: numbe
   max = Math.max(max, 0);
   const levels = qmax - qmin;
   const step = (max - min) / levels;
-  const c = roundHalfAway(-min / step);
+  // Symmetric ranges put zero at exactly half the levels; computing -min/step there would only add noise.
+  const c = symmetric ? roundHalfAway(levels / 2) : roundHalfAway(-min / step);
   // MindSpore keeps enc_min/enc_max as float and derives the scale from them in double.
   const encMin = Math.fround(-c * step);
   const encMax = Math.fround((levels - c) * step);

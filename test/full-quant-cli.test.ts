@@ -1,0 +1,112 @@
+/** converter_lite --quantType=PostTraining as a user runs it: both config dialects, calibration data errors. */
+import { describe, it, expect, beforeAll } from 'vitest';
+import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, existsSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { cli } from './helpers/cli.js';
+import { model, mnistDigits, ROOT, IMAGENET } from './helpers/data.js';
+import { readMs } from '../src/ir/import/ms.js';
+import { fullQuantize } from '../src/quant/full-quant.js';
+import { loadModel } from '../src/convert.js';
+import { readBytes } from './helpers/data.js';
+import type { SampleSource } from '../src/quant/stats.js';
+
+let dir: string, digits: string;
+const mnist = model('onnx/mnist-8.onnx');
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'webptq-pt-'));
+  digits = path.join(dir, 'digits');
+  mkdirSync(digits);
+  mnistDigits(12, 200).forEach((d, i) => writeFileSync(path.join(digits, `d${String(i).padStart(2, '0')}.bin`), d.pixels));
+});
+const convert = (cfg: string, ...extra: string[]) => {
+  const file = path.join(dir, `c${Math.random().toString(36).slice(2)}.cfg`);
+  writeFileSync(file, cfg);
+  const out = path.join(dir, `out${Math.random().toString(36).slice(2)}`);
+  return { ...cli('converter_lite', ['--fmk=ONNX', `--modelFile=${mnist}`, `--outputFile=${out}`, '--quantType=PostTraining', `--configFile=${file}`, '--device=cpu', ...extra]), out };
+};
+
+describe('converter_lite --quantType=PostTraining', () => {
+  it('reads the seed\'s flat config, prints the report, writes every QuantParam field', () => {
+    const r = convert(`image_path=${digits}\nbatch_count=10\nmethod_x=KL\nthread_num=2\nbias_correction=true\n`);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Full quantization \(KL, 10 calibration samples, statistics on CPU\)/);
+    expect(r.stdout).toMatch(/Convolution28\s+\[[-\d.]+, [-\d.]+\]\s+[\d.e+-]+\s+-?\d+\s+[\d.]+%\s+0\.9\d+/);
+    expect(r.stderr).toMatch(/calibration minmax: batch \d+\/\d+/);
+    const bytes = new Uint8Array(readFileSync(`${r.out}.ms`));
+    const g = readMs(bytes);
+    expect(g.nodes.filter((n) => n.quantType === 5).map((n) => n.op)).toEqual(['Conv2DFusion', 'Conv2DFusion', 'Transpose', 'Reshape', 'MatMulFusion']);
+    // explicit QuantParams: defaults such as numBits 8 and roundType 1 are present in the file
+    const conv = g.nodes.find((n) => n.op === 'Conv2DFusion')!;
+    expect(g.tensors[conv.inputs[0]].quant![0]).toMatchObject({ numBits: 8, roundType: 1, multiplier: 1, inited: true, dstDtype: 32 });
+  });
+
+  it('reads MindSpore\'s INI sections with image input and preprocessing', () => {
+    const imgs = path.join(dir, 'imgs');
+    mkdirSync(imgs);
+    for (const f of ['cat.bmp', 'owl.jpg', 'fish.png']) copyFileSync(path.join(IMAGENET, f), path.join(imgs, f));
+    const r = convert(`[common_quant_param]\nquant_type=FULL_QUANT\nbit_num=8\n[full_quant_param]\nactivation_quant_method=MAX_MIN\nbias_correction=false\n` +
+      `[data_preprocess_param]\ncalibrate_path=Input3:${imgs}\ncalibrate_size=3\ninput_type=IMAGE\nimage_to_format=GRAY\nnormalize_mean=[0]\nnormalize_std=[1]\nresize_width=28\nresize_height=28\n`);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/MAX_MIN, 3 calibration samples/);
+  });
+
+  const bad: [string, string, RegExp][] = [
+    ['no calibration path (INI)', '[common_quant_param]\nquant_type=FULL_QUANT\n', /^calibrate path must pass\. The format is input_name_1:input_1_dir,input_name_2:input_2_dir\.$/m],
+    ['no image_path (flat)', 'batch_count=5\n', /image_path is required/],
+    ['more samples than files', `image_path=DIGITS\nbatch_count=50\n`, /has 12 files, fewer than the 50 samples/],
+    ['a directory per input mismatch', `image_path=DIGITS,DIGITS\nbatch_count=5\n`, /model's input tensor cnt: 1 != 2/],
+    ['a bad method', `image_path=DIGITS\nmethod_x=MEDIAN\n`, /method_x must be MAX_MIN\|KL\|RemovalOutlier/],
+    ['a bad batch_count', `image_path=DIGITS\nbatch_count=zero\n`, /INPUT ILLEGAL: batch_count should be \[1,65535\]/],
+    ['a missing directory', `image_path=/no/such/dir\nbatch_count=1\n`, /calibration directory \/no\/such\/dir does not exist/],
+    ['a bad bool', '[common_quant_param]\nquant_type=FULL_QUANT\n[full_quant_param]\nbias_correction=maybe\n[data_preprocess_param]\ncalibrate_path=Input3:DIGITS\n', /bias_correction must be true or false/],
+    ['a line without =', 'image_path DIGITS\n', /expected key=value/],
+  ];
+  for (const [what, cfg, msg] of bad)
+    it(`fails cleanly on ${what}`, () => {
+      const r = convert(cfg.replace(/DIGITS/g, digits));
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(msg);
+      expect(existsSync(`${r.out}.ms`)).toBe(false);
+    });
+
+  it('rejects a calibration .bin of the wrong size with MindSpore\'s message', () => {
+    const odd = path.join(dir, 'odd');
+    mkdirSync(odd);
+    writeFileSync(path.join(odd, 'a.bin'), new Float32Array(100));
+    const r = convert(`image_path=${odd}\nbatch_count=1\n`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Input binary file size error, required: 3136, in fact: 400/);
+  });
+
+  it('warns about unknown keys, and validates --bitNum and --device', () => {
+    const r = convert(`image_path=${digits}\nbatch_count=4\nmethod_x=MAX_MIN\nshiny=yes\n`);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/unknown key "shiny" is ignored/);
+    expect(convert(`image_path=${digits}\n`, '--bitNum=9').stderr).toMatch(/bitNum should be in \[1,8\] for PostTraining/);
+    expect(convert(`image_path=${digits}\n`, '--device=tpu').stderr).toMatch(/INPUT ILLEGAL: device must be auto\|gpu\|cpu/);
+  });
+});
+
+describe('memory', () => {
+  it('full quantization over 1,000 samples uses no more memory than over 100', async () => {
+    const g0 = () => loadModel(readBytes(model('tflite/ad01-autoencoder-float.tflite')), 'TFLITE', 'ad01');
+    const source = (count: number): SampleSource => ({ count, get: (i) => [Float32Array.from({ length: 640 }, (_, k) => Math.sin((k + i * 7) / 11) * (1 + (i % 5)))] });
+    const gc = (globalThis as { gc?: () => void }).gc!;
+    expect(gc).toBeTypeOf('function');
+    const measure = async (count: number) => {
+      gc();
+      const before = process.memoryUsage().heapUsed;
+      let peak = before;
+      await fullQuantize(g0(), source(count), {
+        method: 'REMOVAL_OUTLIER', biasCorrection: false, batchSize: 50, reportSamples: 10,
+        collect: { device: 'cpu', onProgress: () => { gc(); peak = Math.max(peak, process.memoryUsage().heapUsed); } },
+      });
+      return peak - before;
+    };
+    const small = await measure(100), large = await measure(1000);
+    console.log(`full quantization heap growth: ${(small / 1e6).toFixed(2)} MB (100 samples) vs ${(large / 1e6).toFixed(2)} MB (1,000)`);
+    expect(large).toBeLessThan(small + 8e6);
+  });
+});
+void ROOT;
