@@ -5,11 +5,10 @@
  * and Constant nodes) become constant tensors; int64 becomes int32 and fp16/double become float32.
  */
 import protobuf from 'protobufjs';
-import { Graph, FmkType, Format, UserError, TensorData, sizeOf } from '../graph.js';
+import { Graph, FmkType, Format, UserError, TensorData } from '../graph.js';
 import { ActivationType as Act, PadMode, ReduceMode, ResizeMethod, CoordinateTransformMode as CT, NearestMode } from '../schema/ops.js';
-import { halfBytesToFloat32, int64BytesToInt32, clampInt32, alignedCopy } from '../numeric.js';
 import { ONNX_PROTO } from './proto/onnx-proto.js';
-import { permuteConst, NCHW_TO_NHWC, NHWC_TO_NCHW, addTranspose } from '../layout.js';
+import { NchwGraphBuilder } from './nchw-builder.js';
 
 export interface ImportOptions {
   /** name -> shape, resolves dynamic dims (`--inputShape`). */
@@ -51,15 +50,17 @@ export const ONNX_SUPPORTED_OPS = (): string[] => Object.keys(CONVERTERS).sort()
 
 type Converter = (b: OnnxBuilder, n: PB) => void;
 
-class OnnxBuilder {
-  g = new Graph();
-  ids = new Map<string, number>();
+class OnnxBuilder extends NchwGraphBuilder {
   private counter = 0;
   node!: PB;
-  nodeName = '';
 
-  constructor(readonly file: string, readonly opset: number, readonly opts: ImportOptions) {
+  constructor(file: string, readonly opset: number, readonly opts: ImportOptions) {
+    super(file);
     this.g.fmkType = FmkType.ONNX;
+  }
+
+  get opLabel(): string {
+    return this.node?.op_type ?? '';
   }
 
   build(graph: PB): void {
@@ -98,38 +99,8 @@ class OnnxBuilder {
     if (shape.some((d) => d < 0))
       throw new UserError(`${this.file}: input ${v.name} has dynamic dims [${shape}]; give them with --inputShape=${v.name}:${shape.map((d) => (d < 0 ? 1 : d)).join(',')}`);
     const elem = v.type?.tensor_type?.elem_type ?? 1;
-    const dtype = elem === 7 || elem === 6 ? 'int32' : 'float32';
     // MindSpore makes 4-D inputs NHWC, except a single ONNX input that already looks like NHWC (last dim 3).
-    const toNHWC = shape.length === 4 && !this.opts.keepNCHWInputs && !(count === 1 && shape[3] === 3);
-    if (toNHWC) {
-      const id = this.g.addTensor({ name: v.name, shape: NCHW_TO_NHWC.map((p) => shape[p]), dtype, format: Format.NHWC });
-      this.g.inputs.push(id);
-      this.ids.set(v.name, addTranspose(this.g, id, NHWC_TO_NCHW, `${v.name}_nh2nc`));
-    } else {
-      const id = this.g.addTensor({ name: v.name, shape, dtype, format: shape.length === 4 ? Format.NCHW : 0 });
-      this.g.inputs.push(id);
-      this.ids.set(v.name, id);
-    }
-  }
-
-  constFromProto(name: string, t: PB): number {
-    const dims: number[] = (t.dims ?? []).map(num);
-    const n = sizeOf(dims);
-    const raw: Uint8Array | undefined = t.raw_data && t.raw_data.length ? t.raw_data : undefined;
-    let data: TensorData;
-    switch (t.data_type) {
-      case 1: data = raw ? new Float32Array(alignedCopy(raw)) : Float32Array.from(t.float_data ?? []); break;
-      case 10: data = raw ? halfBytesToFloat32(raw) : Float32Array.from((t.int32_data ?? []) as number[], (h) => halfBytesToFloat32(new Uint8Array(new Uint16Array([h]).buffer))[0]); break;
-      case 11: data = raw ? Float32Array.from(new Float64Array(alignedCopy(raw))) : Float32Array.from(t.double_data ?? []); break;
-      case 7: data = raw ? int64BytesToInt32(raw) : Int32Array.from((t.int64_data ?? []).map((v: unknown) => clampInt32(num(v)))); break;
-      case 6: data = raw ? new Int32Array(alignedCopy(raw)) : Int32Array.from(t.int32_data ?? []); break;
-      case 3: data = raw ? new Int8Array(alignedCopy(raw)) : Int8Array.from(t.int32_data ?? []); break;
-      case 2: case 9: data = raw ? new Uint8Array(alignedCopy(raw)) : Uint8Array.from(t.int32_data ?? []); break;
-      default:
-        throw new UserError(`${this.file}: constant ${name} has unsupported ONNX data type ${t.data_type}`);
-    }
-    if (data.length !== n) throw new UserError(`${this.file}: constant ${name} has ${data.length} values for dims [${dims}]`);
-    return this.g.addConst(name, data, dims);
+    this.addInput(v.name, shape, elem === 7 || elem === 6 ? 'int32' : 'float32', !!this.opts.keepNCHWInputs || (count === 1 && shape[3] === 3));
   }
 
   /* ---- helpers for converters ---- */
@@ -177,34 +148,14 @@ class OnnxBuilder {
     return a ? new TextDecoder().decode(a.s) : def;
   }
 
-  fail(msg: string): never {
-    throw new UserError(`${this.file}: node ${this.nodeName} (${this.node.op_type}): ${msg}`);
-  }
-
-  intConst(suffix: string, values: number[], shape = [values.length]): number {
-    return this.g.addConst(`${this.nodeName}_${suffix}`, Int32Array.from(values, clampInt32), shape);
-  }
-
   /** Emits a node in NCHW semantics writing the ONNX outputs. */
   emit(op: string, attrs: Record<string, unknown>, inputs: number[], outNames: string[] = this.node.output): number[] {
-    const outs = outNames.map((o) => this.newTensor(o));
-    this.g.addNode({ name: this.nodeName, op, attrs, inputs, outputs: outs });
-    return outs;
+    return this.emitNamed(op, attrs, inputs, outNames);
   }
 
-  /** Emits a layout-sensitive node: NCHW->NHWC transposes before the given data inputs, NHWC->NCHW after. */
+  /** Emits a layout-sensitive node between NCHW<->NHWC transposes; the post transpose is the ONNX output. */
   emitNHWC(op: string, attrs: Record<string, unknown>, inputs: number[], dataInputs = [0]): void {
-    const ins = inputs.map((id, i) => (dataInputs.includes(i) ? addTranspose(this.g, id, NCHW_TO_NHWC, `${this.nodeName}_pre_${i}`) : id));
-    const tmp = this.g.addTensor({ name: this.nodeName, format: Format.NHWC });
-    this.g.addNode({ name: this.nodeName, op, attrs: { ...attrs }, inputs: ins, outputs: [tmp] });
-    const post = addTranspose(this.g, tmp, NHWC_TO_NCHW, `${this.nodeName}_post`);
-    this.ids.set(this.node.output[0], post);
-  }
-
-  newTensor(onnxName: string): number {
-    const id = this.g.addTensor({ name: onnxName });
-    this.ids.set(onnxName, id);
-    return id;
+    this.ids.set(this.node.output[0], this.emitChannelsLast(op, attrs, inputs, dataInputs));
   }
 
   alias(): void {
@@ -220,13 +171,7 @@ const binaryOp = (op: string): Converter => (b) => b.emit(op, { activation_type:
 const plain = (op: string): Converter => (b) => b.emit(op, {}, [b.in(0)]);
 
 function convWeight(b: OnnxBuilder): number {
-  const wId = b.in(1);
-  const w = b.g.tensors[wId];
-  if (!w.data || w.shape.length !== 4) b.fail('the weight must be a constant 4-D tensor (2-D convolution)');
-  // KCHW -> KHWC (ConvTranspose: [Cin, Cout/g, KH, KW] -> [Cin, KH, KW, Cout/g]); the weight keeps its name.
-  const kh = permuteConst(w.data as Float32Array, w.shape, NCHW_TO_NHWC);
-  const nw = b.g.addConst(w.name, kh.data, kh.shape, Format.NHWC);
-  return nw;
+  return b.weightToKHWC(b.in(1));
 }
 
 function padsToList(b: OnnxBuilder): { pad_mode: number; pad_list: number[] } {
