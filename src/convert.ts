@@ -2,6 +2,7 @@
 import { Graph, UserError, FmkType } from './ir/graph.js';
 import { importOnnx } from './ir/import/onnx.js';
 import { importTflite } from './ir/import/tflite.js';
+import { importMindIr } from './ir/import/mindir.js';
 import { readMs } from './ir/import/ms.js';
 import { writeMs } from './ir/export/ms.js';
 import { toMindSporeForm } from './ir/passes/index.js';
@@ -14,6 +15,8 @@ export interface LoadOptions {
   inputShapes?: Map<string, number[]>;
   /** `--inputDataFormat`: NHWC (default) or NCHW for 4-D inputs of NCHW frameworks. */
   inputDataFormat?: 'NHWC' | 'NCHW';
+  /** Reads a file the model refers to (MindIR external weights), relative to the model. */
+  readSideFile?: (name: string) => Uint8Array;
 }
 
 /** Imports a model file and rewrites it into MindSpore Lite form (ops, NHWC layout, fusions). */
@@ -23,6 +26,8 @@ export function loadModel(bytes: Uint8Array, fmk: Fmk, file: string, opts: LoadO
       return toMindSporeForm(importOnnx(bytes, file, { inputShapes: opts.inputShapes, keepNCHWInputs: opts.inputDataFormat === 'NCHW' }));
     case 'TFLITE':
       return toMindSporeForm(importTflite(bytes, file));
+    case 'MINDIR':
+      return toMindSporeForm(importMindIr(bytes, file, { inputShapes: opts.inputShapes, keepNCHWInputs: opts.inputDataFormat === 'NCHW', readExternal: opts.readSideFile }));
     case 'MSLITE': {
       const g = readMs(bytes, file);
       g.fmkType = FmkType.MSLITE;
@@ -30,7 +35,7 @@ export function loadModel(bytes: Uint8Array, fmk: Fmk, file: string, opts: LoadO
       return g;
     }
     default:
-      throw new UserError(`--fmk=${fmk} is not supported by WebPTQ yet (supported: ONNX, TFLITE, MSLITE)`);
+      throw new UserError(`--fmk=${fmk} is not supported by WebPTQ yet (supported: ONNX, TFLITE, MINDIR, MSLITE)`);
   }
 }
 

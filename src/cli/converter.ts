@@ -1,5 +1,6 @@
 /** `converter_lite`: MindSpore Lite's converter flags, float conversion to .ms. */
 import { Command } from 'commander';
+import path from 'node:path';
 import { UserError } from '../ir/graph.js';
 import { FMKS, Fmk, loadModel, toMs, parseInputShapes } from '../convert.js';
 import { readFileOrFail, readTextOrFail, writeFileAtomic, runCli } from './io.js';
@@ -21,7 +22,7 @@ source layout. Example:
 export function converterMain(argv: string[]): Promise<number> {
   return runCli(async () => {
     const program = new Command('converter_lite')
-      .option('--fmk <fmk>', 'source framework: TFLITE|ONNX|MSLITE (TF, CAFFE, MINDIR not yet)')
+      .option('--fmk <fmk>', 'source framework: TFLITE|ONNX|MINDIR|MSLITE (TF and CAFFE not yet)')
       .option('--modelFile <path>', 'input model file')
       .option('--outputFile <path>', 'output path; .ms is appended')
       .option('--inputShape <spec>', 'fix input dims: "name:1,3,224,224;name2:..."')
@@ -66,6 +67,7 @@ export function converterMain(argv: string[]): Promise<number> {
     const g = loadModel(bytes, o.fmk as Fmk, o.modelFile, {
       inputShapes: o.inputShape ? parseInputShapes(o.inputShape) : undefined,
       inputDataFormat: o.inputDataFormat,
+      readSideFile: (name) => readFileOrFail(path.join(path.dirname(o.modelFile), name), 'external weight file'),
     });
     const out = `${o.outputFile}.ms`;
     if (weightOpts) {

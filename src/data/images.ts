@@ -140,3 +140,43 @@ export function resizeNearest(img: RgbImage, width: number, height: number): Rgb
   }
   return { width, height, data: out };
 }
+
+/**
+ * Antialiased Lanczos-3 resize (Pillow's ANTIALIAS / LANCZOS): separable, the kernel widened by the shrink
+ * factor, weights normalised, horizontal pass then vertical, each rounded to 8 bits.
+ */
+export function resizeLanczos(img: RgbImage, width: number, height: number): RgbImage {
+  const pass = (src: Uint8Array, sw: number, sh: number, horizontal: boolean): Uint8Array => {
+    const inLen = horizontal ? sw : sh, outLen = horizontal ? width : height;
+    const dw = horizontal ? width : sw, dh = horizontal ? sh : height;
+    const out = new Uint8Array(dw * dh * 3);
+    const scale = inLen / outLen, fscale = Math.max(scale, 1), support = 3 * fscale;
+    const sinc = (x: number) => (x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x));
+    const lanczos = (x: number) => (Math.abs(x) < 3 ? sinc(x) * sinc(x / 3) : 0);
+    for (let o = 0; o < outLen; o++) {
+      const center = (o + 0.5) * scale;
+      const lo = Math.max(0, Math.floor(center - support + 0.5)), hi = Math.min(inLen, Math.floor(center + support + 0.5));
+      const w: number[] = [];
+      let sum = 0;
+      for (let k = lo; k < hi; k++) {
+        const v = lanczos((k - center + 0.5) / fscale);
+        w.push(v);
+        sum += v;
+      }
+      const other = horizontal ? dh : dw;
+      for (let j = 0; j < other; j++)
+        for (let c = 0; c < 3; c++) {
+          let acc = 0;
+          for (let k = lo; k < hi; k++) {
+            const si = horizontal ? (j * sw + k) * 3 + c : (k * sw + j) * 3 + c;
+            acc += src[si] * w[k - lo];
+          }
+          const di = horizontal ? (j * dw + o) * 3 + c : (o * dw + j) * 3 + c;
+          out[di] = Math.min(255, Math.max(0, Math.round(acc / sum)));
+        }
+    }
+    return out;
+  };
+  const h = pass(img.data, img.width, img.height, true);
+  return { width, height, data: pass(h, width, img.height, false) };
+}
