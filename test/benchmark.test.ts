@@ -113,3 +113,21 @@ describe('benchmark --device=GPU', () => {
     expect(cli('benchmark', [`--modelFile=${ms}.ms`, '--device=NPU']).stderr).toMatch(/INPUT ILLEGAL: device must be CPU\|GPU/);
   });
 });
+
+describe('benchmark on quantized models', () => {
+  it('runs a full-quantized (int8) .ms on the CPU executor against the float reference', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'webptq-int8-bench-'));
+    const q = path.join(dir, 'q');
+    const cfg = path.join(dir, 'q.cfg');
+    writeFileSync(cfg, 'image_path=calib-data/mnist-8\nbatch_count=20\nmethod_x=MAX_MIN\n');
+    const conv = cli('converter_lite', ['--fmk=ONNX', `--modelFile=${model('onnx/mnist-8.onnx')}`, `--outputFile=${q}`, '--quantType=PostTraining', `--configFile=${cfg}`, '--device=cpu', '--quiet']);
+    expect(conv.code, conv.stderr).toBe(0);
+    const r = cli('benchmark', [`--modelFile=${q}.ms`, '--inDataFile=examples/digit7.bin', '--benchmarkDataFile=examples/digit7.out', '--accuracyThreshold=10', '--loopCount=2']);
+    expect(r.code).toBe(0);
+    const bias = Number(/Mean bias of all nodes\/tensors: ([\d.]+)%/.exec(r.stdout)![1]);
+    console.log(`int8 mnist-8 vs onnxruntime float: mean bias ${bias}%`);
+    expect(bias).toBeGreaterThan(0); // int8 is not bit-identical to float ...
+    expect(bias).toBeLessThan(10); // ... but close
+    expect(cli('benchmark', [`--modelFile=${q}.ms`, '--device=GPU']).stderr).toMatch(/full-quantized \(int8\) models run on CPU/);
+  });
+});
