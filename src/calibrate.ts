@@ -47,7 +47,7 @@ export async function collectStatistics(g: Graph, samples: SampleSource, o: Coll
     if (choice === 'gpu') throw new UserError('--device=gpu: no WebGPU adapter found (install a GPU driver, or chromium for SwiftShader)');
     o.log?.('no WebGPU adapter found: calibrating with the CPU executor');
   }
-  return { stats: collectStatisticsCpu(g, samples, opts), device: 'CPU' };
+  return { stats: await collectStatisticsCpu(g, samples, opts), device: 'CPU' };
 }
 
 export type { SampleSource, TensorStats } from './quant/stats.js';

@@ -7,7 +7,8 @@ import { sizeOf } from '../src/ir/graph.js';
 import type { Graph } from '../src/ir/graph.js';
 import { model, readBytes, mnistDigits, photo, relMaxDiff } from './helpers/data.js';
 import { gpuOrSkip, testGpu } from './helpers/gpu.js';
-import { decodeImage, resizeArea, toTensor } from '../src/data/images.js';
+import { resizeArea, toTensor } from '../src/data/images.js';
+import { decodeImage } from '../src/data/decode.js';
 import path from 'node:path';
 import { SHARED, IMAGENET } from './helpers/data.js';
 

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { loadModel, toMs } from '../src/convert.js';
 import { readMs } from '../src/ir/import/ms.js';
 import { run } from '../src/cpu/executor.js';
-import { decodeImage, resizeArea, toTensor } from '../src/data/images.js';
+import { resizeArea, toTensor } from '../src/data/images.js';
+import { decodeImage } from '../src/data/decode.js';
 import { model, readBytes, argmax, IMAGENET, SHARED, relMaxDiff } from './helpers/data.js';
 
 const convert = (f: string) => readMs(toMs(loadModel(readBytes(model(f)), 'TFLITE', f)), f);

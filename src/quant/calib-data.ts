@@ -8,7 +8,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Graph } from '../ir/graph.js';
 import { UserError, sizeOf } from '../ir/graph.js';
-import { decodeImage, resizeBilinear, resizeNearest, centerCrop, toTensor, ToTensorOptions } from '../data/images.js';
+import { resizeBilinear, resizeNearest, centerCrop, toTensor, ToTensorOptions } from '../data/images.js';
+import { decodeImage } from '../data/decode.js';
 import type { SampleSource } from './stats.js';
 
 export interface ImagePreprocess {

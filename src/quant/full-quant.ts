@@ -8,7 +8,8 @@ import { TypeId } from '../ir/schema/ops.js';
 import { encodeMinMax, quantize, roundHalfAway } from './params.js';
 import { preferredDim, channelOf } from './preferred-dim.js';
 import { activationRange, passesFor, CalibrationMethod, ActivationRange } from './calibrators.js';
-import type { SampleSource } from './stats.js';
+import type { SampleSource, TensorStats } from './stats.js';
+import { yieldToEventLoop } from './stats.js';
 import { collectStatistics, CollectOptions } from '../calibrate.js';
 import { run, RunOptions } from '../cpu/executor.js';
 import { conv2dInt8 } from '../cpu/int8.js';
@@ -24,6 +25,8 @@ export interface FullQuantOptions {
   collect?: CollectOptions;
   /** Samples used for the accuracy part of the report (the whole set when absent). */
   reportSamples?: number;
+  /** Also collect |x| histograms (for plots) whatever the method needs. */
+  histograms?: boolean;
 }
 
 export interface QuantReportRow {
@@ -38,6 +41,8 @@ export interface QuantReportRow {
 
 export interface FullQuantResult {
   device: string;
+  /** Statistics of every calibrated tensor, by name (what the browser demo plots). */
+  stats: Map<string, TensorStats>;
   quantizedNodes: string[];
   floatNodes: string[];
   rows: QuantReportRow[];
@@ -95,8 +100,10 @@ export async function fullQuantize(g: Graph, samples: SampleSource, o: FullQuant
     if (isFloatData(g, n.inputs[0])) tensors.add(n.inputs[0]);
     tensors.add(n.outputs[0]);
   }
+  const passes = passesFor(o.method);
+  if (o.histograms && !passes.includes('histogram')) passes.push('histogram');
   const { stats, device } = await collectStatistics(g, samples, {
-    ...o.collect, passes: passesFor(o.method), batchSize: o.batchSize ?? o.collect?.batchSize ?? 8, tensors: [...tensors],
+    ...o.collect, passes, batchSize: o.batchSize ?? o.collect?.batchSize ?? 8, tensors: [...tensors],
   });
   const ranges = new Map<number, ActivationRange>();
   for (const id of tensors) ranges.set(id, activationRange(o.method, stats.get(id)!, aRange[0], aRange[1]));
@@ -112,10 +119,10 @@ export async function fullQuantize(g: Graph, samples: SampleSource, o: FullQuant
   const param = (id: number) => activationParam(ranges.get(id)!, bits);
   for (const n of order) Object.assign(g.tensors[n.outputs[0]], { dtype: 'int8', quant: [param(n.outputs[0])] });
   const int8Of = insertCasts(g, quantNodes, param);
-  if (o.biasCorrection) biasCorrect(g, floatGraph, order.filter((n) => n.op === 'Conv2DFusion'), samples);
-  const rows = report(g, floatGraph, samples, tensors, int8Of, o.reportSamples);
+  if (o.biasCorrection) await biasCorrect(g, floatGraph, order.filter((n) => n.op === 'Conv2DFusion'), samples);
+  const rows = await report(g, floatGraph, samples, tensors, int8Of, o.reportSamples);
   return {
-    device, rows, ranges,
+    device, rows, ranges, stats: new Map([...stats.values()].map((st) => [st.name, st])),
     quantizedNodes: order.map((n) => n.name),
     floatNodes: g.nodes.filter((n) => n.quantType !== 5 && n.op !== 'QuantDTypeCast').map((n) => n.name),
   };
@@ -185,13 +192,14 @@ export function cloneGraph(g: Graph): Graph {
  * kernel; the mean per output channel of (float output - dequantized int8 output), averaged over samples,
  * is added to the int32 bias (clamped to +-0.6 * INT32_MAX), or becomes the bias of a conv that had none.
  */
-function biasCorrect(g: Graph, floatGraph: Graph, convs: Node[], samples: SampleSource): void {
+async function biasCorrect(g: Graph, floatGraph: Graph, convs: Node[], samples: SampleSource): Promise<void> {
   if (!convs.length) return;
   const floatNode = new Map(floatGraph.nodes.map((n) => [n.name, n]));
   const watch = new Map<number, Node>(); // float-graph conv output -> quantized conv
   for (const c of convs) watch.set(floatNode.get(c.name)!.outputs[0], c);
   const diffs = new Map<Node, Float64Array>();
   for (let s = 0; s < samples.count; s++) {
+    await yieldToEventLoop();
     const values = new Map<number, RT>();
     const inputs = floatGraph.inputs.map((id, k) => ({ shape: floatGraph.tensors[id].shape, data: samples.get(s)[k] }));
     floatGraph.inputs.forEach((id, k) => values.set(id, inputs[k]));
@@ -282,11 +290,12 @@ function insertCasts(g: Graph, quantNodes: Set<Node>, param: (id: number) => Qua
 }
 
 /** Per quantized tensor: range, scale, zero point, share of float values clipped, cosine of dequantized vs float. */
-function report(g: Graph, floatGraph: Graph, samples: SampleSource, tensors: Set<number>, int8Of: Map<number, number>, limit?: number): QuantReportRow[] {
+async function report(g: Graph, floatGraph: Graph, samples: SampleSource, tensors: Set<number>, int8Of: Map<number, number>, limit?: number): Promise<QuantReportRow[]> {
   const n = Math.min(samples.count, limit ?? samples.count);
   const acc = new Map<number, { clipped: number; count: number; dot: number; nf: number; nq: number }>();
   const watched = new Map([...tensors].map((id) => [int8Of.get(id)!, id]));
   for (let s = 0; s < n; s++) {
+    await yieldToEventLoop();
     const x = samples.get(s);
     const inputs = (gr: Graph) => gr.inputs.map((id, k) => ({ shape: gr.tensors[id].shape, data: x[k] }));
     const floatVals = new Map<number, RT>(floatGraph.inputs.map((id, k) => [id, { shape: floatGraph.tensors[id].shape, data: x[k] }]));

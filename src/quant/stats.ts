@@ -151,7 +151,7 @@ export function emptyStats(g: Graph, ids: number[]): Map<number, TensorStats> {
 }
 
 /** The CPU reference: the CPU executor with an observer, double-precision binning. */
-export function collectStatisticsCpu(g: Graph, src: SampleSource, o: StatsOptions): Map<number, TensorStats> {
+export async function collectStatisticsCpu(g: Graph, src: SampleSource, o: StatsOptions): Promise<Map<number, TensorStats>> {
   const ids = o.tensors ?? defaultTensors(g);
   const want = new Set(ids);
   const stats = emptyStats(g, ids);
@@ -161,9 +161,10 @@ export function collectStatisticsCpu(g: Graph, src: SampleSource, o: StatsOption
     if (!views.has(n)) views.set(n, batchedGraph(g, n)?.graph);
     return views.get(n);
   };
-  const forEachBatch = (pass: string, fn: (id: number, v: RT, samples: number) => void) => {
+  const forEachBatch = async (pass: string, fn: (id: number, v: RT, samples: number) => void) => {
     const list = batches(src.count, o.batchSize);
-    list.forEach(([bs, be], b) => {
+    for (const [b, [bs, be]] of list.entries()) {
+      await yieldToEventLoop();
       const whole = graphFor(be - bs);
       const step = whole ? be - bs : 1;
       for (let s = bs; s < be; s += step) {
@@ -173,11 +174,11 @@ export function collectStatisticsCpu(g: Graph, src: SampleSource, o: StatsOption
         run(whole ?? g, inputs, { observe: (id, v) => want.has(id) && fn(id, v, e - s) });
       }
       o.onProgress?.(b + 1, list.length, pass);
-    });
+    }
   };
   const needPass1 = o.passes.includes('minmax') || o.passes.includes('histogram') || o.passes.includes('quantiles');
   if (needPass1)
-    forEachBatch('minmax', (id, v, samples) => {
+    await forEachBatch('minmax', (id, v, samples) => {
       const st = stats.get(id)!;
       accumulateMinMax(st, v.data);
       if (o.passes.includes('quantiles')) accumulateQuantiles(st, v.data as Float32Array, samples, o.keepPerSample);
@@ -187,10 +188,15 @@ export function collectStatisticsCpu(g: Graph, src: SampleSource, o: StatsOption
       st.histogram = new Float64Array(HIST_BINS);
       st.histMax = Math.max(Math.abs(st.min), Math.abs(st.max));
     }
-    forEachBatch('histogram', (id, v) => {
+    await forEachBatch('histogram', (id, v) => {
       const st = stats.get(id)!;
       accumulateHistogram(st.histogram!, st.histMax!, v.data);
     });
   }
   return stats;
+}
+
+/** Lets timers and I/O run between batches of long CPU work (progress output, cancel, test runners). */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }

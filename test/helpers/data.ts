@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { decodeImage, resizeBilinear, toTensor, ToTensorOptions } from '../../src/data/images.js';
+import { resizeBilinear, toTensor, ToTensorOptions } from '../../src/data/images.js';
+import { decodeImage } from '../../src/data/decode.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(here, '../..');
