@@ -92,7 +92,7 @@ export function unary(node: Node, [x]: RT[]): RT[] {
 }
 
 /** PReLU over the last (channel) axis of NHWC data, or one shared slope. */
-export function prelu(node: Node, [x, slope]: RT[]): RT[] {
+export function prelu(_node: Node, [x, slope]: RT[]): RT[] {
   const xd = x.data as Float32Array, sd = slope.data as Float32Array;
   const od = new Float32Array(xd.length);
   const c = sd.length;

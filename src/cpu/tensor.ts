@@ -1,5 +1,5 @@
 /** Runtime tensors of the CPU executor: a shape and a flat typed array in row-major order. */
-import { UserError } from '../ir/graph.js';
+import { UserError, stridesOf as strides } from '../ir/graph.js';
 
 export type RTData = Float32Array | Int32Array | Int8Array | Uint8Array | Int16Array;
 export interface RT {
@@ -13,15 +13,7 @@ export function size(shape: readonly number[]): number {
   return n;
 }
 
-export function strides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
-}
+export { stridesOf as strides } from '../ir/graph.js';
 
 export function f32(shape: number[], data?: Float32Array): RT {
   return { shape, data: data ?? new Float32Array(size(shape)) };
@@ -55,7 +47,7 @@ export function broadcastShape(a: readonly number[], b: readonly number[], where
 export function broadcastStrides(shape: readonly number[], out: readonly number[]): number[] {
   const s = strides(shape);
   const off = out.length - shape.length;
-  return out.map((d, i) => (i < off || shape[i - off] === 1 ? 0 : s[i - off]));
+  return out.map((_, i) => (i < off || shape[i - off] === 1 ? 0 : s[i - off]));
 }
 
 export function permute(t: RT, perm: number[]): RT {

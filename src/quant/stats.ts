@@ -176,9 +176,8 @@ export async function collectStatisticsCpu(g: Graph, src: SampleSource, o: Stats
       o.onProgress?.(b + 1, list.length, pass);
     }
   };
-  const needPass1 = o.passes.includes('minmax') || o.passes.includes('histogram') || o.passes.includes('quantiles');
-  if (needPass1)
-    await forEachBatch('minmax', (id, v, samples) => {
+  // Pass 1 always runs: the histogram's range and every method need min/max.
+  await forEachBatch('minmax', (id, v, samples) => {
       const st = stats.get(id)!;
       accumulateMinMax(st, v.data);
       if (o.passes.includes('quantiles')) accumulateQuantiles(st, v.data as Float32Array, samples, o.keepPerSample);

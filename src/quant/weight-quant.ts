@@ -36,7 +36,7 @@ const WEIGHT_OPS = new Set(['Conv2DFusion', 'Conv2dTransposeFusion', 'MatMulFusi
 const CONV_OPS = new Set(['Conv2DFusion', 'Conv2dTransposeFusion']);
 
 /** Which inputs of a node are weight candidates: const float32 with at least 2 dims. */
-function candidateSlots(g: Graph, n: Node): number[] {
+function candidateSlots(n: Node): number[] {
   if (n.op === 'Conv2DFusion' || n.op === 'Conv2dTransposeFusion') return [1];
   if (n.op === 'Gather') return [0];
   return n.inputs.map((_, i) => i).filter((i) => i > 0 || n.op === 'MatMulFusion');
@@ -49,7 +49,7 @@ export function weightQuantize(g: Graph, o: WeightQuantOptions): WeightQuantRow[
   const skip = new Set(o.skipQuantNode ?? []);
   for (const node of g.nodes) {
     if (!WEIGHT_OPS.has(node.op)) continue;
-    for (const slot of candidateSlots(g, node)) {
+    for (const slot of candidateSlots(node)) {
       const id = node.inputs[slot];
       if (id === undefined || id < 0 || done.has(id)) continue;
       const t = g.tensors[id];

@@ -44,15 +44,8 @@ export function f(n: number): string {
   return s.includes('e') || s.includes('.') ? s : `${s}.0`;
 }
 
-export function stridesOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let k = shape.length - 1; k >= 0; k--) {
-    s[k] = acc;
-    acc *= shape[k];
-  }
-  return s;
-}
+export { stridesOf } from '../ir/graph.js';
+import { stridesOf } from '../ir/graph.js';
 
 /** WGSL statements decomposing `idx` into coordinates c0..c{r-1} of `shape`. */
 export function coords(shape: readonly number[], name = 'c', from = 'idx'): string {
