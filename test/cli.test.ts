@@ -85,7 +85,7 @@ describe('converter_lite', () => {
   it('fails cleanly on truncated and corrupt model files of every format', () => {
     const files: [string, string, number][] = [
       ['onnx/mnist-8.onnx', 'ONNX', 0.5], ['onnx/squeezenet1.1-fp32.onnx', 'ONNX', 0.9], ['tflite/resnet8-cifar10-float.tflite', 'TFLITE', 0.5],
-      ['tflite/ad01-autoencoder-float.tflite', 'TFLITE', 0.05], ['ms/ml_face_isface.ms', 'MSLITE', 0.5],
+      ['tflite/ad01-autoencoder-float.tflite', 'TFLITE', 0.05], ['ms/ml_face_isface.ms', 'MSLITE', 0.5], ['mindir/relu.mindir', 'MINDIR', 0.5],
     ];
     for (const [f, fmk, keep] of files) {
       const bytes = readBytes(model(f));
@@ -96,7 +96,7 @@ describe('converter_lite', () => {
     }
     const junk = path.join(dir, 'junk.bin');
     writeFileSync(junk, Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251));
-    for (const fmk of ['ONNX', 'TFLITE', 'MSLITE'])
+    for (const fmk of ['ONNX', 'TFLITE', 'MSLITE', 'MINDIR'])
       expectCleanFailure(cli('converter_lite', [`--fmk=${fmk}`, `--modelFile=${junk}`, `--outputFile=${path.join(dir, 'junk')}`]), /not a|corrupt|truncated/, path.join(dir, 'junk'));
   });
 

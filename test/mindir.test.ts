@@ -118,6 +118,13 @@ describe('LeNet-5 MindIR with the real checkpoint', () => {
     void fullQuantize;
   });
 
+  it('reads the checkpoint and rejects a file that is not one', () => {
+    const ck = readCheckpoint(readBytes(model('mindspore/lenet-mnist.ckpt')), 'lenet-mnist.ckpt');
+    expect(ck.get('conv2.weight')).toMatchObject({ dims: [16, 6, 5, 5], type: 'Float32' });
+    expect(ck.get('fc3.bias')!.data.length).toBe(10);
+    expect(() => readCheckpoint(readBytes(model('onnx/mnist-8.onnx')).slice(0, 3000), 'x.ckpt')).toThrow(/x\.ckpt: not a valid MindSpore checkpoint/);
+  });
+
   it('rejects an unknown primitive with its name and the node', () => {
     const bad = buildMindIr(graphProto({ name: 'g', inputs: [{ name: 'x', dims: [1, 4] }], outputs: ['y'], nodes: [{ op: 'Erfinv', inputs: ['x'], outputs: ['y'], name: 'Default/Erfinv-op7' }] }));
     expect(() => importMindIr(bad, 'bad.mindir')).toThrow(/unsupported MindSpore primitive Erfinv \(node Default\/Erfinv-op7\)/);

@@ -14,10 +14,13 @@ import { fullQuantize, FullQuantResult } from '../quant/full-quant.js';
 import { progressReporter } from './progress.js';
 
 const HELP_TAIL = `
-Converts a float model to a MindSpore Lite .ms file (".ms" is appended to --outputFile).
-4-D inputs of NCHW frameworks (ONNX) become NHWC unless --inputDataFormat=NCHW; outputs keep the
-source layout. Example:
-  converter_lite --fmk=ONNX --modelFile=mnist-8.onnx --outputFile=mnist-8`;
+Converts a model to a MindSpore Lite .ms file (".ms" is appended to --outputFile): float, weight-quantized
+(--quantType=WeightQuant, 1-16 bits) or fully int8-quantized (--quantType=PostTraining with a --configFile that
+names the calibration data; statistics on the GPU when there is one). 4-D inputs of NCHW frameworks (ONNX,
+MindIR) become NHWC unless --inputDataFormat=NCHW; outputs keep the source layout. Examples:
+  converter_lite --fmk=ONNX --modelFile=mnist-8.onnx --outputFile=mnist-8
+  converter_lite --fmk=TFLITE --modelFile=m.tflite --outputFile=m_w8 --quantType=WeightQuant --bitNum=8
+  converter_lite --fmk=ONNX --modelFile=mnist-8.onnx --outputFile=mnist-8_int8 --quantType=PostTraining --configFile=calib.cfg`;
 
 export function converterMain(argv: string[]): Promise<number> {
   return runCli(async () => {

@@ -58,3 +58,10 @@ export function float32ToFloat16(v: number): number {
   if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
   return sign | h;
 }
+
+/** A protobuf integer as decoded by protobufjs (number or Long) as a JS number. */
+export function toNumber(v: unknown): number {
+  if (typeof v === 'number') return v;
+  const long = v as { toNumber?: () => number } | null | undefined;
+  return long && typeof long.toNumber === 'function' ? long.toNumber() : Number(v);
+}

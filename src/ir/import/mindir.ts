@@ -6,6 +6,7 @@
  * exports (Depend, Load, UpdateState) and functions called from the main graph (inlined).
  */
 import protobuf from 'protobufjs';
+import { toNumber } from '../numeric.js';
 import { FmkType, Graph, UserError } from '../graph.js';
 import { ActivationType as Act, PadMode, ReduceMode, ResizeMethod, CoordinateTransformMode as CT, NearestMode } from '../schema/ops.js';
 import { MINDIR_PROTO, CHECKPOINT_PROTO } from './proto/mindir-proto.js';
@@ -13,7 +14,7 @@ import { NchwGraphBuilder } from './nchw-builder.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type PB = any;
-const num = (v: unknown): number => (typeof v === 'number' ? v : v && typeof (v as any).toNumber === 'function' ? (v as any).toNumber() : Number(v));
+const num = toNumber;
 const text = (b: Uint8Array | string | undefined) => (typeof b === 'string' ? b : b ? new TextDecoder().decode(b) : '');
 const FLT_MAX = 3.4028234663852886e38;
 

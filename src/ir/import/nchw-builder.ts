@@ -4,11 +4,12 @@
  * transpose pass later cancels, conv weights moved to KHWC, protobuf tensors decoded to constants.
  */
 import { Graph, Format, UserError, TensorData, DType, sizeOf } from '../graph.js';
+import { toNumber } from '../numeric.js';
 import { halfBytesToFloat32, int64BytesToInt32, clampInt32, alignedCopy } from '../numeric.js';
 import { permuteConst, NCHW_TO_NHWC, NHWC_TO_NCHW, addTranspose } from '../layout.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-const num = (v: unknown): number => (typeof v === 'number' ? v : v && typeof (v as any).toNumber === 'function' ? (v as any).toNumber() : Number(v));
+const num = toNumber;
 
 export abstract class NchwGraphBuilder {
   g = new Graph();
