@@ -68,6 +68,18 @@ for (const b of BENCHES.filter((x) => which.includes(x.name))) {
   const rate = samples / r.s;
   rows.push([b.name, 'CPU executor', rate.toFixed(2), ortRate ? (rate / ortRate).toFixed(2) : 'n/a (no ONNX model)', (r.rss / 1e6).toFixed(0), '-']);
 }
+// Memory bound: the same statistics over 100 and over 1,000 samples (made on demand) of a small model.
+const ad01 = loadModel(readBytes(model('tflite/ad01-autoencoder-float.tflite')), 'TFLITE', 'ad01');
+const synthetic = (count: number): SampleSource => ({ count, get: (i) => [Float32Array.from({ length: 640 }, (_, k) => Math.sin((k + i * 7) / 11))] });
+for (const count of [100, 1000]) {
+  const before = process.memoryUsage().heapUsed;
+  let heapPeak = before;
+  const r = await collectStatistics(ad01, synthetic(count), {
+    passes: ['minmax', 'histogram', 'quantiles'], batchSize: 50, ...(gpu ? { gpu } : { device: 'cpu' as const }),
+    onProgress: () => (heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)),
+  });
+  rows.push(['ad01 memory', `${count} samples on ${gpu ? 'GPU' : 'CPU'}`, '', '', `heap +${((heapPeak - before) / 1e6).toFixed(1)}`, r.deviceBytes !== undefined ? (r.deviceBytes / 1e6).toFixed(2) : '-']);
+}
 clearInterval(sampler);
 const widths = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
 for (const r of rows) console.log(r.map((c, k) => c.padEnd(widths[k])).join('  '));
