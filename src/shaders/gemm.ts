@@ -38,7 +38,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let n0 = wid.x * ${TN}u;
   let z = wid.z;
   let t = lid.y * 8u + lid.x;
-  var acc: array<array<f32, 4>, 4>;
+  // 4x4 accumulators as four vec4 rows: plain registers, no dynamically indexed private arrays.
+  var c0 = vec4f(0.0); var c1 = vec4f(0.0); var c2 = vec4f(0.0); var c3 = vec4f(0.0);
   for (var k0 = 0u; k0 < ${u(s.K)}; k0 = k0 + ${TK}u) {
     for (var e = t; e < ${TK * TM}u; e = e + 64u) {
       let kk = e / ${TM}u;
@@ -55,27 +56,24 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       Bs[kk][nn] = select(0.0, loadB(min(k, ${u(s.K - 1)}), min(n, ${u(s.N - 1)}), z), n < ${u(s.N)} && k < ${u(s.K)});
     }
     workgroupBarrier();
+    let ar = lid.y * 4u;
+    let bc = lid.x * 4u;
     for (var kk = 0u; kk < ${TK}u; kk = kk + 1u) {
-      var a: array<f32, 4>;
-      var b: array<f32, 4>;
-      for (var r = 0u; r < 4u; r = r + 1u) {
-        a[r] = As[kk][lid.y * 4u + r];
-        b[r] = Bs[kk][lid.x * 4u + r];
-      }
-      for (var r = 0u; r < 4u; r = r + 1u) {
-        for (var c = 0u; c < 4u; c = c + 1u) {
-          acc[r][c] = acc[r][c] + a[r] * b[c];
-        }
-      }
+      let b = vec4f(Bs[kk][bc], Bs[kk][bc + 1u], Bs[kk][bc + 2u], Bs[kk][bc + 3u]);
+      c0 = c0 + As[kk][ar] * b;
+      c1 = c1 + As[kk][ar + 1u] * b;
+      c2 = c2 + As[kk][ar + 2u] * b;
+      c3 = c3 + As[kk][ar + 3u] * b;
     }
     workgroupBarrier();
   }
+  let rows = array<vec4f, 4>(c0, c1, c2, c3);
   for (var r = 0u; r < 4u; r = r + 1u) {
     let m = m0 + lid.y * 4u + r;
     if (m >= ${u(s.M)}) { continue; }
     for (var c = 0u; c < 4u; c = c + 1u) {
       let n = n0 + lid.x * 4u + c;
-      if (n < ${u(s.N)}) { store(m, n, z, acc[r][c]); }
+      if (n < ${u(s.N)}) { store(m, n, z, rows[r][c]); }
     }
   }
 }`;
