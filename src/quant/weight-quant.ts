@@ -4,11 +4,11 @@
  * why (MindSpore's QuantStrategy), then per-channel or per-layer asymmetric encoding, optional bias
  * correction factors, and the smallest of plain / bit-packed / INDEXING / SPARSE storage.
  */
-import { Graph, Node, Tensor, QuantParam, sizeOf } from '../ir/graph.js';
+import { Graph, Node, Tensor, QuantParam, DType, TensorData, sizeOf } from '../ir/graph.js';
 import { encodeMinMax, quantize, qRange } from './params.js';
 import { preferredDim, channelOf } from './preferred-dim.js';
 import { bitPack, indexingSizeBits, indexingEncode, sparseBest, sparseEncode } from './packing.js';
-import { Compress } from './dequant.js';
+import { Compress, sparseZeroPointAt } from './dequant.js';
 
 export interface WeightQuantOptions {
   bitNum: number;
@@ -112,7 +112,7 @@ export function quantizeTensor(t: Tensor, dim: number, o: Pick<WeightQuantOption
   // Bias correction factors make each channel's dequantized mean and spread match the float weights; the
   // runtime applies them only to per-channel weights.
   if ((o.biasCorrection ?? true) && channels > 1) biasCorrection(data, q, params, chan);
-  store(t, q, params, bits, chan);
+  store(t, q, params, bits);
 }
 
 function biasCorrection(raw: Float32Array, q: Int32Array, params: QuantParam[], chan: (j: number) => number): void {
@@ -128,33 +128,37 @@ function biasCorrection(raw: Float32Array, q: Int32Array, params: QuantParam[], 
     const vr = Math.max(s.sr2[k] / s.n[k] - mr * mr, 0), vd = Math.max(s.sd2[k] / s.n[k] - md * md, 0);
     let varCorr = vd > 0 ? Math.sqrt(vr) / Math.sqrt(vd) : 1;
     if (!(varCorr > 0 && varCorr < 10)) varCorr = 1;
-    params[k].varCorr = varCorr;
-    params[k].meanCorr = mr - md * varCorr;
+    // Stored as float in the file: keep the in-memory graph computing what the written one computes.
+    params[k].varCorr = Math.fround(varCorr);
+    params[k].meanCorr = Math.fround(mr - md * varCorr);
   }
 }
 
 /** Picks the smallest storage, as the converter's enable_encode does. */
-function store(t: Tensor, q: Int32Array, params: QuantParam[], bits: number, chan: (j: number) => number): void {
+function store(t: Tensor, q: Int32Array, params: QuantParam[], bits: number): void {
   const n = q.length;
   const plainBits = bits * n;
-  const zpAt = (j: number) => params[chan(j)].zeroPoint;
   const idxBits = indexingSizeBits(q, bits);
-  const sparse = sparseBest(q, bits, zpAt);
-  t.dtype = bits <= 8 ? 'int8' : 'int16';
-  t.quant = params;
-  t.data = undefined;
-  t.raw = undefined;
-  t.compress = Compress.NONE;
-  if (Math.ceil(idxBits / 8) < Math.ceil(plainBits / 8) && idxBits <= sparse.sizeBits) {
-    t.raw = indexingEncode(q, bits);
-    t.compress = Compress.INDEXING;
-  } else if (Math.ceil(sparse.sizeBits / 8) < Math.ceil(plainBits / 8)) {
-    t.raw = sparseEncode(q, bits, zpAt, sparse.coorBits);
-    t.compress = Compress.SPARSE;
-  } else if (bits === 8) t.data = Int8Array.from(q);
-  else if (bits === 16) t.data = Int16Array.from(q);
-  else {
-    t.raw = bitPack(q, bits);
-    t.compress = Compress.BITPACKING;
-  }
+  const sparse = sparseBest(q, bits, sparseZeroPointAt(params, n));
+  let compress: number = bits === 8 || bits === 16 ? Compress.NONE : Compress.BITPACKING;
+  if (Math.ceil(idxBits / 8) < Math.ceil(plainBits / 8) && idxBits <= sparse.sizeBits) compress = Compress.INDEXING;
+  else if (Math.ceil(sparse.sizeBits / 8) < Math.ceil(plainBits / 8)) compress = Compress.SPARSE;
+  Object.assign(t, encodeWeight(q, params, bits, compress));
+}
+
+/**
+ * The stored form of b-bit weight integers in one storage: NONE (int8/int16 arrays, 8 and 16 bits only),
+ * BITPACKING (every other width), INDEXING or SPARSE.
+ */
+export function encodeWeight(q: Int32Array, params: QuantParam[], bits: number, compress: number): Pick<Tensor, 'dtype' | 'quant' | 'data' | 'raw' | 'compress'> {
+  const stored = { dtype: (bits <= 8 ? 'int8' : 'int16') as DType, quant: params, data: undefined as TensorData | undefined, raw: undefined as Uint8Array | undefined, compress };
+  if (compress === Compress.INDEXING) stored.raw = indexingEncode(q, bits);
+  else if (compress === Compress.SPARSE) {
+    const zpAt = sparseZeroPointAt(params, q.length);
+    stored.raw = sparseEncode(q, bits, zpAt, sparseBest(q, bits, zpAt).coorBits);
+  } else if (compress === Compress.BITPACKING && bits !== 8 && bits !== 16) stored.raw = bitPack(q, bits);
+  else if (compress === Compress.NONE && bits === 8) stored.data = Int8Array.from(q);
+  else if (compress === Compress.NONE && bits === 16) stored.data = Int16Array.from(q);
+  else throw new Error(`no ${compress} storage for ${bits}-bit weights`);
+  return stored;
 }
