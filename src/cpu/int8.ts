@@ -9,7 +9,7 @@ import { UserError } from '../ir/graph.js';
 import { RT, size } from './tensor.js';
 import { convGeometry, convAccumulate } from './conv.js';
 import { gemmNT } from './gemm.js';
-import { quantizeMultiplier, multiplyByQuantizedMultiplier } from '../quant/fixed-point.js';
+import { requantMultiplier, multiplyByQuantizedMultiplier } from '../quant/fixed-point.js';
 import { roundHalfAway } from '../quant/params.js';
 import { ActivationType as A, TypeId } from '../ir/schema/ops.js';
 
@@ -26,9 +26,15 @@ function centered(data: ArrayLike<number>, zp: (i: number) => number): Float32Ar
   return out;
 }
 
-/** Quantized [min, max] of the output after the fused activation. */
+/** float -> int8 as the runtime's QuantizeToInt8 / DoQuantizeFp32ToInt8: float arithmetic, C's round(). */
+function quantizeFloat(v: number, inverseScale: number, zp: number): number {
+  return roundHalfAway(Math.fround(Math.fround(v * inverseScale) + zp));
+}
+
+/** Quantized [min, max] of the output after the fused activation (CalculateActivationRangeQuantized). */
 function activationRange(act: number, out: QuantParam): [number, number] {
-  const q = (v: number) => out.zeroPoint + roundHalfAway(v / out.scale);
+  const f = Math.fround;
+  const q = (v: number) => roundHalfAway(f(f(v / f(out.scale)) + out.zeroPoint));
   let lo = -128, hi = 127;
   if (act === A.RELU || act === A.RELU6) lo = Math.max(lo, out.zeroPoint);
   if (act === A.RELU6) hi = Math.min(hi, q(6));
@@ -37,7 +43,7 @@ function activationRange(act: number, out: QuantParam): [number, number] {
 
 /** int32 accumulators [rows, channels] -> int8 with a per-channel multiplier. */
 function requantize(acc: Float64Array, channels: number, inScale: number, wParams: QuantParam[], out: QuantParam, act: number): Int8Array {
-  const mults = Array.from({ length: channels }, (_, c) => quantizeMultiplier((inScale * (wParams.length > 1 ? wParams[c] : wParams[0]).scale) / out.scale));
+  const mults = Array.from({ length: channels }, (_, c) => requantMultiplier(inScale, (wParams.length > 1 ? wParams[c] : wParams[0]).scale, out.scale));
   const [lo, hi] = activationRange(act, out);
   const res = new Int8Array(acc.length);
   for (let i = 0; i < acc.length; i++) {
@@ -85,7 +91,7 @@ export function matMulInt8(node: Node, [x, w, bias]: RT[], g: Graph): RT[] {
   return [{ shape, data: requantize(acc, outC, inQ.scale, wQ, outQ, (node.attrs.activation_type as number) ?? 0) }];
 }
 
-/** float -> int8: clamp(round(x / scale + zp)); int8 -> float: (q - zp) * scale. */
+/** float -> int8: clamp(round(x * (1 / scale) + zp)); int8 -> float: (q - zp) * scale; in float, as the runtime. */
 export function quantDTypeCast(node: Node, [x]: RT[], g: Graph): RT[] {
   const src = node.attrs.src_t as number, dst = node.attrs.dst_t as number;
   const outQ = g.tensors[node.outputs[0]].quant?.[0], inQ = g.tensors[node.inputs[0]].quant?.[0];
@@ -93,16 +99,19 @@ export function quantDTypeCast(node: Node, [x]: RT[], g: Graph): RT[] {
   if (!q) throw new UserError(`QuantDTypeCast ${node.name}: no quant params on its input or output`);
   if (src === TypeId.float32 && dst === TypeId.int8) {
     const out = new Int8Array(x.data.length);
+    const inverseScale = Math.fround(1 / Math.fround(q.scale));
     for (let i = 0; i < out.length; i++) {
       const v = x.data[i];
-      const r = v === Infinity ? 127 : roundHalfAway(v / q.scale + q.zeroPoint);
+      // NaN ends at -128 as in the runtime, where (int)round(NaN) is INT_MIN before the clamp.
+      const r = v === Infinity ? 127 : v === -Infinity || Number.isNaN(v) ? -128 : quantizeFloat(v, inverseScale, q.zeroPoint);
       out[i] = r < -128 ? -128 : r > 127 ? 127 : r;
     }
     return [{ shape: x.shape, data: out }];
   }
   if (src === TypeId.int8 && dst === TypeId.float32) {
     const out = new Float32Array(x.data.length);
-    for (let i = 0; i < out.length; i++) out[i] = (x.data[i] - q.zeroPoint) * q.scale;
+    const scale = Math.fround(q.scale);
+    for (let i = 0; i < out.length; i++) out[i] = (x.data[i] - q.zeroPoint) * scale;
     return [{ shape: x.shape, data: out }];
   }
   throw new UserError(`QuantDTypeCast ${node.name}: ${src} -> ${dst} is not supported`);

@@ -50,11 +50,19 @@ export function roundingDivideByPOT(x: number, exponent: number): number {
   return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
+/** The left shift wraps in 32 bits as the runtime's `value * (1 << left_shift)` does. */
 export function multiplyByQuantizedMultiplier(x: number, m: QuantizedMultiplier): number {
-  const shifted = m.leftShift ? clampInt32(x * 2 ** m.leftShift) : x;
+  const shifted = m.leftShift ? Math.imul(x, 1 << m.leftShift) : x;
   return roundingDivideByPOT(saturatingRoundingDoublingHighMul(shifted, m.multiplier), m.rightShift);
 }
 
-function clampInt32(v: number): number {
-  return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v;
+/**
+ * The per-channel multiplier of an int8 conv / FC / MatMul as the runtime derives it: its QuantArg holds the
+ * scales as float, `in_scale * w_scale` is a float product, and only then is the quotient by the output
+ * scale taken in double. Computing it all in double picks a different Q31 multiplier for some channels and
+ * moves rare outputs by one step.
+ */
+export function requantMultiplier(inScale: number, weightScale: number, outScale: number): QuantizedMultiplier {
+  const f = Math.fround;
+  return quantizeMultiplier(f(f(inScale) * f(weightScale)) / f(outScale));
 }
