@@ -149,7 +149,7 @@ export function lowerNode(g: Graph, node: Node, shapeOf: (id: number) => number[
     case 'Resize': {
       const [n, ih, iw, c] = inS(0);
       const [, oh, ow] = outShape;
-      return one(K.resize(n, ih, iw, c, oh, ow, a.method as number, (a.coordinate_transform_mode as number) ?? 0, (a.nearest_mode as number) ?? 0), [data]);
+      return one(K.resize(n, ih, iw, c, oh, ow, a.method as number, (a.coordinate_transform_mode as number) ?? 0), [data]);
     }
     case 'Concat': {
       const axis = normAxis((a.axis as number) ?? 0, outShape.length);

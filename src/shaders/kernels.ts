@@ -4,7 +4,8 @@
  */
 import { bindings, mainLinear, linearDispatch, u, f, i, stridesOf, coords, activationFn } from './common.js';
 import { gemmKernel } from './gemm.js';
-import { ReduceMode, ResizeMethod, CoordinateTransformMode as CT, NearestMode as NM } from '../ir/schema/ops.js';
+import { ReduceMode, ResizeMethod } from '../ir/schema/ops.js';
+import { nearestSourceIndices, linearSourceTaps } from '../ir/resize-coords.js';
 import type { ConvGeometry, DeconvGeometry } from '../cpu/conv.js';
 import type { PoolGeometry } from '../cpu/pool.js';
 
@@ -317,27 +318,29 @@ ${mainLinear(total, `
   return { code, dispatch: linearDispatch(total) };
 }
 
-export function resize(n: number, ih: number, iw: number, c: number, oh: number, ow: number, method: number, ctm: number, nearestMode: number): Kernel {
+/** Resize over the source-index tables of ir/resize-coords, baked as constants (the same taps as the CPU). */
+export function resize(n: number, ih: number, iw: number, c: number, oh: number, ow: number, method: number, ctm: number): Kernel {
   const total = n * oh * ow * c;
-  const srcCoord = (o: string, inLen: number, outLen: number) =>
-    ctm === CT.ALIGN_CORNERS ? (outLen > 1 ? `f32(${o}) * ${f((inLen - 1) / (outLen - 1))}` : '0.0')
-      : ctm === CT.HALF_PIXEL ? `(f32(${o}) + 0.5) * ${f(inLen / outLen)} - 0.5` : `f32(${o}) * ${f(inLen / outLen)}`;
-  const pick = (s: string, len: number) => {
-    const r = nearestMode === NM.ROUND_HALF_DOWN ? `ceil(${s} - 0.5)` : nearestMode === NM.ROUND_HALF_UP ? `floor(${s} + 0.5)`
-      : nearestMode === NM.CEIL ? `ceil(${s})` : nearestMode === NM.FLOOR ? `floor(${s})` : ctm === CT.ALIGN_CORNERS ? `round(${s})` : `floor(${s})`;
-    return `u32(clamp(i32(${r}), 0, ${i(len - 1)}))`;
-  };
-  const body = method === ResizeMethod.NEAREST ? `
-  let sy = ${pick(srcCoord('oy', ih, oh), ih)}; let sx = ${pick(srcCoord('ox', iw, ow), iw)};
-  out[idx] = in0[((b * ${u(ih)} + sy) * ${u(iw)} + sx) * ${u(c)} + ch];` : `
-  let fy = clamp(${srcCoord('oy', ih, oh)}, 0.0, ${f(ih - 1)}); let fx = clamp(${srcCoord('ox', iw, ow)}, 0.0, ${f(iw - 1)});
-  let y0 = u32(floor(fy)); let x0 = u32(floor(fx));
-  let y1 = min(y0 + 1u, ${u(ih - 1)}); let x1 = min(x0 + 1u, ${u(iw - 1)});
-  let wy = fy - f32(y0); let wx = fx - f32(x0);
-  let p00 = in0[((b * ${u(ih)} + y0) * ${u(iw)} + x0) * ${u(c)} + ch]; let p01 = in0[((b * ${u(ih)} + y0) * ${u(iw)} + x1) * ${u(c)} + ch];
-  let p10 = in0[((b * ${u(ih)} + y1) * ${u(iw)} + x0) * ${u(c)} + ch]; let p11 = in0[((b * ${u(ih)} + y1) * ${u(iw)} + x1) * ${u(c)} + ch];
-  out[idx] = (p00 * (1.0 - wx) + p01 * wx) * (1.0 - wy) + (p10 * (1.0 - wx) + p11 * wx) * wy;`;
+  const table = (name: string, type: 'u32' | 'f32', v: ArrayLike<number>) =>
+    `const ${name} = array<${type}, ${v.length}>(${Array.from(v, (x) => (type === 'u32' ? u(x) : f(x))).join(', ')});`;
+  let tables: string, body: string;
+  if (method === ResizeMethod.NEAREST) {
+    tables = [table('SY', 'u32', nearestSourceIndices(ctm, ih, oh)), table('SX', 'u32', nearestSourceIndices(ctm, iw, ow))].join('\n');
+    body = `
+  out[idx] = in0[((b * ${u(ih)} + SY[oy]) * ${u(iw)} + SX[ox]) * ${u(c)} + ch];`;
+  } else {
+    const ty = linearSourceTaps(ctm, ih, oh), tx = linearSourceTaps(ctm, iw, ow);
+    tables = [table('Y0', 'u32', ty.lo), table('Y1', 'u32', ty.hi), table('WY', 'f32', ty.loWeight),
+      table('X0', 'u32', tx.lo), table('X1', 'u32', tx.hi), table('WX', 'f32', tx.loWeight)].join('\n');
+    body = `
+  let r0 = (b * ${u(ih)} + Y0[oy]) * ${u(iw)}; let r1 = (b * ${u(ih)} + Y1[oy]) * ${u(iw)};
+  let wx = WX[ox]; let wy = WY[oy];
+  let top = in0[(r0 + X0[ox]) * ${u(c)} + ch] * wx + in0[(r0 + X1[ox]) * ${u(c)} + ch] * (1.0 - wx);
+  let bottom = in0[(r1 + X0[ox]) * ${u(c)} + ch] * wx + in0[(r1 + X1[ox]) * ${u(c)} + ch] * (1.0 - wx);
+  out[idx] = top * wy + bottom * (1.0 - wy);`;
+  }
   const code = `${bindings(1)}
+${tables}
 ${mainLinear(total, `
   let ch = idx % ${u(c)}; let q = idx / ${u(c)};
   let ox = q % ${u(ow)}; let r = q / ${u(ow)};

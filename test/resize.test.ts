@@ -1,0 +1,83 @@
+/**
+ * Resize samples where MindSpore Lite's runtime samples (nnacl resize_fp32.c): nearest takes floor() of the
+ * source coordinate whatever `nearest_mode` says (round-half-away for align_corners), bilinear blends the
+ * taps of CalculateCoordinate. Checked against a reference written here from those rules, on the CPU and GPU.
+ */
+import { describe, it, expect, afterAll } from 'vitest';
+import { loadModel } from '../src/convert.js';
+import { run } from '../src/cpu/executor.js';
+import { GpuExecutor } from '../src/gpu/executor.js';
+import { buildOnnx } from './helpers/onnx-builder.js';
+import { relMaxDiff } from './helpers/data.js';
+import { gpuOrSkip, testGpu } from './helpers/gpu.js';
+
+afterAll(async () => (await testGpu())?.release());
+
+const [N, H, W, C] = [1, 3, 5, 2];
+const x = Float32Array.from({ length: N * H * W * C }, (_, i) => Math.sin(i * 0.37) * 3);
+
+/** The runtime's source coordinate, in float32 (CalculateHalfPixel / CalculateAlignCorners / CalculateAsymmetric). */
+function source(mode: string, o: number, inLen: number, outLen: number): number {
+  const f = Math.fround;
+  if (mode === 'align_corners') return f(o / f(f(outLen - 1) / f(inLen - 1)));
+  if (mode === 'half_pixel') return Math.max(0, f(f(f(o + 0.5) / f(f(outLen) / f(inLen))) - 0.5));
+  return f(o / f(f(outLen) / f(inLen)));
+}
+
+function reference(mode: string, method: string, oh: number, ow: number): Float32Array {
+  const out = new Float32Array(N * oh * ow * C);
+  const at = (y: number, xx: number, c: number) => x[(y * W + xx) * C + c];
+  for (let y = 0; y < oh; y++)
+    for (let xx = 0; xx < ow; xx++)
+      for (let c = 0; c < C; c++) {
+        const sy = source(mode, y, H, oh), sx = source(mode, xx, W, ow);
+        let v: number;
+        if (method === 'nearest') {
+          const pick = (s: number) => (mode === 'align_corners' ? Math.round(s) : Math.floor(s));
+          v = at(pick(sy), pick(sx), c);
+        } else {
+          const y0 = Math.floor(sy), x0 = Math.floor(sx), y1 = Math.min(y0 + 1, H - 1), x1 = Math.min(x0 + 1, W - 1);
+          const wy = sy - y0, wx = sx - x0;
+          v = (at(y0, x0, c) * (1 - wx) + at(y0, x1, c) * wx) * (1 - wy) + (at(y1, x0, c) * (1 - wx) + at(y1, x1, c) * wx) * wy;
+        }
+        out[(y * ow + xx) * C + c] = v;
+      }
+  return out;
+}
+
+const cases = [
+  // ONNX's round_prefer_ceil would pick rows 0,0,1,1... for 2x; the runtime floors: 0,0,0,1,...
+  { mode: 'half_pixel', method: 'nearest', nearest: 'round_prefer_ceil', size: [7, 11] },
+  { mode: 'half_pixel', method: 'nearest', nearest: 'round_prefer_floor', size: [2, 3] },
+  { mode: 'asymmetric', method: 'nearest', nearest: 'floor', size: [6, 10] },
+  { mode: 'align_corners', method: 'nearest', nearest: 'round_prefer_floor', size: [5, 9] },
+  { mode: 'half_pixel', method: 'linear', nearest: 'floor', size: [7, 8] },
+  { mode: 'align_corners', method: 'linear', nearest: 'floor', size: [5, 4] },
+  { mode: 'asymmetric', method: 'linear', nearest: 'floor', size: [6, 13] },
+];
+
+describe('Resize as the MindSpore Lite runtime computes it', () => {
+  for (const c of cases)
+    it(`${c.method} ${c.mode} (${c.nearest}) ${H}x${W} -> ${c.size.join('x')}: CPU = runtime rule, GPU = CPU`, async (t) => {
+      const onnx = buildOnnx({
+        inputs: [{ name: 'x', dims: [N, C, H, W] }], outputs: ['y'],
+        inits: [{ name: 'roi', dims: [0], data: [] }, { name: 'sz', dims: [4], data: [N, C, ...c.size], int64: true }],
+        nodes: [{ op: 'Resize', inputs: ['x', 'roi', '', 'sz'], outputs: ['y'], attrs: { mode: c.method, coordinate_transformation_mode: c.mode, nearest_mode: c.nearest } }],
+      });
+      const g = loadModel(onnx, 'ONNX', 'resize.onnx');
+      const [cpu] = run(g, [{ shape: [N, H, W, C], data: x }]);
+      // The runtime's output is NHWC; the graph output stays NCHW as ONNX declares it.
+      const expected = reference(c.mode, c.method, c.size[0], c.size[1]);
+      const nchw = cpu.shape[1] === C ? Float32Array.from(expected.keys(), (i) => {
+        const ch = Math.floor(i / (c.size[0] * c.size[1])), p = i % (c.size[0] * c.size[1]);
+        return expected[p * C + ch];
+      }) : expected;
+      expect(relMaxDiff(cpu.data, nchw)).toBeLessThan(1e-6);
+      const ctx = await gpuOrSkip(t.skip);
+      const ex = await GpuExecutor.create(ctx, g, 1);
+      ex.run([x]);
+      const [gpu] = await ex.outputs();
+      expect(relMaxDiff(gpu.data, cpu.data)).toBeLessThan(1e-5);
+      ex.destroy();
+    });
+});
