@@ -6,6 +6,7 @@ import { importMindIr } from './ir/import/mindir.js';
 import { readMs } from './ir/import/ms.js';
 import { writeMs } from './ir/export/ms.js';
 import { toMindSporeForm } from './ir/passes/index.js';
+import { mislabelledNhwcInputs } from './ir/formats.js';
 
 export type Fmk = 'TF' | 'TFLITE' | 'CAFFE' | 'MINDIR' | 'ONNX' | 'MSLITE';
 export const FMKS: readonly Fmk[] = ['TF', 'TFLITE', 'CAFFE', 'MINDIR', 'ONNX', 'MSLITE'];
@@ -23,11 +24,11 @@ export interface LoadOptions {
 export function loadModel(bytes: Uint8Array, fmk: Fmk, file: string, opts: LoadOptions = {}): Graph {
   switch (fmk) {
     case 'ONNX':
-      return toMindSporeForm(importOnnx(bytes, file, { inputShapes: opts.inputShapes, keepNCHWInputs: opts.inputDataFormat === 'NCHW' }));
+      return loadable(toMindSporeForm(importOnnx(bytes, file, { inputShapes: opts.inputShapes, keepNCHWInputs: opts.inputDataFormat === 'NCHW' })), file);
     case 'TFLITE':
-      return toMindSporeForm(importTflite(bytes, file));
+      return loadable(toMindSporeForm(importTflite(bytes, file)), file);
     case 'MINDIR':
-      return toMindSporeForm(importMindIr(bytes, file, { inputShapes: opts.inputShapes, keepNCHWInputs: opts.inputDataFormat === 'NCHW', readExternal: opts.readSideFile }));
+      return loadable(toMindSporeForm(importMindIr(bytes, file, { inputShapes: opts.inputShapes, keepNCHWInputs: opts.inputDataFormat === 'NCHW', readExternal: opts.readSideFile })), file);
     case 'MSLITE': {
       const g = readMs(bytes, file);
       g.fmkType = FmkType.MSLITE;
@@ -37,6 +38,13 @@ export function loadModel(bytes: Uint8Array, fmk: Fmk, file: string, opts: LoadO
     default:
       throw new UserError(`--fmk=${fmk} is not supported by WebPTQ yet (supported: ONNX, TFLITE, MINDIR, MSLITE)`);
   }
+}
+
+/** Refuses a conversion whose `.ms` the runtime would reject at InferShape for a tensor's format label. */
+function loadable(g: Graph, file: string): Graph {
+  const refused = mislabelledNhwcInputs(g);
+  if (refused.length) throw new UserError(`${file}: MindSpore Lite would refuse the converted model: ${refused[0]}`);
+  return g;
 }
 
 export function toMs(g: Graph): Uint8Array {

@@ -4,6 +4,7 @@
  */
 import type { Graph } from '../graph.js';
 import { sizeOf, bytesPerElement } from '../graph.js';
+import { mislabelledNhwcInputs } from '../formats.js';
 
 export function msLoadViolations(g: Graph): string[] {
   const v: string[] = [];
@@ -41,5 +42,6 @@ export function msLoadViolations(g: Graph): string[] {
     }
   });
   for (const node of g.nodes) for (const i of [...node.inputs, ...node.outputs]) if (i < 0 || i >= n) v.push(`node ${node.name}: index ${i} out of range`);
+  if (!v.length) v.push(...mislabelledNhwcInputs(g));
   return v;
 }

@@ -6,6 +6,7 @@
 import * as fb from 'flatbuffers';
 import { Graph, Tensor, QuantParam, Node } from '../graph.js';
 import { OP_TABLES, PRIMITIVE_INDEX, Field } from '../schema/ops.js';
+import { runtimeFormats } from '../formats.js';
 import { META, SUBGRAPH, CNODE, TENSOR, QUANT, MS_IDENTIFIER, NodeType, typeIdOf } from '../schema/ms-common.js';
 
 export interface MsWriteOptions {
@@ -26,7 +27,10 @@ export function writeMs(g: Graph, opts: MsWriteOptions = {}): Uint8Array {
     return b.endVector();
   };
 
-  const tensorOffs = g.tensors.map((t) => writeTensor(b, t, uintVec, tableVec, opts));
+  // Activation labels are what the runtime will infer for them; writing those keeps the file self-consistent
+  // whatever pass (quantizer, border casts) added the tensor.
+  const labels = runtimeFormats(g);
+  const tensorOffs = g.tensors.map((t, i) => writeTensor(b, t, labels[i], uintVec, tableVec, opts));
   const nodeOffs = g.nodes.map((n) => writeNode(b, n, uintVec));
 
   const name = b.createString(g.name);
@@ -69,7 +73,7 @@ function tensorBytes(t: Tensor): Uint8Array | undefined {
 }
 
 function writeTensor(
-  b: fb.Builder, t: Tensor, uintVec: (x: number[]) => number, tableVec: (x: number[]) => number,
+  b: fb.Builder, t: Tensor, format: number, uintVec: (x: number[]) => number, tableVec: (x: number[]) => number,
   opts: MsWriteOptions,
 ): number {
   const isConst = t.data !== undefined || t.raw !== undefined;
@@ -82,7 +86,7 @@ function writeTensor(
   b.addFieldInt32(TENSOR.nodeType, isConst ? NodeType.ValueNode : NodeType.CNode, 0);
   b.addFieldInt32(TENSOR.dataType, typeIdOf(t.dtype), 0);
   b.addFieldOffset(TENSOR.dims, dims, 0);
-  b.addFieldInt32(TENSOR.format, t.format, 0);
+  b.addFieldInt32(TENSOR.format, format, 0);
   if (data) b.addFieldOffset(TENSOR.data, data, 0);
   if (quant) b.addFieldOffset(TENSOR.quantParams, quant, 0);
   b.addFieldOffset(TENSOR.name, name, 0);

@@ -1,12 +1,10 @@
 /** The pass pipeline that brings any imported graph into MindSpore Lite form. */
-import { Graph, Format, FmkType } from '../graph.js';
+import { Graph } from '../graph.js';
 import { foldConstants } from './fold-constants.js';
 import { eliminateTransposes } from './transposes.js';
 import { foldBatchNorm, foldBiasAdd, fuseActivations } from './fuse.js';
 import { inferShapes } from './shapes.js';
-import { NHWC_TO_NCHW } from '../layout.js';
-
-const LAYOUT_SENSITIVE = new Set(['Conv2DFusion', 'Conv2dTransposeFusion', 'MaxPoolFusion', 'AvgPoolFusion', 'Resize', 'PReLUFusion', 'FusedBatchNorm', 'ScaleFusion']);
+import { assignFormats } from '../formats.js';
 
 export function toMindSporeForm(g: Graph): Graph {
   removeIdentities(g);
@@ -44,18 +42,4 @@ function nameTensors(g: Graph): void {
     n.outputs.forEach((id, i) => {
       if (!outs.has(id)) g.tensors[id].name = n.outputs.length > 1 ? `${n.name}_o:${i}` : n.name;
     });
-}
-
-/** Activation formats: NHWC inside the channels-last region, NCHW after a format transpose (as MindSpore infers). */
-function assignFormats(g: Graph): void {
-  const channelsLast = g.fmkType === FmkType.TFLITE || g.fmkType === FmkType.MSLITE;
-  for (const n of g.nodes) {
-    let f: number;
-    if (n.op === 'Transpose') {
-      const p = g.tensors[n.inputs[1]]?.data;
-      f = p && Array.from(p).join() === NHWC_TO_NCHW.join() ? Format.NCHW : Format.NHWC;
-    } else if (LAYOUT_SENSITIVE.has(n.op) || channelsLast) f = Format.NHWC;
-    else f = g.tensors[n.inputs[0]]?.format ?? Format.NCHW;
-    for (const o of n.outputs) g.tensors[o].format = f;
-  }
 }

@@ -1,0 +1,86 @@
+/**
+ * Tensor `format` labels as MindSpore Lite's runtime sees them. At InferShape the runtime recomputes every
+ * activation's label from its producer's first input (SetDataTypeFormat); a 4-D Transpose by exactly
+ * NCHW->NHWC or NHWC->NCHW flips it, and a 3-D Transpose whose perm starts [0, 2] swaps NCHW and NHWC. Graph
+ * inputs and constants keep the label stored in the file. Conv, deconv, pooling and Resize read H, W and C
+ * by that label (Resize accepts NCHW too, and then reads the wrong dims), so a wrong label on a graph input
+ * makes a model that fails to load ("InferShape failed") or computes on swapped dims.
+ */
+import { Graph, Format, FmkType } from './graph.js';
+import { NCHW_TO_NHWC, NHWC_TO_NCHW } from './layout.js';
+
+/** Ops whose 4-D data input the runtime requires to be labelled NHWC (their infer functions check it). */
+const NEEDS_NHWC = new Set(['Conv2DFusion', 'Conv2dTransposeFusion', 'MaxPoolFusion', 'AvgPoolFusion', 'Resize']);
+
+function transposeLabel(g: Graph, node: { inputs: number[] }, input: number): number {
+  const perm = g.tensors[node.inputs[1]]?.data;
+  if (!perm) return input;
+  const p = Array.from(perm).join();
+  if (perm.length === 4) {
+    if (input === Format.NCHW && p === NCHW_TO_NHWC.join()) return Format.NHWC;
+    if ((input === Format.NHWC || input === Format.KHWC) && p === NHWC_TO_NCHW.join()) return Format.NCHW;
+  }
+  if (perm.length === 3 && perm[0] === 0 && perm[1] === 2) return input === Format.NCHW ? Format.NHWC : Format.NCHW;
+  return input;
+}
+
+/** The label of every tensor after the runtime's InferShape, from the stored labels of inputs and constants. */
+export function runtimeFormats(g: Graph): number[] {
+  const labels = g.tensors.map((t) => t.format);
+  for (const n of g.nodes) {
+    const first = n.inputs[0] !== undefined && n.inputs[0] >= 0 ? labels[n.inputs[0]] : Format.NCHW;
+    const out = n.op === 'Transpose' ? transposeLabel(g, n, first) : first;
+    for (const o of n.outputs) labels[o] = out;
+  }
+  return labels;
+}
+
+/** NHWC ops whose 4-D input would reach the runtime with another label (it refuses to load such a model). */
+export function mislabelledNhwcInputs(g: Graph, labels = runtimeFormats(g)): string[] {
+  const v: string[] = [];
+  for (const n of g.nodes) {
+    const x = n.inputs[0];
+    if (!NEEDS_NHWC.has(n.op) || x === undefined || g.tensors[x].shape.length !== 4) continue;
+    if (labels[x] !== Format.NHWC && labels[x] !== Format.KHWC)
+      v.push(`node ${n.name} (${n.op}): input ${g.tensors[x].name} reaches the runtime labelled ${formatName(labels[x])}, not NHWC`);
+  }
+  return v;
+}
+
+/** Ops the runtime would reject or read with swapped dims, and activations stored with another label than it infers. */
+export function formatViolations(g: Graph): string[] {
+  const labels = runtimeFormats(g);
+  const v = mislabelledNhwcInputs(g, labels);
+  g.tensors.forEach((t, i) => {
+    if (!t.data && !t.raw && labels[i] !== t.format)
+      v.push(`tensor ${t.name}: stored format ${formatName(t.format)} but the runtime infers ${formatName(labels[i])}`);
+  });
+  return v;
+}
+
+const formatName = (f: number) => (f === Format.NCHW ? 'NCHW' : f === Format.NHWC ? 'NHWC' : f === Format.KHWC ? 'KHWC' : `format ${f}`);
+
+/**
+ * Labels every tensor with the format its data has: 4-D graph inputs of channels-last frameworks are NHWC, and
+ * a 4-D input of an NCHW framework is NHWC when its data reaches an NHWC op without a format transpose (the
+ * importer made it NHWC, or the model was NHWC already); activations then take the labels the runtime infers.
+ */
+export function assignFormats(g: Graph): void {
+  const channelsLast = g.fmkType === FmkType.TFLITE || g.fmkType === FmkType.MSLITE;
+  for (const id of g.inputs) {
+    const t = g.tensors[id];
+    if (t.shape.length !== 4) continue;
+    if (channelsLast) {
+      t.format = Format.NHWC;
+      continue;
+    }
+    const mislabelled = () => mislabelledNhwcInputs(g, runtimeFormats(g)).length;
+    const before = t.format, asIs = mislabelled();
+    t.format = before === Format.NHWC ? Format.NCHW : Format.NHWC;
+    if (mislabelled() >= asIs) t.format = before;
+  }
+  const labels = runtimeFormats(g);
+  g.tensors.forEach((t, i) => {
+    if (!t.data && !t.raw && !g.inputs.includes(i)) t.format = labels[i];
+  });
+}
