@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 300_000,
     hookTimeout: 300_000,
     pool: 'forks',
+    setupFiles: ['test/setup.ts'],
     // The memory-bound test measures live heap after collecting garbage.
     poolOptions: { forks: { execArgv: ['--expose-gc'] } },
   },

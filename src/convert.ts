@@ -6,6 +6,7 @@ import { importMindIr } from './ir/import/mindir.js';
 import { readMs } from './ir/import/ms.js';
 import { writeMs } from './ir/export/ms.js';
 import { toMindSporeForm } from './ir/passes/index.js';
+import { runNode } from './cpu/executor.js';
 import { mislabelledNhwcInputs } from './ir/formats.js';
 
 export type Fmk = 'TF' | 'TFLITE' | 'CAFFE' | 'MINDIR' | 'ONNX' | 'MSLITE';
@@ -24,11 +25,11 @@ export interface LoadOptions {
 export function loadModel(bytes: Uint8Array, fmk: Fmk, file: string, opts: LoadOptions = {}): Graph {
   switch (fmk) {
     case 'ONNX':
-      return loadable(toMindSporeForm(importOnnx(bytes, file, { inputShapes: opts.inputShapes, keepNCHWInputs: opts.inputDataFormat === 'NCHW' })), file);
+      return loadable(toMindSporeForm(importOnnx(bytes, file, { inputShapes: opts.inputShapes, keepNCHWInputs: opts.inputDataFormat === 'NCHW' }), runNode), file);
     case 'TFLITE':
-      return loadable(toMindSporeForm(importTflite(bytes, file)), file);
+      return loadable(toMindSporeForm(importTflite(bytes, file), runNode), file);
     case 'MINDIR':
-      return loadable(toMindSporeForm(importMindIr(bytes, file, { inputShapes: opts.inputShapes, keepNCHWInputs: opts.inputDataFormat === 'NCHW', readExternal: opts.readSideFile })), file);
+      return loadable(toMindSporeForm(importMindIr(bytes, file, { inputShapes: opts.inputShapes, keepNCHWInputs: opts.inputDataFormat === 'NCHW', readExternal: opts.readSideFile }), runNode), file);
     case 'MSLITE': {
       const g = readMs(bytes, file);
       g.fmkType = FmkType.MSLITE;

@@ -5,7 +5,7 @@ import { writeMs } from '../src/ir/export/ms.js';
 import { msLoadViolations } from '../src/ir/export/ms-checks.js';
 import { loadModel } from '../src/convert.js';
 import { run } from '../src/cpu/executor.js';
-import { permute } from '../src/cpu/tensor.js';
+import { permute } from '../src/ir/tensor.js';
 import type { Graph } from '../src/ir/graph.js';
 import { model, readBytes, relMaxDiff } from './helpers/data.js';
 import { buildOnnx } from './helpers/onnx-builder.js';

@@ -4,7 +4,7 @@
  */
 import type { Graph } from '../ir/graph.js';
 import { run } from '../cpu/executor.js';
-import type { RT } from '../cpu/tensor.js';
+import type { RT } from '../ir/tensor.js';
 import { cosineSimilarity } from './accuracy.js';
 
 export interface LayerDiff {

@@ -2,9 +2,10 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { UserError, Graph, sizeOf, bytesPerElement } from '../ir/graph.js';
+import { QuantType } from '../ir/schema/ops.js';
 import { readMs } from '../ir/import/ms.js';
 import { run } from '../cpu/executor.js';
-import type { RT } from '../cpu/tensor.js';
+import type { RT } from '../ir/tensor.js';
 import { parseBenchmarkData, formatBenchmarkData, meanError, hasNonFinite, cosineSimilarity } from '../bench/accuracy.js';
 import { readFileOrFail, writeFileAtomic, runCli, float32FromBytes } from './io.js';
 import { compareLayers, formatLayerTable, layerCsv } from '../bench/compare.js';
@@ -50,7 +51,7 @@ function resizeInputs(g: Graph, spec: string): void {
 
 /** A GPU inference function for a float model; the device is released when the process ends. */
 async function gpuRunner(g: Graph, inputs: RT[], log: (s: string) => void): Promise<() => Promise<RT[]>> {
-  if (g.nodes.some((n) => n.quantType === 5)) throw new UserError('--device=GPU runs float and weight-quantized models; full-quantized (int8) models run on CPU');
+  if (g.nodes.some((n) => n.quantType === QuantType.QUANT_ALL)) throw new UserError('--device=GPU runs float and weight-quantized models; full-quantized (int8) models run on CPU');
   const ctx = await acquireGpu();
   if (!ctx) throw new UserError('--device=GPU: no WebGPU adapter found (install a GPU driver, or chromium for SwiftShader)');
   log(`GPU adapter: ${ctx.adapterName}`);

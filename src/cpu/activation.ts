@@ -29,7 +29,7 @@ export function applyActivation(data: Float32Array, type: number): void {
   for (let i = 0; i < data.length; i++) data[i] = f(data[i]);
 }
 
-function erf(x: number): number {
+export function erf(x: number): number {
   // Abramowitz-Stegun 7.1.26 is too coarse for 1e-4 checks; use a series/continued-fraction split.
   const t = 1 / (1 + 0.5 * Math.abs(x));
   const y = 1 - t * Math.exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +

@@ -4,55 +4,16 @@
  * its own direct loop.
  */
 import type { Node } from '../ir/graph.js';
-import { UserError } from '../ir/graph.js';
-import { PadMode } from '../ir/schema/ops.js';
-import { RT, f32 } from './tensor.js';
+import { convGeometry, deconvGeometry, isDepthwise, ConvGeometry } from '../ir/op-params.js';
+import { RT, f32 } from '../ir/tensor.js';
 import { applyActivation } from './activation.js';
 import { gemmNT } from './gemm.js';
-
-export interface ConvGeometry {
-  n: number; ih: number; iw: number; ic: number;
-  oh: number; ow: number; oc: number;
-  kh: number; kw: number; sh: number; sw: number; dh: number; dw: number;
-  padTop: number; padLeft: number; group: number;
-}
-
-/** Output size and padding for SAME (TF split: top = total/2), VALID or explicit pads. */
-export function convGeometry(node: Node, input: readonly number[], weightShape: readonly number[]): ConvGeometry {
-  if (input.length !== 4) throw new UserError(`${node.op} ${node.name}: expects a 4-D NHWC input, got [${input}]`);
-  const a = node.attrs;
-  const [n, ih, iw, ic] = input;
-  const [oc, kh, kw] = weightShape;
-  const [sh, sw] = (a.stride as number[]) ?? [1, 1];
-  const [dh, dw] = (a.dilation as number[]) ?? [1, 1];
-  const group = (a.group as number) || 1;
-  const ekh = (kh - 1) * dh + 1;
-  const ekw = (kw - 1) * dw + 1;
-  let oh: number, ow: number, padTop = 0, padLeft = 0;
-  const mode = a.pad_mode as number;
-  if (mode === PadMode.SAME) {
-    oh = Math.ceil(ih / sh);
-    ow = Math.ceil(iw / sw);
-    padTop = Math.floor(Math.max(0, (oh - 1) * sh + ekh - ih) / 2);
-    padLeft = Math.floor(Math.max(0, (ow - 1) * sw + ekw - iw) / 2);
-  } else if (mode === PadMode.VALID) {
-    oh = Math.floor((ih - ekh) / sh) + 1;
-    ow = Math.floor((iw - ekw) / sw) + 1;
-  } else {
-    const [t, b, l, r] = (a.pad_list as number[] | undefined)?.length === 4 ? (a.pad_list as number[]) : [0, 0, 0, 0];
-    padTop = t;
-    padLeft = l;
-    oh = Math.floor((ih + t + b - ekh) / sh) + 1;
-    ow = Math.floor((iw + l + r - ekw) / sw) + 1;
-  }
-  return { n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, padTop, padLeft, group };
-}
 
 export function conv2d(node: Node, [x, w, bias]: RT[]): RT[] {
   const g = convGeometry(node, x.shape, w.shape);
   const out = f32([g.n, g.oh, g.ow, g.oc]);
   const od = out.data as Float32Array;
-  convAccumulate(node, g, x.data as Float32Array, w.shape, w.data as Float32Array, bias?.data as Float32Array | undefined, od);
+  convAccumulate(g, x.data as Float32Array, w.data as Float32Array, bias?.data as Float32Array | undefined, od);
   applyActivation(od, (node.attrs.activation_type as number) ?? 0);
   return [out];
 }
@@ -62,14 +23,12 @@ export function conv2d(node: Node, [x, w, bias]: RT[]): RT[] {
  * are exact, which is how the int8 kernel gets its int32 accumulators.
  */
 export function convAccumulate(
-  node: Node, g: ConvGeometry, xd: Float32Array, wShape: number[], wd: Float32Array, bd: ArrayLike<number> | undefined,
+  g: ConvGeometry, xd: Float32Array, wd: Float32Array, bd: ArrayLike<number> | undefined,
   od: Float32Array | Float64Array,
 ): void {
-  const w = { shape: wShape };
   const icg = g.ic / g.group;
   const ocg = g.oc / g.group;
-  if (w.shape[3] !== icg) throw new UserError(`Conv2DFusion ${node.name}: weight [${w.shape}] does not match input channels ${g.ic} / group ${g.group}`);
-  if (g.group === g.ic && g.group === g.oc && icg === 1) depthwise(g, xd, wd, od);
+  if (isDepthwise(g)) depthwise(g, xd, wd, od);
   else {
     const K = g.kh * g.kw * icg;
     const M = g.oh * g.ow;
@@ -133,29 +92,6 @@ function depthwise(g: ConvGeometry, x: Float32Array, w: Float32Array, out: Float
         const dst = ((b * g.oh + oy) * g.ow + ox) * C;
         for (let c = 0; c < C; c++) out[dst + c] = acc[c];
       }
-}
-
-/**
- * Transposed convolution. Weight [Cin, KH, KW, Cout/group] (the ONNX [Cin, Cout/g, KH, KW] weight moved to
- * channels-last). Output size: (i-1)*s - padBegin - padEnd + dilated kernel + output_padding.
- */
-export interface DeconvGeometry {
-  n: number; ih: number; iw: number; ic: number; oh: number; ow: number; oc: number; kh: number; kw: number;
-  sh: number; sw: number; dh: number; dw: number; pt: number; pl: number; group: number;
-}
-
-export function deconvGeometry(node: Node, input: readonly number[], weightShape: readonly number[]): DeconvGeometry {
-  const a = node.attrs;
-  const [n, ih, iw, ic] = input;
-  const [, kh, kw, ocg] = weightShape;
-  const group = (a.group as number) || 1;
-  const [sh, sw] = (a.stride as number[]) ?? [1, 1];
-  const [dh, dw] = (a.dilation as number[]) ?? [1, 1];
-  const [pt, pb, pl, pr] = (a.pad_list as number[] | undefined)?.length === 4 ? (a.pad_list as number[]) : [0, 0, 0, 0];
-  const [oph, opw] = (a.output_paddings as number[] | undefined) ?? [0, 0];
-  const oh = (ih - 1) * sh - pt - pb + (kh - 1) * dh + 1 + (oph ?? 0);
-  const ow = (iw - 1) * sw - pl - pr + (kw - 1) * dw + 1 + (opw ?? 0);
-  return { n, ih, iw, ic, oh, ow, oc: ocg * group, kh, kw, sh, sw, dh, dw, pt, pl, group };
 }
 
 export function convTranspose(node: Node, [x, w, bias]: RT[]): RT[] {

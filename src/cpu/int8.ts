@@ -6,8 +6,9 @@
  */
 import type { Graph, Node, QuantParam } from '../ir/graph.js';
 import { UserError } from '../ir/graph.js';
-import { RT, size } from './tensor.js';
-import { convGeometry, convAccumulate } from './conv.js';
+import { RT, size } from '../ir/tensor.js';
+import { convAccumulate } from './conv.js';
+import { convGeometry, fullConnectionShape } from '../ir/op-params.js';
 import { gemmNT } from './gemm.js';
 import { requantMultiplier, multiplyByQuantizedMultiplier } from '../quant/fixed-point.js';
 import { roundHalfAway } from '../quant/params.js';
@@ -63,7 +64,7 @@ export function conv2dInt8(node: Node, [x, w, bias]: RT[], g: Graph): RT[] {
   const wQ = g.tensors[node.inputs[1]].quant!;
   const per = size(w.shape) / w.shape[0];
   const acc = new Float64Array(geo.n * geo.oh * geo.ow * geo.oc);
-  convAccumulate(node, geo, centered(x.data, () => inQ.zeroPoint), w.shape, centered(w.data, weightZp(wQ, (i) => Math.floor(i / per))), bias?.data, acc);
+  convAccumulate(geo, centered(x.data, () => inQ.zeroPoint), centered(w.data, weightZp(wQ, (i) => Math.floor(i / per))), bias?.data, acc);
   return [{ shape: [geo.n, geo.oh, geo.ow, geo.oc], data: requantize(acc, geo.oc, inQ.scale, wQ, outQ, (node.attrs.activation_type as number) ?? 0) }];
 }
 
@@ -116,9 +117,3 @@ export function quantDTypeCast(node: Node, [x]: RT[], g: Graph): RT[] {
   }
   throw new UserError(`QuantDTypeCast ${node.name}: ${src} -> ${dst} is not supported`);
 }
-
-export const INT8_KERNELS: Record<string, (node: Node, ins: RT[], g: Graph) => RT[]> = {
-  Conv2DFusion: conv2dInt8,
-  FullConnection: matMulInt8,
-  MatMulFusion: matMulInt8,
-};

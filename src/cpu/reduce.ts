@@ -2,16 +2,14 @@
 import type { Node } from '../ir/graph.js';
 import { UserError } from '../ir/graph.js';
 import { ReduceMode } from '../ir/schema/ops.js';
-import { RT, size, ints, normAxis } from './tensor.js';
+import { RT, size } from '../ir/tensor.js';
+import { reduceAxes, reduceShape, softmaxAxis } from '../ir/op-params.js';
 
 export function reduce(node: Node, [x, axesT]: RT[]): RT[] {
   const rank = x.shape.length;
   const a = node.attrs;
-  let axes = ints(axesT).map((v) => normAxis(v, rank));
-  if (a.reduce_to_end && axes.length) axes = [...Array(rank - axes[0]).keys()].map((i) => i + axes[0]);
-  if (!axes.length) axes = [...Array(rank).keys()];
+  const axes = reduceAxes(node, rank, axesT);
   const mode = a.mode as number;
-  const keep = !!a.keep_dims;
   const outFull = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const n = size(outFull);
   const acc = new Float64Array(n).fill(mode === ReduceMode.Max ? -Infinity : mode === ReduceMode.Min ? Infinity : mode === ReduceMode.Prod ? 1 : 0);
@@ -47,13 +45,11 @@ export function reduce(node: Node, [x, axesT]: RT[]): RT[] {
     if (mode === ReduceMode.L2) v = Math.sqrt(v);
     od[i] = v * coeff;
   }
-  const shape = keep ? outFull : x.shape.filter((_, i) => !axes.includes(i));
-  return [{ shape, data: od }];
+  return [{ shape: reduceShape(node, x.shape, axes), data: od }];
 }
 
 export function softmax(node: Node, [x]: RT[]): RT[] {
-  const rank = x.shape.length;
-  const axis = normAxis(((node.attrs.axis as number[]) ?? [-1])[0], rank);
+  const axis = softmaxAxis(node, x.shape.length);
   const inner = size(x.shape.slice(axis + 1));
   const len = x.shape[axis];
   const outer = size(x.shape.slice(0, axis));

@@ -3,18 +3,13 @@ import type { Node } from '../ir/graph.js';
 import { UserError } from '../ir/graph.js';
 import { CoordinateTransformMode as CT, ResizeMethod } from '../ir/schema/ops.js';
 import { nearestSourceIndices, linearSourceTaps } from '../ir/resize-coords.js';
-import { RT, f32 } from './tensor.js';
+import { RT, f32 } from '../ir/tensor.js';
+import { resizeOutputSize } from '../ir/op-params.js';
 
 export function resize(node: Node, [x, sizeT]: RT[]): RT[] {
-  if (x.shape.length !== 4) throw new UserError(`Resize ${node.name}: expects a 4-D NHWC input, got [${x.shape}]`);
   const a = node.attrs;
   const [n, ih, iw, c] = x.shape;
-  let oh = a.new_height as number, ow = a.new_width as number;
-  if (sizeT) {
-    const v = Array.from(sizeT.data as ArrayLike<number>);
-    if (sizeT.data instanceof Float32Array) [oh, ow] = [Math.floor(ih * v[0]), Math.floor(iw * v[1])];
-    else [oh, ow] = v;
-  }
+  const [oh, ow] = resizeOutputSize(node, x.shape, sizeT);
   const mode = (a.coordinate_transform_mode as number) ?? CT.ASYMMETRIC;
   const out = f32([n, oh, ow, c]);
   const od = out.data as Float32Array, xd = x.data as Float32Array;

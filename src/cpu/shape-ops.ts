@@ -1,18 +1,14 @@
 /** Ops that move data without arithmetic: reshape family, transpose, concat, slicing, gather, pad, shape. */
 import type { Node } from '../ir/graph.js';
 import { UserError } from '../ir/graph.js';
-import { RT, RTData, size, strides, ints, normAxis, permute } from './tensor.js';
+import { RT, RTData, size, strides, normAxis, permute } from '../ir/tensor.js';
+import { ints, sliceParams, sliceFusionBox, reshapeTarget, splitSizes, gatherParams, padParams } from '../ir/op-params.js';
 
 const like = (t: RT, n: number): RTData => new (t.data.constructor as Float32ArrayConstructor)(n) as RTData;
 
 export function reshape(node: Node, [x, shapeT]: RT[]): RT[] {
   const want = shapeT ? ints(shapeT) : ((node.attrs.shape as number[]) ?? []);
-  const shape = want.map((d, i) => (d === 0 ? x.shape[i] : d));
-  const known = shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
-  const total = size(x.shape);
-  const out = shape.map((d) => (d === -1 ? total / known : d));
-  if (size(out) !== total) throw new UserError(`Reshape ${node.name}: cannot reshape [${x.shape}] to [${want}]`);
-  return [{ shape: out, data: x.data }];
+  return [{ shape: reshapeTarget(node, x.shape, want), data: x.data }];
 }
 
 export function flatten(node: Node, [x]: RT[]): RT[] {
@@ -79,10 +75,6 @@ function sliceBox(x: RT, begin: number[], step: number[], shape: number[]): RT {
   return { shape, data };
 }
 
-/**
- * StridedSlice in two input forms: ONNX-style (x, starts, ends, axes, steps) as MindSpore's ONNX parser
- * emits it, and TF-style (x, begin, end, strides) with the bit masks of the TFLite op.
- */
 export function stridedSlice(node: Node, ins: RT[]): RT[] {
   const p = sliceParams(node, ins[0].shape, ins.slice(1));
   const out = sliceBox(ins[0], p.begin, p.step, p.shape);
@@ -90,53 +82,14 @@ export function stridedSlice(node: Node, ins: RT[]): RT[] {
   return [out];
 }
 
-/** Begin, step and extent per dim of a StridedSlice (shared with the GPU kernel), and the output shape. */
-export function sliceParams(node: Node, inShape: number[], params: (RT | undefined)[]): { begin: number[]; step: number[]; shape: number[]; outShape: number[] } {
-  const r = inShape.length;
-  const begin = new Array(r).fill(0), end = [...inShape], step = new Array(r).fill(1);
-  const a = node.attrs;
-  const starts = ints(params[0]), ends = ints(params[1]);
-  let axes: number[], steps: number[];
-  const onnxStyle = params.length === 4;
-  if (onnxStyle) {
-    axes = ints(params[2]).map((v) => normAxis(v, r));
-    steps = ints(params[3]);
-  } else {
-    axes = starts.map((_, i) => i);
-    steps = params[2] ? ints(params[2]) : starts.map(() => 1);
-  }
-  const shrink: number[] = [];
-  axes.forEach((ax, i) => {
-    const d = inShape[ax];
-    const s = steps[i] ?? 1;
-    let b = starts[i], e = ends[i];
-    if (!onnxStyle && ((a.begin_mask as number) >> i) & 1) b = s > 0 ? 0 : d - 1;
-    if (!onnxStyle && ((a.end_mask as number) >> i) & 1) e = s > 0 ? d : -d - 1;
-    if (!onnxStyle && ((a.shrink_axis_mask as number) >> i) & 1) { e = (b < 0 ? b + d : b) + 1; shrink.push(ax); }
-    if (b < 0) b += d;
-    if (e < 0) e += d;
-    if (s > 0) { b = Math.min(Math.max(b, 0), d); e = Math.min(Math.max(e, 0), d); }
-    else { b = Math.min(Math.max(b, -1), d - 1); e = Math.min(Math.max(e, -1), d - 1); }
-    begin[ax] = b; step[ax] = s;
-    end[ax] = e;
-  });
-  const shape = inShape.map((_, d) => Math.max(0, Math.ceil((end[d] - begin[d]) / step[d])));
-  return { begin, step, shape, outShape: shape.filter((_, i) => !shrink.includes(i)) };
-}
-
 /** SliceFusion (TFLite SLICE): begin and size per dim; size -1 means to the end. */
 export function sliceFusion(_node: Node, [x, beginT, sizeT]: RT[]): RT[] {
-  const begin = ints(beginT), sz = ints(sizeT);
-  const shape = x.shape.map((d, i) => (sz[i] === -1 ? d - begin[i] : sz[i]));
-  return [sliceBox(x, begin, x.shape.map(() => 1), shape)];
+  const p = sliceFusionBox(x.shape, beginT, sizeT);
+  return [sliceBox(x, p.begin, p.step, p.shape)];
 }
 
 export function split(node: Node, [x, splitT]: RT[]): RT[] {
-  const r = x.shape.length;
-  const axis = normAxis((node.attrs.axis as number) ?? 0, r);
-  let sizes = splitT ? ints(splitT) : ((node.attrs.size_splits as number[]) ?? []);
-  const num = (node.attrs.output_num as number) || sizes.length;
-  if (!sizes.length) sizes = new Array(num).fill(x.shape[axis] / num);
+  const { axis, sizes } = splitSizes(node, x.shape, splitT);
   let off = 0;
   return sizes.map((s) => {
     const begin = x.shape.map(() => 0);
@@ -149,12 +102,10 @@ export function split(node: Node, [x, splitT]: RT[]): RT[] {
 }
 
 export function gather(node: Node, [x, idxT, axisT]: RT[]): RT[] {
-  const r = x.shape.length;
-  const axis = normAxis(axisT ? ints(axisT)[0] : ((node.attrs.axis as number) ?? 0), r);
+  const { axis, outShape } = gatherParams(node, x.shape, idxT.shape, axisT);
   const idx = ints(idxT).map((i) => (i < 0 ? i + x.shape[axis] : i));
   const outer = size(x.shape.slice(0, axis)), inner = size(x.shape.slice(axis + 1)), d = x.shape[axis];
-  const shape = [...x.shape.slice(0, axis), ...idxT.shape, ...x.shape.slice(axis + 1)];
-  const data = like(x, size(shape));
+  const data = like(x, size(outShape));
   let p = 0;
   for (let o = 0; o < outer; o++)
     for (const i of idx) {
@@ -162,17 +113,15 @@ export function gather(node: Node, [x, idxT, axisT]: RT[]): RT[] {
       data.set(x.data.subarray((o * d + i) * inner, (o * d + i + 1) * inner), p);
       p += inner;
     }
-  return [{ shape, data }];
+  return [{ shape: outShape, data }];
 }
 
 /** PadFusion: paddings [[begin, end] per dim] as the 2nd input (or attr), CONSTANT / REFLECT / SYMMETRIC. */
 export function pad(node: Node, [x, padT, valueT]: RT[]): RT[] {
   const r = x.shape.length;
-  const flat = padT ? ints(padT) : ((node.attrs.paddings as number[][]) ?? []).flat();
-  const pb = (d: number) => flat[2 * d] ?? 0, pe = (d: number) => flat[2 * d + 1] ?? 0;
+  const { pads, mode, value } = padParams(node, r, padT, valueT);
+  const pb = (d: number) => pads[2 * d], pe = (d: number) => pads[2 * d + 1];
   const shape = x.shape.map((d, i) => d + pb(i) + pe(i));
-  const mode = (node.attrs.padding_mode as number) ?? 0;
-  const value = valueT ? valueT.data[0] : ((node.attrs.constant_value as number) ?? 0);
   const n = size(shape);
   const data = like(x, n);
   const xs = strides(x.shape);

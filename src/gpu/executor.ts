@@ -3,13 +3,14 @@
  * uploaded once; activation buffers are assigned by liveness and reused; pipelines are cached by source; the
  * whole dispatch list and its bind groups are built once and replayed for every batch.
  */
+import '../ops/index.js';
 import type { Graph, Node, Tensor } from '../ir/graph.js';
 import { UserError, sizeOf } from '../ir/graph.js';
 import { batchShapes, batchedGraph } from '../ir/passes/shapes.js';
-import type { RT } from '../cpu/tensor.js';
+import type { RT } from '../ir/tensor.js';
 import { dequantizeWeight, isQuantizedWeight, runsDequantized } from '../quant/dequant.js';
 import type { GpuContext } from './device.js';
-import { lowerNode, Step } from './lower.js';
+import { lowerNode, Step } from './lowering.js';
 
 const STORAGE = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC
 

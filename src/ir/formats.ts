@@ -8,9 +8,10 @@
  */
 import { Graph, Format, FmkType } from './graph.js';
 import { NCHW_TO_NHWC, NHWC_TO_NCHW } from './layout.js';
+import { findOp } from './op-registry.js';
 
 /** Ops whose 4-D data input the runtime requires to be labelled NHWC (their infer functions check it). */
-const NEEDS_NHWC = new Set(['Conv2DFusion', 'Conv2dTransposeFusion', 'MaxPoolFusion', 'AvgPoolFusion', 'Resize']);
+const needsNhwc = (op: string) => findOp(op)?.layout === 'nhwc';
 
 function transposeLabel(g: Graph, node: { inputs: number[] }, input: number): number {
   const perm = g.tensors[node.inputs[1]]?.data;
@@ -40,7 +41,7 @@ export function mislabelledNhwcInputs(g: Graph, labels = runtimeFormats(g)): str
   const v: string[] = [];
   for (const n of g.nodes) {
     const x = n.inputs[0];
-    if (!NEEDS_NHWC.has(n.op) || x === undefined || g.tensors[x].shape.length !== 4) continue;
+    if (!needsNhwc(n.op) || x === undefined || g.tensors[x].shape.length !== 4) continue;
     if (labels[x] !== Format.NHWC && labels[x] !== Format.KHWC)
       v.push(`node ${n.name} (${n.op}): input ${g.tensors[x].name} reaches the runtime labelled ${formatName(labels[x])}, not NHWC`);
   }

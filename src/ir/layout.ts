@@ -1,6 +1,6 @@
 /** NCHW <-> NHWC helpers shared by importers and the transpose pass. */
 import { Graph, Format, TensorData } from './graph.js';
-import { permute } from '../cpu/tensor.js';
+import { permute } from './tensor.js';
 
 export const NCHW_TO_NHWC = [0, 2, 3, 1];
 export const NHWC_TO_NCHW = [0, 3, 1, 2];

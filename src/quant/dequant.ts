@@ -4,6 +4,7 @@
  * preferred dim (varCorr outside [0, 10] counts as 1).
  */
 import type { Graph, Node, Tensor, QuantParam } from '../ir/graph.js';
+import { QuantType } from '../ir/schema/ops.js';
 import { UserError, sizeOf } from '../ir/graph.js';
 import { bitUnpack, indexingDecode, sparseDecode } from './packing.js';
 import { preferredDim, channelOf } from './preferred-dim.js';
@@ -61,5 +62,5 @@ export function dequantizeWeight(g: Graph, node: Node, inputIndex: number): Floa
 
 /** Nodes whose quantized constant inputs the runtime dequantizes before a float kernel. */
 export function runsDequantized(node: Node): boolean {
-  return node.quantType === 4 || node.quantType === 2;
+  return node.quantType === QuantType.QUANT_WEIGHT || node.quantType === QuantType.WeightQuant;
 }

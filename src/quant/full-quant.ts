@@ -4,7 +4,8 @@
  * The one place that decides which nodes run int8 (MindSpore's MODERN CPU list) and why.
  */
 import { Graph, Node, QuantParam } from '../ir/graph.js';
-import { TypeId } from '../ir/schema/ops.js';
+import { TypeId, QuantType } from '../ir/schema/ops.js';
+import { findOp } from '../ir/op-registry.js';
 import { encodeMinMax, quantize, roundHalfAway } from './params.js';
 import { preferredDim, channelOf } from './preferred-dim.js';
 import { activationRange, passesFor, CalibrationMethod, ActivationRange } from './calibrators.js';
@@ -13,7 +14,7 @@ import { yieldToEventLoop } from './stats.js';
 import { collectStatistics, CollectOptions } from '../calibrate.js';
 import { run, RunOptions } from '../cpu/executor.js';
 import { conv2dInt8 } from '../cpu/int8.js';
-import type { RT } from '../cpu/tensor.js';
+import type { RT } from '../ir/tensor.js';
 
 export interface FullQuantOptions {
   method: CalibrationMethod;
@@ -49,8 +50,8 @@ export interface FullQuantResult {
   ranges: Map<number, ActivationRange>;
 }
 
-const COMPUTE_OPS = new Set(['Conv2DFusion', 'FullConnection', 'MatMulFusion']);
-const MOVE_OPS = new Set(['Reshape', 'Transpose']);
+/** The op's full-quantization role from its definition: int8 compute with a weight, or int8 data movement. */
+const int8Role = (op: string) => findOp(op)?.int8;
 const INT32_MAX = 2147483647;
 
 function isFloatData(g: Graph, id: number): boolean {
@@ -61,7 +62,7 @@ function isFloatData(g: Graph, id: number): boolean {
 export function selectQuantNodes(g: Graph): Set<Node> {
   const q = new Set<Node>();
   for (const n of g.nodes) {
-    if (!COMPUTE_OPS.has(n.op) || !isFloatData(g, n.inputs[0])) continue;
+    if (int8Role(n.op) !== 'compute' || !isFloatData(g, n.inputs[0])) continue;
     const w = g.tensors[n.inputs[1]];
     if (!(w?.data instanceof Float32Array) || w.shape.length < 2) continue;
     if (n.op === 'MatMulFusion' && (w.shape.length !== 2 || n.attrs.transpose_a)) continue;
@@ -73,7 +74,7 @@ export function selectQuantNodes(g: Graph): Set<Node> {
   while (grew) {
     grew = false;
     for (const n of g.nodes) {
-      if (!MOVE_OPS.has(n.op) || q.has(n) || !isFloatData(g, n.inputs[0])) continue;
+      if (int8Role(n.op) !== 'move' || q.has(n) || !isFloatData(g, n.inputs[0])) continue;
       const p = prod.get(n.inputs[0]);
       const users = cons.get(n.outputs[0]) ?? [];
       if ((p && q.has(p)) || (users.length && users.every((u) => q.has(u)))) {
@@ -108,13 +109,13 @@ export async function fullQuantize(g: Graph, samples: SampleSource, o: FullQuant
   const ranges = new Map<number, ActivationRange>();
   for (const id of tensors) ranges.set(id, activationRange(o.method, stats.get(id)!, aRange[0], aRange[1]));
   // Data movement does not change values: its output keeps its input's parameters exactly.
-  for (const n of order) if (MOVE_OPS.has(n.op)) ranges.set(n.outputs[0], ranges.get(n.inputs[0])!);
+  for (const n of order) if (int8Role(n.op) === 'move') ranges.set(n.outputs[0], ranges.get(n.inputs[0])!);
 
   // Float copies of what bias correction and the report compare against.
   const floatGraph = cloneGraph(g);
   for (const n of order) {
-    n.quantType = 5;
-    if (COMPUTE_OPS.has(n.op)) quantizeWeightAndBias(g, n, ranges.get(n.inputs[0])!, o.perChannel ?? true, wMax);
+    n.quantType = QuantType.QUANT_ALL;
+    if (int8Role(n.op) === 'compute') quantizeWeightAndBias(g, n, ranges.get(n.inputs[0])!, o.perChannel ?? true, wMax);
   }
   const param = (id: number) => activationParam(ranges.get(id)!, bits);
   for (const n of order) Object.assign(g.tensors[n.outputs[0]], { dtype: 'int8', quant: [param(n.outputs[0])] });

@@ -6,7 +6,7 @@
 import type { Graph } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
 import { run } from '../cpu/executor.js';
-import type { RT } from '../cpu/tensor.js';
+import type { RT } from '../ir/tensor.js';
 import { batchedGraph } from '../ir/passes/shapes.js';
 
 export const HIST_BINS = 2048;

@@ -5,6 +5,8 @@
  * correction factors, and the smallest of plain / bit-packed / INDEXING / SPARSE storage.
  */
 import { Graph, Node, Tensor, QuantParam, DType, TensorData, sizeOf } from '../ir/graph.js';
+import { QuantType } from '../ir/schema/ops.js';
+import { findOp } from '../ir/op-registry.js';
 import { encodeMinMax, quantize, qRange } from './params.js';
 import { preferredDim, channelOf } from './preferred-dim.js';
 import { bitPack, indexingSizeBits, indexingEncode, sparseBest, sparseEncode } from './packing.js';
@@ -32,15 +34,8 @@ export interface WeightQuantRow {
   bytesAfter: number;
 }
 
-const WEIGHT_OPS = new Set(['Conv2DFusion', 'Conv2dTransposeFusion', 'MatMulFusion', 'FullConnection', 'Gather']);
-const CONV_OPS = new Set(['Conv2DFusion', 'Conv2dTransposeFusion']);
-
-/** Which inputs of a node are weight candidates: const float32 with at least 2 dims. */
-function candidateSlots(n: Node): number[] {
-  if (n.op === 'Conv2DFusion' || n.op === 'Conv2dTransposeFusion') return [1];
-  if (n.op === 'Gather') return [0];
-  return n.inputs.map((_, i) => i).filter((i) => i > 0 || n.op === 'MatMulFusion');
-}
+/** Which inputs of a node are weight candidates (its definition's weight slots). */
+const weightSlots = (n: Node): number[] => findOp(n.op)?.weights?.slots(n) ?? [];
 
 export function weightQuantize(g: Graph, o: WeightQuantOptions): WeightQuantRow[] {
   const rows: WeightQuantRow[] = [];
@@ -48,8 +43,7 @@ export function weightQuantize(g: Graph, o: WeightQuantOptions): WeightQuantRow[
   const done = new Set<number>();
   const skip = new Set(o.skipQuantNode ?? []);
   for (const node of g.nodes) {
-    if (!WEIGHT_OPS.has(node.op)) continue;
-    for (const slot of candidateSlots(node)) {
+    for (const slot of weightSlots(node)) {
       const id = node.inputs[slot];
       if (id === undefined || id < 0 || done.has(id)) continue;
       const t = g.tensors[id];
@@ -63,9 +57,9 @@ export function weightQuantize(g: Graph, o: WeightQuantOptions): WeightQuantRow[
       const n = sizeOf(t.shape);
       // The strategy: every reason a weight stays float, in MindSpore's order (<= comparisons skip).
       if (skip.has(node.name)) row.reason = 'node listed in skip_quant_node';
-      else if (users.some((u) => !WEIGHT_OPS.has(u.op))) row.reason = 'also read by an op that takes float weights';
+      else if (users.some((u) => !findOp(u.op)?.weights)) row.reason = 'also read by an op that takes float weights';
       else if (n <= o.minQuantWeightSize) row.reason = `${n} elements <= min_quant_weight_size ${o.minQuantWeightSize}`;
-      else if (CONV_OPS.has(node.op) && t.shape[dim] <= o.minQuantWeightChannel)
+      else if (findOp(node.op)?.weights?.channelThreshold && t.shape[dim] <= o.minQuantWeightChannel)
         row.reason = `${t.shape[dim]} channels <= min_quant_weight_channel ${o.minQuantWeightChannel}`;
       if (row.reason) continue;
       const perChannel = (o.perChannel ?? true) && t.shape.length > 1 && !(node.op === 'MatMulFusion' && users.length > 1);
@@ -76,7 +70,7 @@ export function weightQuantize(g: Graph, o: WeightQuantOptions): WeightQuantRow[
         continue;
       }
       quantizeTensor(t, perChannel ? dim : -1, o);
-      for (const u of users) u.quantType = 4;
+      for (const u of users) u.quantType = QuantType.QUANT_WEIGHT;
       row.quantized = true;
       row.channels = t.quant!.length;
       row.compress = ['NONE', 'INDEXING', 'SPARSE', '', 'BITPACKING'][t.compress ?? 0];

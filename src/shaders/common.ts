@@ -75,10 +75,20 @@ export function activationFn(type: number, alpha = 0, minVal = 0, maxVal = 0): s
       case A.ELU: return `select(${f(alpha)} * (exp(x) - 1.0), x, x > 0.0)`;
       case A.ABS: return 'abs(x)';
       case A.SOFTPLUS: return 'log(1.0 + exp(x))';
+      case A.GELU: return '0.5 * x * (1.0 + erf_approx(x * 0.70710678118654752))';
       default: throw new Error(`activation_type ${type} has no WGSL kernel`);
     }
   })();
   // tanh of large |x| overflows exp on some drivers; clamp first.
   return `fn tanh_safe(v: f32) -> f32 { let c = clamp(v, -15.0, 15.0); let e = exp(2.0 * c); return (e - 1.0) / (e + 1.0); }
+${type === A.GELU ? ERF_WGSL : ''}
 fn act(x: f32) -> f32 { return ${body}; }`;
 }
+
+/** erf(x) with the same rational approximation (max error 1.2e-7) as the CPU kernels' `erf`. */
+export const ERF_WGSL = `fn erf_approx(x: f32) -> f32 {
+  let t = 1.0 / (1.0 + 0.5 * abs(x));
+  let y = 1.0 - t * exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return select(-y, y, x >= 0.0);
+}`;

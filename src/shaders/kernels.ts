@@ -6,8 +6,7 @@ import { bindings, mainLinear, linearDispatch, u, f, i, stridesOf, coords, activ
 import { gemmKernel } from './gemm.js';
 import { ReduceMode, ResizeMethod } from '../ir/schema/ops.js';
 import { nearestSourceIndices, linearSourceTaps } from '../ir/resize-coords.js';
-import type { ConvGeometry, DeconvGeometry } from '../cpu/conv.js';
-import type { PoolGeometry } from '../cpu/pool.js';
+import type { ConvGeometry, DeconvGeometry, PoolGeometry, MatMulShape } from '../ir/op-params.js';
 
 export interface Kernel {
   code: string;
@@ -105,10 +104,6 @@ export function fullConnection(rows: number, inC: number, outC: number, hasBias:
   });
 }
 
-export interface MatMulShape {
-  batch: number[]; aBatch: number[]; bBatch: number[]; M: number; N: number; K: number; transA: boolean; transB: boolean;
-}
-
 /** Batched MatMulFusion with broadcast batch dims, optional transposes, bias and activation. */
 export function matMul(s: MatMulShape, hasBias: boolean, biasLen: number, act: number): Kernel {
   const nb = size(s.batch);
@@ -169,10 +164,11 @@ ${coords(outShape)}
   return { code, dispatch: linearDispatch(total) };
 }
 
-/** Elementwise unary: `expr` is a WGSL expression of x (or act(x)). */
-export function unary(total: number, expr: string, actType = 0, alpha = 0, minVal = 0, maxVal = 0): Kernel {
+/** Elementwise unary: `expr` is a WGSL expression of x (or act(x)); `helpers` declares functions it calls. */
+export function unary(total: number, expr: string, actType = 0, alpha = 0, minVal = 0, maxVal = 0, helpers = ''): Kernel {
   const code = `${bindings(1)}
 ${activationFn(actType, alpha, minVal, maxVal)}
+${helpers}
 ${mainLinear(total, `  let x = in0[idx];\n  out[idx] = ${expr};`)}`;
   return { code, dispatch: linearDispatch(total) };
 }

@@ -5,7 +5,8 @@
  */
 import * as fb from 'flatbuffers';
 import { Graph, Tensor, QuantParam, Node } from '../graph.js';
-import { OP_TABLES, PRIMITIVE_INDEX, Field } from '../schema/ops.js';
+import { PRIMITIVE_INDEX, Field } from '../schema/ops.js';
+import { findOp } from '../op-registry.js';
 import { runtimeFormats } from '../formats.js';
 import { META, SUBGRAPH, CNODE, TENSOR, QUANT, MS_IDENTIFIER, NodeType, typeIdOf } from '../schema/ms-common.js';
 
@@ -116,7 +117,7 @@ function writeQuantParam(b: fb.Builder, q: QuantParam, opts: MsWriteOptions): nu
 }
 
 function writeNode(b: fb.Builder, n: Node, uintVec: (x: number[]) => number): number {
-  const table = OP_TABLES[n.op];
+  const table = findOp(n.op)?.fields;
   const index = PRIMITIVE_INDEX[n.op];
   if (!table || index === undefined) throw new Error(`cannot write op ${n.op} (node ${n.name}) to .ms: no schema table`);
   const opTable = writeOpTable(b, table, n.attrs, n.name);

@@ -5,7 +5,8 @@
 import * as fb from 'flatbuffers';
 import { Table } from './fb-table.js';
 import { Graph, Tensor, QuantParam, Node, UserError, DType, sizeOf, bytesPerElement, TensorData } from '../graph.js';
-import { OP_TABLES, Field } from '../schema/ops.js';
+import type { Field } from '../schema/ops.js';
+import { findOp } from '../op-registry.js';
 import { PRIMITIVE_TYPES } from '../schema/primitive-types.js';
 import { META, SUBGRAPH, CNODE, TENSOR, QUANT, MS_IDENTIFIER, dtypeOfTypeId } from '../schema/ms-common.js';
 
@@ -107,7 +108,7 @@ function readNode(n: Table, file: string): Node {
   const typeIndex = prim.uint8(0, 0);
   const op = PRIMITIVE_TYPES[typeIndex] ?? `PrimitiveType#${typeIndex}`;
   const table = prim.table(1);
-  const fields = OP_TABLES[op];
+  const fields = findOp(op)?.fields;
   const attrs = fields && table ? readOpTable(table, fields) : fields ? readOpTable(undefined, fields) : {};
   return {
     name, op, attrs,

@@ -1,12 +1,15 @@
 /**
- * Constant folding: every node whose inputs are all constants is executed once and replaced by its result
- * (`constfold_<node>`), and Shape of a statically shaped tensor becomes a constant. Runs to a fixpoint.
+ * Constant folding: every node whose inputs are all constants is evaluated once and replaced by its result
+ * (`constfold_<node>`), and Shape of a statically shaped tensor becomes a constant. Runs to a fixpoint. The
+ * evaluator is given by the caller (the CPU executor's runNode), so the passes import no executor.
  */
 import { Graph } from '../graph.js';
-import { runNode, constValue } from '../../cpu/executor.js';
+import type { RT, RTData } from '../tensor.js';
 import { inferShapes } from './shapes.js';
 
-export function foldConstants(g: Graph): void {
+export type Evaluate = (node: Graph['nodes'][number], inputs: RT[]) => RT[];
+
+export function foldConstants(g: Graph, evaluate: Evaluate): void {
   for (;;) {
     let changed = false;
     for (const n of [...g.nodes]) {
@@ -19,7 +22,9 @@ export function foldConstants(g: Graph): void {
         continue;
       }
       if (!n.inputs.every((i) => i < 0 || g.isConst(i))) continue;
-      const outs = runNode(n, n.inputs.filter((i) => i >= 0).map((i) => constValue(g.tensors[i])));
+      const consts = n.inputs.filter((i) => i >= 0).map((i) => g.tensors[i]);
+      if (consts.some((t) => !t.data)) continue; // compressed weights stay as they are
+      const outs = evaluate(n, consts.map((t) => ({ shape: t.shape, data: t.data! })));
       n.outputs.forEach((id, k) =>
         setConst(g, id, outs[k].data, outs[k].shape, n.outputs.length > 1 ? `${n.name}_const_${k}` : `constfold_${n.name}`),
       );
@@ -32,7 +37,7 @@ export function foldConstants(g: Graph): void {
   }
 }
 
-function setConst(g: Graph, id: number, data: Float32Array | Int32Array | Int8Array | Uint8Array | Int16Array, shape: number[], name: string) {
+function setConst(g: Graph, id: number, data: RTData, shape: number[], name: string) {
   const t = g.tensors[id];
   t.data = data;
   t.shape = [...shape];

@@ -5,6 +5,7 @@
  */
 import { Graph, Node, sizeOf } from '../graph.js';
 import { ActivationType as Act } from '../schema/ops.js';
+import { findOp } from '../op-registry.js';
 
 /** The single consumer of `n`'s only output, when that output is not a graph output. */
 function soleConsumer(g: Graph, n: Node): Node | undefined {
@@ -18,8 +19,6 @@ function bypass(g: Graph, producer: Node, consumer: Node): void {
   producer.outputs = [...consumer.outputs];
   g.nodes.splice(g.nodes.indexOf(consumer), 1);
 }
-
-const CONVS = new Set(['Conv2DFusion', 'Conv2dTransposeFusion']);
 
 export function foldBatchNorm(g: Graph): void {
   for (const conv of [...g.nodes]) {
@@ -60,8 +59,9 @@ export function foldBatchNorm(g: Graph): void {
 /** Conv + Add(const with one non-1 dim == Cout on the channel axis) -> conv bias (ConvBiasaddFusion). */
 export function foldBiasAdd(g: Graph): void {
   for (const prod of [...g.nodes]) {
-    const isConv = CONVS.has(prod.op);
-    const isMatMul = prod.op === 'MatMulFusion' || prod.op === 'FullConnection';
+    const folds = findOp(prod.op)?.foldsBias;
+    const isConv = folds === 'conv';
+    const isMatMul = folds === 'matmul';
     if ((!isConv && !isMatMul) || prod.attrs.activation_type) continue;
     const add = soleConsumer(g, prod);
     if (!add || add.op !== 'AddFusion') continue;
@@ -97,12 +97,10 @@ function lastDimOfMatMul(g: Graph, n: Node): number | undefined {
   return n.attrs.transpose_b ? w.shape[w.shape.length - 2] : w.shape[w.shape.length - 1];
 }
 
-const TAKES_ACTIVATION = new Set(['Conv2DFusion', 'Conv2dTransposeFusion', 'FullConnection', 'MatMulFusion', 'AddFusion', 'MulFusion', 'ScaleFusion']);
-
 /** Activation RELU / RELU6 right after an op with a free activation_type slot is fused into it. */
 export function fuseActivations(g: Graph): void {
   for (const prod of [...g.nodes]) {
-    if (!TAKES_ACTIVATION.has(prod.op) || prod.attrs.activation_type) continue;
+    if (!findOp(prod.op)?.fusedActivation || prod.attrs.activation_type) continue;
     const a = soleConsumer(g, prod);
     if (!a || a.op !== 'Activation') continue;
     const t = a.attrs.activation_type as number;

@@ -1,15 +1,16 @@
 /** The pass pipeline that brings any imported graph into MindSpore Lite form. */
 import { Graph } from '../graph.js';
-import { foldConstants } from './fold-constants.js';
+import { foldConstants, Evaluate } from './fold-constants.js';
 import { eliminateTransposes } from './transposes.js';
 import { foldBatchNorm, foldBiasAdd, fuseActivations } from './fuse.js';
 import { inferShapes } from './shapes.js';
 import { assignFormats } from '../formats.js';
 
-export function toMindSporeForm(g: Graph): Graph {
+/** `evaluate` runs one node on constant inputs (the CPU executor's runNode) for constant folding. */
+export function toMindSporeForm(g: Graph, evaluate: Evaluate): Graph {
   removeIdentities(g);
   inferShapes(g);
-  foldConstants(g);
+  foldConstants(g, evaluate);
   eliminateTransposes(g);
   foldBatchNorm(g);
   foldBiasAdd(g);

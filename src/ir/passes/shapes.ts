@@ -1,62 +1,73 @@
 /**
- * Shape inference by execution: runs the graph once on zero inputs of the declared shapes with the CPU
- * executor and records every tensor's shape and dtype. One implementation of each op's shape rule (the kernel
- * itself) instead of a second copy that could drift from it.
+ * Shape inference from the op definitions' shape rules: every tensor's shape and dtype, plus the values of
+ * small integer tensors along shape subgraphs (Shape -> Gather -> Concat -> Reshape), computed from shapes
+ * alone. No kernel ever runs on activations to learn a shape, so inference costs the same at any image size.
  */
-import { Graph, sizeOf } from '../graph.js';
+import { Graph, sizeOf, UserError } from '../graph.js';
 import type { Tensor } from '../graph.js';
-import { run } from '../../cpu/executor.js';
-import type { RT } from '../../cpu/tensor.js';
+import { findOp, InputView } from '../op-registry.js';
 
-export function inputZeros(g: Graph): RT[] {
-  return g.inputs.map((id) => {
-    const t = g.tensors[id];
-    const n = sizeOf(t.shape);
-    return { shape: [...t.shape], data: t.dtype === 'int32' ? new Int32Array(n) : new Float32Array(n) };
-  });
+/** Integer tensors up to this many values are tracked through shape subgraphs. */
+const TRACKED_VALUES = 4096;
+
+function constView(t: Tensor): InputView {
+  return { shape: t.shape, dtype: t.dtype, data: t.data };
 }
 
-export function inferShapes(g: Graph): Map<number, RT> {
-  const seen = new Map<number, RT>();
-  run(g, inputZeros(g), {
-    observe: (id, v) => {
-      const t = g.tensors[id];
-      t.shape = [...v.shape];
-      t.dtype = v.data instanceof Int32Array ? 'int32' : 'float32';
-      seen.set(id, v);
-    },
-  });
-  return seen;
+/** Shape, dtype and (where known) values of every graph input, constant and node output. */
+export function tensorInfo(g: Graph, inputShape: (id: number) => number[] = (id) => g.tensors[id].shape): Map<number, InputView> {
+  const info = new Map<number, InputView>();
+  for (const id of g.inputs) info.set(id, { shape: [...inputShape(id)], dtype: g.tensors[id].dtype });
+  const view = (id: number): InputView => info.get(id) ?? constView(g.tensors[id]);
+  for (const node of g.nodes) {
+    const def = findOp(node.op);
+    if (!def) throw new UserError(`op ${node.op} (node ${node.name}) is not supported`);
+    const ins = node.inputs.filter((id) => id >= 0).map(view);
+    const outs = def.infer(node, ins);
+    const small = outs.every((o) => o.dtype === 'int32' && sizeOf(o.shape) <= TRACKED_VALUES);
+    if (small && def.cpu && outs.some((o) => !o.data) && ins.every((v) => v.data && sizeOf(v.shape) <= TRACKED_VALUES)) {
+      const values = def.cpu(node, ins.map((v) => ({ shape: v.shape, data: v.data! })));
+      outs.forEach((o, k) => (o.data = values[k]?.data));
+    }
+    node.outputs.forEach((id, k) => outs[k] && info.set(id, outs[k]));
+  }
+  return info;
+}
+
+/** Records every node output's shape and dtype on the graph (integer tensors int32, the rest float32). */
+export function inferShapes(g: Graph): void {
+  const info = tensorInfo(g);
+  for (const n of g.nodes)
+    for (const id of n.outputs) {
+      const v = info.get(id);
+      if (!v) continue;
+      g.tensors[id].shape = [...v.shape];
+      g.tensors[id].dtype = v.dtype === 'int32' ? 'int32' : 'float32';
+    }
 }
 
 /**
- * Every tensor's shape with `batch` samples, from one CPU pass on zeros (the kernels' own shape rules), or
- * undefined when the graph does not scale with the batch: every activation must keep its batch-1 shape with
- * dim 0 multiplied by the batch.
+ * Every tensor's shape with `batch` samples, or undefined when the graph does not scale with the batch: every
+ * activation must keep its batch-1 shape with dim 0 multiplied by the batch.
  */
 export function batchShapes(g: Graph, batch: number): Map<number, number[]> | undefined {
-  const shapes = new Map<number, number[]>();
   const declared = (id: number) => g.tensors[id].shape;
-  const inputs = g.inputs.map((id) => {
-    const s = [batch * (declared(id)[0] ?? 1), ...declared(id).slice(1)];
-    shapes.set(id, s);
-    return { shape: s, data: new Float32Array(sizeOf(s)) };
-  });
+  let info: Map<number, InputView>;
   try {
-    run(g, inputs, { shapesOnly: true, observe: (id, v) => shapes.set(id, v.shape) });
+    info = tensorInfo(g, (id) => [batch * (declared(id)[0] ?? 1), ...declared(id).slice(1)]);
   } catch (e) {
     if (batch === 1) throw e;
     return undefined;
   }
-  if (batch === 1) return shapes;
-  for (const [id, s] of shapes) {
-    const d = declared(id);
-    if (g.isConst(id)) continue;
-    if (s.length !== d.length || s[0] !== d[0] * batch || s.some((v, k) => k > 0 && v !== d[k])) return undefined;
+  const shapes = new Map<number, number[]>();
+  for (const [id, v] of info) {
+    shapes.set(id, v.shape);
+    if (batch === 1 || g.isConst(id)) continue;
+    const d = declared(id), s = v.shape;
+    if (s.length !== d.length || s[0] !== d[0] * batch || s.some((x, k) => k > 0 && x !== d[k])) return undefined;
   }
   return shapes;
 }
-
 
 /**
  * The graph to run with `batch` samples per pass. Exported models often bake batch 1 into Reshape targets

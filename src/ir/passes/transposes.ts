@@ -6,11 +6,13 @@
  */
 import { Graph, Node, sizeOf } from '../graph.js';
 import { composePerm, inversePerm, isIdentity, permuteConst, addTranspose } from '../layout.js';
+import { findOp } from '../op-registry.js';
 
-const ELEMENTWISE = new Set(['AddFusion', 'SubFusion', 'MulFusion', 'DivFusion', 'PowFusion', 'Maximum', 'Minimum', 'Eltwise']);
-const UNARY = new Set(['Activation', 'LeakyRelu', 'ExpFusion', 'Sqrt', 'Abs', 'Neg', 'Cast', 'QuantDTypeCast']);
-/** Ops whose non-data inputs are attribute-like constants that the push rewrites. */
-const AXIS_OPS = new Set(['Concat', 'Split', 'PadFusion', 'StridedSlice']);
+/** How the op's definition says a transpose moves through it; undefined when it cannot. */
+function layoutOf(op: string): 'unary' | 'broadcast' | 'axis' | undefined {
+  const l = findOp(op)?.layout;
+  return l === 'unary' || l === 'broadcast' || l === 'axis' ? l : undefined;
+}
 
 export function eliminateTransposes(g: Graph): void {
   let changed = true;
@@ -60,7 +62,7 @@ function mergeTransposes(g: Graph): boolean {
 function pushOne(g: Graph): boolean {
   const prod = g.producers();
   for (const n of g.nodes) {
-    if (!ELEMENTWISE.has(n.op) && !UNARY.has(n.op) && !AXIS_OPS.has(n.op)) continue;
+    if (!layoutOf(n.op)) continue;
     const dataSlots = n.inputs.map((_, i) => i).filter((i) => n.inputs[i] >= 0 && !g.isConst(n.inputs[i]));
     if (!dataSlots.length) continue;
     let perm: number[] | undefined;
@@ -92,7 +94,8 @@ function pushOne(g: Graph): boolean {
 function rewriteInputs(g: Graph, n: Node, perm: number[], dataSlots: number[]): boolean {
   const rank = perm.length;
   const inv = inversePerm(perm);
-  if (ELEMENTWISE.has(n.op)) {
+  const layout = layoutOf(n.op);
+  if (layout === 'broadcast') {
     const consts = n.inputs.map((_, i) => i).filter((i) => !dataSlots.includes(i) && n.inputs[i] >= 0);
     for (const i of consts) if (g.tensors[n.inputs[i]].shape.length > rank) return false;
     for (const i of consts) {
@@ -104,29 +107,6 @@ function rewriteInputs(g: Graph, n: Node, perm: number[], dataSlots: number[]): 
     }
     return true;
   }
-  if (UNARY.has(n.op)) return true;
-  const constInts = (i: number) => Array.from(g.tensors[n.inputs[i]].data as Int32Array);
-  switch (n.op) {
-    case 'Concat':
-    case 'Split': {
-      const axis = (n.attrs.axis as number) ?? 0;
-      n.attrs = { ...n.attrs, axis: perm[axis < 0 ? axis + rank : axis] };
-      return true;
-    }
-    case 'PadFusion': {
-      if (n.inputs.length < 2 || !g.isConst(n.inputs[1])) return false;
-      const pads = constInts(1);
-      const out = new Array(2 * rank).fill(0);
-      for (let i = 0; i < rank; i++) [out[2 * perm[i]], out[2 * perm[i] + 1]] = [pads[2 * i], pads[2 * i + 1]];
-      n.inputs[1] = g.addConst(g.tensors[n.inputs[1]].name, Int32Array.from(out), [rank, 2]);
-      return true;
-    }
-    case 'StridedSlice': {
-      if (n.inputs.length !== 5) return false; // TF-style masks index dims directly
-      const axes = constInts(3).map((a) => perm[a < 0 ? a + rank : a]);
-      n.inputs[3] = g.addConst(g.tensors[n.inputs[3]].name, Int32Array.from(axes), [axes.length]);
-      return true;
-    }
-  }
-  return false;
+  if (layout === 'unary') return true;
+  return findOp(n.op)!.permuteAxes?.(g, n, perm) ?? false;
 }

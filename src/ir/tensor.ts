@@ -1,5 +1,5 @@
-/** Runtime tensors of the CPU executor: a shape and a flat typed array in row-major order. */
-import { UserError, stridesOf as strides } from '../ir/graph.js';
+/** Runtime tensors, as both executors and the passes see them: a shape and a flat typed array in row-major order. */
+import { UserError, stridesOf as strides } from './graph.js';
 
 export type RTData = Float32Array | Int32Array | Int8Array | Uint8Array | Int16Array;
 export interface RT {
@@ -13,16 +13,10 @@ export function size(shape: readonly number[]): number {
   return n;
 }
 
-export { stridesOf as strides } from '../ir/graph.js';
+export { stridesOf as strides } from './graph.js';
 
 export function f32(shape: number[], data?: Float32Array): RT {
   return { shape, data: data ?? new Float32Array(size(shape)) };
-}
-
-/** Integer values of a small constant-like tensor (shapes, axes, perms, paddings). */
-export function ints(t: RT | undefined): number[] {
-  if (!t) return [];
-  return Array.from(t.data as ArrayLike<number>, (v) => Math.trunc(v));
 }
 
 export function normAxis(axis: number, rank: number): number {

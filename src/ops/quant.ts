@@ -1,0 +1,12 @@
+/** QuantDTypeCast: float32 <-> int8 at the borders of the full-quantized region. */
+import { defineOp, out } from './define.js';
+import { TypeId } from '../ir/schema/ops.js';
+
+// The int8 executor runs it (cpu/int8.ts quantDTypeCast) with the quant params of the graph.
+import { quantDTypeCast } from '../cpu/int8.js';
+
+defineOp({
+  name: 'QuantDTypeCast', fields: [['src_t', 'long', 0], ['dst_t', 'long', 0], ['axis', 'long', 0]], layout: 'unary',
+  infer: (n, [x]) => out(x.shape, n.attrs.dst_t === TypeId.int8 ? 'int8' : 'float32'),
+  int8Kernel: quantDTypeCast,
+});
