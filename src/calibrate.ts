@@ -1,12 +1,13 @@
 /**
  * `collectStatistics`: activation statistics over a calibration set, on the GPU when an adapter exists
- * (WGSL forward pass + on-device reductions), else with the CPU executor. Used by the full quantizer.
+ * (WGSL forward pass + on-device reductions), else with the CPU executor. `statisticsCollector` hands it to
+ * the full quantizer.
  */
 import type { Graph } from './ir/graph.js';
 import { UserError } from './ir/graph.js';
 import { acquireGpu, GpuContext } from './gpu/device.js';
 import { collectStatisticsGpu } from './gpu/stats.js';
-import { collectStatisticsCpu, SampleSource, StatsOptions, TensorStats } from './quant/stats.js';
+import { collectStatisticsCpu, SampleSource, StatsOptions, StatsCollector, CollectResult } from './quant/stats.js';
 
 export type DeviceChoice = 'auto' | 'gpu' | 'cpu';
 
@@ -16,13 +17,6 @@ export interface CollectOptions extends Partial<StatsOptions> {
   gpu?: GpuContext;
   /** One-line notices: which adapter, or why the CPU is used. */
   log?: (line: string) => void;
-}
-
-export interface CollectResult {
-  stats: Map<number, TensorStats>;
-  device: string;
-  /** Device buffer bytes used (GPU path). */
-  deviceBytes?: number;
 }
 
 export async function collectStatistics(g: Graph, samples: SampleSource, o: CollectOptions = {}): Promise<CollectResult> {
@@ -50,4 +44,9 @@ export async function collectStatistics(g: Graph, samples: SampleSource, o: Coll
   return { stats: await collectStatisticsCpu(g, samples, opts), device: 'CPU' };
 }
 
-export type { SampleSource, TensorStats } from './quant/stats.js';
+/** A collector for the full quantizer with these device choices; progress and notices go where `o` says. */
+export function statisticsCollector(o: CollectOptions = {}): StatsCollector {
+  return (g, samples, req) => collectStatistics(g, samples, { ...o, ...req, onProgress: o.onProgress ?? req.onProgress });
+}
+
+export type { SampleSource, TensorStats, CollectResult } from './quant/stats.js';

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { cli } from './helpers/cli.js';
 import { model, mnistDigits, ROOT, IMAGENET } from './helpers/data.js';
 import { readMs } from '../src/ir/import/ms.js';
+import { statisticsCollector } from '../src/calibrate.js';
 import { fullQuantize } from '../src/quant/full-quant.js';
 import { loadModel } from '../src/convert.js';
 import { readBytes } from './helpers/data.js';
@@ -100,7 +101,7 @@ describe('memory', () => {
       let peak = before;
       await fullQuantize(g0(), source(count), {
         method: 'REMOVAL_OUTLIER', biasCorrection: false, batchSize: 50, reportSamples: 10,
-        collect: { device: 'cpu', onProgress: () => { gc(); peak = Math.max(peak, process.memoryUsage().heapUsed); } },
+        collect: statisticsCollector({ device: 'cpu', onProgress: () => { gc(); peak = Math.max(peak, process.memoryUsage().heapUsed); } }),
       });
       return peak - before;
     };

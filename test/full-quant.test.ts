@@ -7,6 +7,7 @@ import { loadModel, Fmk } from '../src/convert.js';
 import { readMs } from '../src/ir/import/ms.js';
 import { writeMs } from '../src/ir/export/ms.js';
 import { run } from '../src/cpu/executor.js';
+import { statisticsCollector } from '../src/calibrate.js';
 import { fullQuantize, FullQuantOptions } from '../src/quant/full-quant.js';
 import { klThresholdBin, activationRange } from '../src/quant/calibrators.js';
 import { calibrationSource } from '../src/quant/calib-data.js';
@@ -23,7 +24,7 @@ const arraySource = (xs: Float32Array[][]): SampleSource => ({ count: xs.length,
 /** Quantize a fresh copy of a model, write the .ms with every QuantParam field and read it back. */
 async function quantizeModel(file: string, fmk: Fmk, src: SampleSource, o: FullQuantOptions) {
   const g = loadModel(readBytes(model(file)), fmk, file);
-  const r = await fullQuantize(g, src, { batchSize: 8, collect: { device: 'cpu' }, reportSamples: 4, ...o });
+  const r = await fullQuantize(g, src, { batchSize: 8, collect: statisticsCollector({ device: 'cpu' }), reportSamples: 4, ...o });
   return { g: readMs(writeMs(g, { explicitQuantParams: true })), r };
 }
 
@@ -89,7 +90,7 @@ describe('SqueezeNet calibrated on the 17 photos', () => {
     const outs = photos.map((x) => run(g, [{ shape: [1, 224, 224, 3], data: x }])[0].data);
     const agree = outs.filter((o, i) => argmax(o) === argmax(floatOut[i])).length;
     const mre = outs.reduce((s, o, i) => s + meanError(o, floatOut[i]), 0) / outs.length;
-    const l2 = outs.reduce((s, o, i) => s + o.reduce((a, v, k) => a + (v - floatOut[i][k]) ** 2, 0), 0);
+    const l2 = outs.reduce((s, o, i) => s + Array.from(o).reduce((a, v, k) => a + (v - floatOut[i][k]) ** 2, 0), 0);
     return { agree, mre, l2 };
   };
   it('int8 top-1 equals float top-1 on at least 15 of 17 photos with the best method; bias correction helps', async () => {
@@ -112,7 +113,7 @@ describe('TFLite models', () => {
   const cifar = [...PHOTOS.map((f) => path.join(IMAGENET, f))].map((f) => toTensor(resizeArea(decodeImage(readBytes(f)), 32, 32)));
   it('ResNet-8 MAX_MIN activation scales of the conv and add tensors are within 1.5x of TFLite\'s own int8 model', async () => {
     const g = loadModel(readBytes(model('tflite/resnet8-cifar10-float.tflite')), 'TFLITE', 'resnet8');
-    const { ranges } = await fullQuantize(g, arraySource(cifar.map((x) => [x])), { method: 'MAX_MIN', biasCorrection: false, collect: { device: 'cpu' }, reportSamples: 2 });
+    const { ranges } = await fullQuantize(g, arraySource(cifar.map((x) => [x])), { method: 'MAX_MIN', biasCorrection: false, collect: statisticsCollector({ device: 'cpu' }), reportSamples: 2 });
     const ref = tfliteOutputScales(readBytes(model('tflite/resnet8-cifar10-int8-reference.tflite')));
     const float = loadModel(readBytes(model('tflite/resnet8-cifar10-float.tflite')), 'TFLITE', 'resnet8');
     expect(ref.length).toBe(float.nodes.length); // same operators, same order
@@ -162,7 +163,7 @@ describe('a two-input model', () => {
   const rangeOf = async () => {
     const g = loadModel(onnx, 'ONNX', 'two-inputs');
     const src = calibrationSource(g, { dirs: [path.join(dir, 'a'), path.join(dir, 'b')], count: 4, inputType: 'BIN' });
-    const { ranges } = await fullQuantize(g, src, { method: 'REMOVAL_OUTLIER', collect: { device: 'cpu' } });
+    const { ranges } = await fullQuantize(g, src, { method: 'REMOVAL_OUTLIER', collect: statisticsCollector({ device: 'cpu' }) });
     const matmul = g.nodes.find((n) => n.op === 'MatMulFusion')!;
     return ranges.get(g.nodes.find((n) => n.op === 'AddFusion')!.outputs[0]) ?? ranges.get(matmul.outputs[0])!;
   };

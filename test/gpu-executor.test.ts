@@ -39,7 +39,7 @@ describe('GPU executor equals the CPU executor', () => {
     it(`${c.file}`, async (t) => {
       const ctx = await gpuOrSkip(t.skip);
       const g = loadModel(readBytes(model(c.file)), c.fmk, c.file);
-      let single: Float32Array[] = [];
+      const single: Float32Array[] = [];
       for (const batch of c.batches) {
         const ex = await GpuExecutor.create(ctx, g, batch);
         // A model whose constants fix batch 1 (mnist-8, UltraFace) runs one sample per pass.
@@ -56,7 +56,7 @@ describe('GPU executor equals the CPU executor', () => {
           console.log(`${c.file} batch ${ex.batch}${ex.batch !== batch ? ` (asked ${batch}: constants fix the batch)` : ''}: output ${k} max|gpu-cpu|/max|cpu| = ${d.toExponential(2)}`);
           expect(d).toBeLessThan(1e-4);
           // Sample 0 of the batch is the same as sample 0 run alone: the batch really is per-sample.
-          if (ex.batch === 1) single[k] = o.data;
+          if (ex.batch === 1) single[k] = o.data as Float32Array;
           else expect(relMaxDiff(o.data.subarray(0, single[k].length), single[k])).toBeLessThan(1e-5);
         });
         ex.destroy();

@@ -5,7 +5,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { loadModel } from '../src/convert.js';
 import { GpuExecutor } from '../src/gpu/executor.js';
-import { collectStatistics } from '../src/calibrate.js';
+import { collectStatistics, statisticsCollector } from '../src/calibrate.js';
 import { accumulateMinMax, accumulateQuantiles, accumulateHistogram, emptyStats, defaultTensors, HIST_BINS, SampleSource } from '../src/quant/stats.js';
 import { model, readBytes, mnistDigits } from './helpers/data.js';
 import { gpuOrSkip, testGpu } from './helpers/gpu.js';
@@ -88,8 +88,8 @@ describe('full quantization calibrated on the GPU', () => {
     const digits = mnistDigits(16, 900);
     const src: SampleSource = { count: 16, get: (i) => [digits[i].pixels] };
     for (const method of ['MAX_MIN', 'KL', 'REMOVAL_OUTLIER'] as const) {
-      const onGpu = await fullQuantize(loadModel(readBytes(model('onnx/mnist-8.onnx')), 'ONNX', 'm'), src, { method, batchSize: 8, collect: { gpu: ctx }, reportSamples: 1 });
-      const onCpu = await fullQuantize(loadModel(readBytes(model('onnx/mnist-8.onnx')), 'ONNX', 'm'), src, { method, batchSize: 8, collect: { device: 'cpu' }, reportSamples: 1 });
+      const onGpu = await fullQuantize(loadModel(readBytes(model('onnx/mnist-8.onnx')), 'ONNX', 'm'), src, { method, batchSize: 8, collect: statisticsCollector({ gpu: ctx }), reportSamples: 1 });
+      const onCpu = await fullQuantize(loadModel(readBytes(model('onnx/mnist-8.onnx')), 'ONNX', 'm'), src, { method, batchSize: 8, collect: statisticsCollector({ device: 'cpu' }), reportSamples: 1 });
       expect(onGpu.device).toMatch(/./);
       for (const [id, r] of onCpu.ranges) {
         const gr = onGpu.ranges.get(id)!;

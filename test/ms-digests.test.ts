@@ -10,6 +10,7 @@ import path from 'node:path';
 import { loadModel, Fmk } from '../src/convert.js';
 import { writeMs } from '../src/ir/export/ms.js';
 import { weightQuantize } from '../src/quant/weight-quant.js';
+import { statisticsCollector } from '../src/calibrate.js';
 import { fullQuantize } from '../src/quant/full-quant.js';
 import { model, readBytes, mnistDigits, ROOT } from './helpers/data.js';
 
@@ -37,7 +38,7 @@ async function digests(): Promise<Record<string, string>> {
   for (const method of ['MAX_MIN', 'KL', 'REMOVAL_OUTLIER'] as const) {
     const g = loadModel(readBytes(model('onnx/mnist-8.onnx')), 'ONNX', 'mnist-8.onnx');
     const digits = mnistDigits(20).map((d) => [d.pixels]);
-    await fullQuantize(g, { count: digits.length, get: (i) => digits[i] }, { method, biasCorrection: true, batchSize: 8, collect: { device: 'cpu' } });
+    await fullQuantize(g, { count: digits.length, get: (i) => digits[i] }, { method, biasCorrection: true, batchSize: 8, collect: statisticsCollector({ device: 'cpu' }) });
     out[`onnx/mnist-8.onnx PostTraining ${method}`] = sha(writeMs(g, { explicitQuantParams: true }));
   }
   return out;

@@ -17,7 +17,7 @@ import { dequantizeWeight } from '../src/quant/dequant.js';
 import { quantize, qRange } from '../src/quant/params.js';
 import { channelOf } from '../src/quant/preferred-dim.js';
 import { loadModel } from '../src/convert.js';
-import { Graph, Format, FmkType } from '../src/ir/graph.js';
+import { Graph, Format, FmkType, Tensor } from '../src/ir/graph.js';
 import { formatViolations, runtimeFormats } from '../src/ir/formats.js';
 import { msLoadViolations } from '../src/ir/export/ms-checks.js';
 import { model, readBytes } from './helpers/data.js';
@@ -97,8 +97,8 @@ describe('weights decode, by the runtime\'s rules, to what the converter meant',
   for (let bits = 1; bits <= 16; bits++)
     it(`${bits} bits: every storage, every layout`, () => {
       for (const [what, shape, dim] of shapes) {
-        const t = { name: what, dtype: 'float32' as const, shape, format: 0, data: weights(shape.reduce((a, b) => a * b, 1)) };
-        const original = t.data;
+        const t: Tensor = { name: what, dtype: 'float32', shape, format: 0, data: weights(shape.reduce((a, b) => a * b, 1)) };
+        const original = t.data as Float32Array;
         quantizeTensor(t, dim, { bitNum: bits, biasCorrection: true });
         const params = t.quant!;
         const chan = channelOf(shape, dim);

@@ -1,14 +1,17 @@
 /**
  * Op coverage against onnxruntime: small real ONNX graphs, one per op family, converted (NHWC, fused) and run
- * by the CPU executor from the IR and from the written .ms.
+ * by the CPU executor from the IR and from the written .ms, then by the GPU executor against the CPU.
  */
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, afterAll } from 'vitest';
 import { loadModel, toMs } from '../src/convert.js';
 import { readMs } from '../src/ir/import/ms.js';
 import { run } from '../src/cpu/executor.js';
 import { buildOnnx, OnnxNode, OnnxInit } from './helpers/onnx-builder.js';
 import { ortRun } from './helpers/ort.js';
 import { nhwcToNchw, relMaxDiff } from './helpers/data.js';
+import { GpuExecutor } from '../src/gpu/executor.js';
+import { gpuOrSkip, testGpu } from './helpers/gpu.js';
+import type { RT } from '../src/ir/tensor.js';
 
 const rand = (n: number, seed: number, lo = -1, hi = 1) => {
   let s = seed;
@@ -61,6 +64,10 @@ const cases: Case[] = [
     nodes: [{ op: 'Abs', inputs: ['x'], outputs: ['a'] }, { op: 'Sqrt', inputs: ['a'], outputs: ['s'] }, { op: 'Pow', inputs: ['x', 'two'], outputs: ['p'] },
       { op: 'Exp', inputs: ['x'], outputs: ['e'] }, { op: 'Neg', inputs: ['e'], outputs: ['n'] }, { op: 'Add', inputs: ['s', 'p'], outputs: ['t'] },
       { op: 'Add', inputs: ['t', 'n'], outputs: ['u'] }, { op: 'Clip', inputs: ['u'], outputs: ['y'], attrs: { min: -1.5, max: 1.5 } }], lo: -1 },
+  // One case per elementwise op added through the op registry (definition + importer line only).
+  ...(['Floor', 'Ceil', 'Round', 'Sin', 'Cos', 'Erf'] as const).map((op): Case => ({ name: op, input: X, nodes: [{ op, inputs: ['x'], outputs: ['y'] }], lo: -3 })),
+  { name: 'Log', input: X, nodes: [{ op: 'Log', inputs: ['x'], outputs: ['y'] }], lo: 0.05 },
+  { name: 'Reciprocal', input: X, nodes: [{ op: 'Reciprocal', inputs: ['x'], outputs: ['y'] }], lo: 0.25 },
   { name: 'MaxPool (pads, ceil), AveragePool (with and without pads counted), GlobalAveragePool', input: [1, 3, 10, 9],
     nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['a'], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1 } },
       { op: 'AveragePool', inputs: ['a'], outputs: ['b'], attrs: { kernel_shape: [2, 2], pads: [1, 1, 0, 0] } },
@@ -90,20 +97,29 @@ const cases: Case[] = [
       { op: 'Add', inputs: ['y0', 'y1'], outputs: ['y'] }] },
 ];
 
-describe('ONNX op coverage vs onnxruntime', () => {
+afterAll(async () => (await testGpu())?.release());
+
+describe('ONNX op coverage vs onnxruntime, and the GPU executor vs the CPU', () => {
   for (const c of cases) {
-    it(c.name, async () => {
+    it(c.name, async (t) => {
       const onnx = buildOnnx({ inputs: [{ name: 'x', dims: c.input }], outputs: ['y'], nodes: c.nodes, inits: c.inits ?? [], opset: c.opset });
       const [n, ch, h, w] = c.input;
       const nhwc = rand(n * ch * h * w, 99, c.lo ?? -2, 2);
       const ref = (await ortRun(onnx, { x: { data: nhwcToNchw(nhwc, n, h, w, ch), dims: c.input } })).y;
       const g = loadModel(onnx, 'ONNX', c.name);
       if (c.expectOps) expect([...new Set(g.nodes.map((x) => x.op))].sort()).toEqual([...c.expectOps].sort());
+      let cpu: RT | undefined;
       for (const graph of [g, readMs(toMs(g))]) {
-        const [out] = run(graph, [{ shape: [n, h, w, ch], data: nhwc }]);
-        expect(out.data.length).toBe(ref.length);
-        expect(relMaxDiff(out.data, ref)).toBeLessThan(1e-4);
+        [cpu] = run(graph, [{ shape: [n, h, w, ch], data: nhwc }]);
+        expect(cpu.data.length).toBe(ref.length);
+        expect(relMaxDiff(cpu.data, ref)).toBeLessThan(1e-4);
       }
+      const ex = await GpuExecutor.create(await gpuOrSkip(t.skip), g, 1);
+      ex.run([nhwc]);
+      const [gpu] = await ex.outputs();
+      ex.destroy();
+      expect(gpu.shape).toEqual(cpu!.shape);
+      expect(relMaxDiff(gpu.data, cpu!.data)).toBeLessThan(1e-5);
     });
   }
 });

@@ -6,6 +6,7 @@ import { loadModel, Fmk } from '../src/convert.js';
 import { writeMs } from '../src/ir/export/ms.js';
 import { weightQuantize } from '../src/quant/weight-quant.js';
 import { fullQuantize, FullQuantResult } from '../src/quant/full-quant.js';
+import { statisticsCollector } from '../src/calibrate.js';
 import type { CalibrationMethod } from '../src/quant/calibrators.js';
 import type { SampleSource, TensorStats } from '../src/quant/stats.js';
 import { HIST_BINS } from '../src/quant/stats.js';
@@ -125,7 +126,7 @@ async function quantize(): Promise<void> {
       const result = await fullQuantize(g, samples, {
         method: $<HTMLSelectElement>('method').value as CalibrationMethod, biasCorrection: $<HTMLInputElement>('bias-correction').checked,
         perChannel: true, bitNum: 8, batchSize, histograms: true,
-        collect: {
+        collect: statisticsCollector({
           device: 'auto',
           log: (line) => ($('adapter').textContent = line),
           onProgress: (done, total, pass) => {
@@ -133,7 +134,7 @@ async function quantize(): Promise<void> {
             const n = Math.min(done * batchSize, samples.count), secs = (performance.now() - started) / 1000;
             $('progress').textContent = `${pass}: ${n} of ${samples.count} samples calibrated, ${(n / secs).toFixed(1)} samples/s, ETA ${Math.ceil(((total - done) * secs) / done)} s`;
           },
-        },
+        }),
       });
       out = writeMs(g, { explicitQuantParams: true });
       rows = tableRows(result);
@@ -180,7 +181,7 @@ function showResult(bytes: Uint8Array, floatSize: number, name: string, rows: st
   const file = `${name.replace(/\.[^.]+$/, '')}.ms`;
   $('sizes').textContent = `float .ms ${floatSize.toLocaleString()} bytes -> quantized ${bytes.length.toLocaleString()} bytes (${(bytes.length / floatSize).toFixed(3)}x)`;
   const a = $<HTMLAnchorElement>('download');
-  a.href = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+  a.href = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
   a.download = file;
   a.textContent = `Download ${file}`;
   const body = $('table').querySelector('tbody')!;
@@ -223,9 +224,9 @@ function dropZone(id: string, onFiles: (files: File[]) => void): void {
 }
 
 const onModelFiles = async (files: File[]) => files[0] && setModel(new Uint8Array(await files[0].arrayBuffer()), files[0].name);
-$<HTMLInputElement>('model-file').addEventListener('change', (e) => onModelFiles([...((e.target as HTMLInputElement).files ?? [])]));
-$<HTMLInputElement>('data-files').addEventListener('change', (e) => setData([...((e.target as HTMLInputElement).files ?? [])]));
-$<HTMLInputElement>('data-dir').addEventListener('change', (e) => setData([...((e.target as HTMLInputElement).files ?? [])]));
+$<HTMLInputElement>('model-file').addEventListener('change', (e) => onModelFiles(Array.from((e.target as HTMLInputElement).files ?? [])));
+$<HTMLInputElement>('data-files').addEventListener('change', (e) => setData(Array.from((e.target as HTMLInputElement).files ?? [])));
+$<HTMLInputElement>('data-dir').addEventListener('change', (e) => setData(Array.from((e.target as HTMLInputElement).files ?? [])));
 dropZone('model-drop', onModelFiles);
 dropZone('data-drop', setData);
 $('example').addEventListener('click', () => void loadExample());

@@ -11,6 +11,7 @@ import { writeMs } from '../ir/export/ms.js';
 import { fullQuantOptions, FULL_QUANT_KEYS } from './full-quant-options.js';
 import { calibrationSource } from '../quant/calib-data.js';
 import { fullQuantize, FullQuantResult } from '../quant/full-quant.js';
+import { statisticsCollector } from '../calibrate.js';
 import { progressReporter } from './progress.js';
 
 const HELP_TAIL = `
@@ -86,7 +87,7 @@ export function converterMain(argv: string[]): Promise<number> {
       const batchSize = 8;
       const result = await fullQuantize(g, samples, {
         ...quant, batchSize,
-        collect: { device: o.device, log: o.quiet ? undefined : log, onProgress: progressReporter(!!o.quiet, batchSize) },
+        collect: statisticsCollector({ device: o.device, log: o.quiet ? undefined : log, onProgress: progressReporter(!!o.quiet, batchSize) }),
       });
       process.stdout.write(fullQuantSummary(result, quant.method, samples.count));
       writeFileAtomic(out, writeMs(g, { explicitQuantParams: true }));

@@ -12,7 +12,8 @@ export type Bin = (a: number, b: number) => number;
  */
 export function broadcastBinary(f: Bin) {
   return (node: Node, ins: RT[]): RT[] => {
-    let [x, y] = ins;
+    const y = ins[1];
+    let x = ins[0];
     if (node.op === 'PowFusion') {
       const scale = (node.attrs.scale as number) ?? 1, shift = (node.attrs.shift as number) ?? 0;
       if (scale !== 1 || shift !== 0) x = { shape: x.shape, data: (x.data as Float32Array).map((v) => v * scale + shift) };

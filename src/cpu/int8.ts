@@ -8,7 +8,7 @@ import type { Graph, Node, QuantParam } from '../ir/graph.js';
 import { UserError } from '../ir/graph.js';
 import { RT, size } from '../ir/tensor.js';
 import { convAccumulate } from './conv.js';
-import { convGeometry, fullConnectionShape } from '../ir/op-params.js';
+import { convGeometry } from '../ir/op-params.js';
 import { gemmNT } from './gemm.js';
 import { requantMultiplier, multiplyByQuantizedMultiplier } from '../quant/fixed-point.js';
 import { roundHalfAway } from '../quant/params.js';

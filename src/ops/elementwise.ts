@@ -3,7 +3,7 @@ import { defineOp, ACT, broadcastInfer, floatLikeInput } from './define.js';
 import { broadcastBinary, mapUnary, mapUnaryWith, Bin } from '../cpu/elementwise.js';
 import { erf } from '../cpu/activation.js';
 import * as K from '../shaders/kernels.js';
-import { ERF_WGSL } from '../shaders/common.js';
+import { ERF_WGSL, SIN_COS_WGSL } from '../shaders/common.js';
 import { size } from '../ir/tensor.js';
 import type { Field } from '../ir/schema/ops.js';
 
@@ -55,8 +55,8 @@ unaryOp('Floor', Math.floor, 'floor(x)');
 unaryOp('Ceil', Math.ceil, 'ceil(x)');
 unaryOp('Round', roundHalfEven, 'round(x)');
 unaryOp('Reciprocal', (x) => 1 / x, '1.0 / x');
-unaryOp('Sin', Math.sin, 'sin(x)');
-unaryOp('Cos', Math.cos, 'cos(x)');
+unaryOp('Sin', Math.sin, 'sin_precise(x)', SIN_COS_WGSL);
+unaryOp('Cos', Math.cos, 'cos_precise(x)', SIN_COS_WGSL);
 unaryOp('Erf', erf, 'erf_approx(x)', ERF_WGSL);
 
 /** exp((scale * x + shift) * ln(base)); base -1 means e. */

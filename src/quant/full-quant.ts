@@ -9,9 +9,8 @@ import { findOp } from '../ir/op-registry.js';
 import { encodeMinMax, quantize, roundHalfAway } from './params.js';
 import { preferredDim, channelOf } from './preferred-dim.js';
 import { activationRange, passesFor, CalibrationMethod, ActivationRange } from './calibrators.js';
-import type { SampleSource, TensorStats } from './stats.js';
-import { yieldToEventLoop } from './stats.js';
-import { collectStatistics, CollectOptions } from '../calibrate.js';
+import type { SampleSource, TensorStats, StatsCollector } from './stats.js';
+import { yieldToEventLoop, cpuCollector } from './stats.js';
 import { run, RunOptions } from '../cpu/executor.js';
 import { conv2dInt8 } from '../cpu/int8.js';
 import type { RT } from '../ir/tensor.js';
@@ -23,7 +22,8 @@ export interface FullQuantOptions {
   perChannel?: boolean;
   biasCorrection?: boolean;
   batchSize?: number;
-  collect?: CollectOptions;
+  /** Where statistics come from (calibrate.ts's `statisticsCollector` picks the GPU); the CPU executor by default. */
+  collect?: StatsCollector;
   /** Samples used for the accuracy part of the report (the whole set when absent). */
   reportSamples?: number;
   /** Also collect |x| histograms (for plots) whatever the method needs. */
@@ -103,9 +103,7 @@ export async function fullQuantize(g: Graph, samples: SampleSource, o: FullQuant
   }
   const passes = passesFor(o.method);
   if (o.histograms && !passes.includes('histogram')) passes.push('histogram');
-  const { stats, device } = await collectStatistics(g, samples, {
-    ...o.collect, passes, batchSize: o.batchSize ?? o.collect?.batchSize ?? 8, tensors: [...tensors],
-  });
+  const { stats, device } = await (o.collect ?? cpuCollector)(g, samples, { passes, batchSize: o.batchSize ?? 8, tensors: [...tensors] });
   const ranges = new Map<number, ActivationRange>();
   for (const id of tensors) ranges.set(id, activationRange(o.method, stats.get(id)!, aRange[0], aRange[1]));
   // Data movement does not change values: its output keeps its input's parameters exactly.

@@ -49,6 +49,20 @@ export interface StatsOptions {
   onProgress?: (done: number, total: number, pass: string) => void;
 }
 
+export interface CollectResult {
+  stats: Map<number, TensorStats>;
+  /** Where the statistics were computed (adapter name, or CPU). */
+  device: string;
+  /** Device buffer bytes used (GPU path). */
+  deviceBytes?: number;
+}
+
+/**
+ * What the full quantizer asks for statistics: given by its caller (the GPU path of `calibrate.ts`, or the CPU
+ * executor), so quantization itself depends on no device.
+ */
+export type StatsCollector = (g: Graph, samples: SampleSource, o: StatsOptions) => Promise<CollectResult>;
+
 export function defaultTensors(g: Graph): number[] {
   const ids = new Set<number>(g.inputs);
   for (const n of g.nodes) for (const o of n.outputs) ids.add(o);
@@ -199,3 +213,6 @@ export async function collectStatisticsCpu(g: Graph, src: SampleSource, o: Stats
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
+
+/** Statistics with the CPU executor: the collector when no other is given. */
+export const cpuCollector: StatsCollector = async (g, samples, o) => ({ stats: await collectStatisticsCpu(g, samples, o), device: 'CPU' });

@@ -92,3 +92,19 @@ export const ERF_WGSL = `fn erf_approx(x: f32) -> f32 {
     t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
   return select(-y, y, x >= 0.0);
 }`;
+
+/**
+ * sin and cos to float precision: WGSL's builtins may be off by 2^-11 absolute (SwiftShader is), a thousand
+ * times the CPU kernels' error. Cody-Waite reduction by pi/2, then Cephes' single-precision polynomials.
+ */
+export const SIN_COS_WGSL = `fn sin_cos_q(x: f32, quarter: i32) -> f32 {
+  let k = round(x * 0.63661977236758134);
+  let r = (x - k * 1.5707963705062866) + k * 4.3711390001862430e-8;
+  let r2 = r * r;
+  let s = r + r * r2 * (-1.6666654611e-1 + r2 * (8.3321608736e-3 + r2 * -1.9515295891e-4));
+  let c = 1.0 - 0.5 * r2 + r2 * r2 * (4.166664568298827e-2 + r2 * (-1.388731625493765e-3 + r2 * 2.443315711809948e-5));
+  let q = (i32(k) + quarter) & 3;
+  return select(select(select(-c, -s, q == 2), c, q == 1), s, q == 0);
+}
+fn sin_precise(x: f32) -> f32 { return sin_cos_q(x, 0); }
+fn cos_precise(x: f32) -> f32 { return sin_cos_q(x, 1); }`;

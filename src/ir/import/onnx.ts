@@ -311,6 +311,14 @@ const CONVERTERS: Record<string, Converter> = {
   Sqrt: plain('Sqrt'),
   Abs: plain('Abs'),
   Neg: plain('Neg'),
+  Log: plain('Log'),
+  Floor: plain('Floor'),
+  Ceil: plain('Ceil'),
+  Round: plain('Round'),
+  Reciprocal: plain('Reciprocal'),
+  Sin: plain('Sin'),
+  Cos: plain('Cos'),
+  Erf: plain('Erf'),
   Pow: (b) => {
     const e = b.constData(1);
     if (!e || e.length !== 1) b.fail('the exponent must be a single constant');

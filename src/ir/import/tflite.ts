@@ -239,6 +239,9 @@ function resizeOp(method: number): Converter {
   };
 }
 
+/** An elementwise op with one input and no attributes. */
+const unary = (msOp: string): Converter => (c, op) => c.emit(op, msOp, {}, [c.in(op, 0)]);
+
 const CONVERTERS: Record<string, Converter> = {
   CONV_2D: convLike(false),
   DEPTHWISE_CONV_2D: convLike(true),
@@ -282,7 +285,13 @@ const CONVERTERS: Record<string, Converter> = {
     c.emit(op, 'PReLUFusion', { channel_shared: data.length === 1 }, [c.in(op, 0), c.g.addConst(s.name, data, [data.length], Format.NHWC)]);
   },
   EXP: (c, op) => c.emit(op, 'ExpFusion', { base: -1, scale: 1, shift: 0 }, [c.in(op, 0)]),
-  SQRT: (c, op) => c.emit(op, 'Sqrt', {}, [c.in(op, 0)]),
+  SQRT: unary('Sqrt'),
+  LOG: unary('Log'),
+  FLOOR: unary('Floor'),
+  CEIL: unary('Ceil'),
+  ROUND: unary('Round'),
+  SIN: unary('Sin'),
+  COS: unary('Cos'),
   MEAN: reduceOp(ReduceMode.Mean),
   SUM: reduceOp(ReduceMode.Sum),
   REDUCE_MAX: reduceOp(ReduceMode.Max),
@@ -326,7 +335,7 @@ const BUILTIN_NAMES: Record<number, string> = {
   8: 'FLOOR', 9: 'FULLY_CONNECTED', 14: 'LOGISTIC', 16: 'LSTM', 17: 'MAX_POOL_2D', 18: 'MUL', 19: 'RELU', 21: 'RELU6', 22: 'RESHAPE',
   23: 'RESIZE_BILINEAR', 25: 'SOFTMAX', 26: 'SPACE_TO_DEPTH', 28: 'TANH', 32: 'CUSTOM', 34: 'PAD', 36: 'GATHER', 39: 'TRANSPOSE',
   40: 'MEAN', 41: 'SUB', 42: 'DIV', 43: 'SQUEEZE', 45: 'STRIDED_SLICE', 47: 'EXP', 49: 'SPLIT', 53: 'CAST', 54: 'PRELU', 55: 'MAXIMUM',
-  57: 'MINIMUM', 60: 'PADV2', 65: 'SLICE', 67: 'TRANSPOSE_CONV', 70: 'EXPAND_DIMS', 74: 'SUM', 75: 'SQRT', 77: 'SHAPE', 82: 'REDUCE_MAX',
+  57: 'MINIMUM', 60: 'PADV2', 65: 'SLICE', 66: 'SIN', 73: 'LOG', 104: 'CEIL', 108: 'COS', 116: 'ROUND', 67: 'TRANSPOSE_CONV', 70: 'EXPAND_DIMS', 74: 'SUM', 75: 'SQRT', 77: 'SHAPE', 82: 'REDUCE_MAX',
   83: 'PACK', 89: 'REDUCE_MIN', 97: 'RESIZE_NEAREST_NEIGHBOR', 98: 'LEAKY_RELU', 100: 'MIRROR_PAD', 114: 'QUANTIZE', 117: 'HARD_SWISH',
   126: 'BATCH_MATMUL',
 };

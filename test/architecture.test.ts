@@ -1,0 +1,66 @@
+/**
+ * The direction of dependencies between folders (docs/ARCHITECTURE.md): the graph IR knows nothing of the
+ * executors, shaders, op definitions or quantizers; quantization depends on no GPU code; and every op the
+ * importers can emit has one definition.
+ */
+import { describe, it, expect } from 'vitest';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT } from './helpers/data.js';
+import { allOps } from '../src/ir/op-registry.js';
+import { hasLowering } from '../src/gpu/lowering.js';
+
+const SRC = path.join(ROOT, 'src');
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = path.join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+/** Project-relative paths of the modules a file imports (static imports and re-exports). */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'|import\s+'(\.[^']+)'/g)]
+    .map((m) => path.relative(ROOT, path.resolve(path.dirname(file), m[1] ?? m[2])));
+}
+
+const RULES: [string, RegExp][] = [
+  ['src/ir/', /^src\/(cpu|gpu|quant|shaders|ops|cli|data)\/|^src\/(calibrate|convert)\./],
+  ['src/quant/', /^src\/(gpu|shaders|cli)\/|^src\/calibrate\./],
+  ['src/shaders/', /^src\/(cpu|gpu|quant|ops|cli)\//],
+  ['src/cpu/', /^src\/(gpu|shaders|cli)\//],
+];
+
+describe('dependency direction', () => {
+  for (const [folder, forbidden] of RULES)
+    it(`${folder} imports none of ${forbidden.source}`, () => {
+      const bad = files(path.join(ROOT, folder)).flatMap((f) => importsOf(f).filter((i) => forbidden.test(i)).map((i) => `${path.relative(ROOT, f)} -> ${i}`));
+      expect(bad).toEqual([]);
+    });
+
+  it('the checker sees imports (a rule that could not fail would prove nothing)', () => {
+    expect(importsOf(path.join(SRC, 'cpu/executor.ts'))).toContain('src/ops/index.js');
+  });
+});
+
+describe('op registry', () => {
+  it('every op an importer emits has a definition with a shape rule and a CPU kernel', () => {
+    const emitted = new Set<string>();
+    for (const f of files(path.join(SRC, 'ir/import')))
+      for (const m of readFileSync(f, 'utf8').matchAll(/\b(?:emit|emitNHWC|emitNamed|emitChannelsLast|addNode)\(\s*(?:\{[^}]*op:\s*)?'([A-Z][A-Za-z0-9]*)'/g)) emitted.add(m[1]);
+    expect(emitted.size).toBeGreaterThan(15);
+    const defined = new Map(allOps().map((d) => [d.name, d]));
+    for (const op of emitted) {
+      expect(defined.has(op), `${op} has no definition`).toBe(true);
+      expect(defined.get(op)!.cpu ?? defined.get(op)!.int8Kernel, `${op} has no CPU kernel`).toBeDefined();
+    }
+  });
+
+  it('every op with a float CPU kernel has a GPU lowering, except those that only fold away', () => {
+    const foldOnly = new Set(['Shape', 'Cast', 'FusedBatchNorm']);
+    const missing = allOps().filter((d) => d.cpu && !foldOnly.has(d.name) && !hasLowering(d.name)).map((d) => d.name);
+    expect(missing).toEqual([]);
+  });
+});
