@@ -12,6 +12,7 @@ import { convGeometry } from '../ir/op-params.js';
 import { gemmNT } from './gemm.js';
 import { requantMultiplier, multiplyByQuantizedMultiplier } from '../quant/fixed-point.js';
 import { roundHalfAway } from '../quant/params.js';
+import { clampInt32 } from '../ir/numeric.js';
 import { ActivationType as A, TypeId } from '../ir/schema/ops.js';
 
 function qparam(g: Graph, id: number, what: string, node: Node): QuantParam {
@@ -48,7 +49,7 @@ function requantize(acc: Float64Array, channels: number, inScale: number, wParam
   const [lo, hi] = activationRange(act, out);
   const res = new Int8Array(acc.length);
   for (let i = 0; i < acc.length; i++) {
-    const v = out.zeroPoint + multiplyByQuantizedMultiplier(Math.max(-2147483648, Math.min(2147483647, acc[i])), mults[i % channels]);
+    const v = out.zeroPoint + multiplyByQuantizedMultiplier(clampInt32(acc[i]), mults[i % channels]);
     res[i] = v < lo ? lo : v > hi ? hi : v;
   }
   return res;

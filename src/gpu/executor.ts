@@ -11,23 +11,12 @@ import type { RT } from '../ir/tensor.js';
 import { dequantizeWeight, isQuantizedWeight, runsDequantized } from '../quant/dequant.js';
 import type { GpuContext } from './device.js';
 import { lowerNode, Step } from './lowering.js';
-
-const STORAGE = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC
+import { STORAGE_USAGE, pipelineFor, readBuffer } from './resources.js';
 
 /** Something that adds its own dispatches after a tensor is produced (statistics). */
 export type TensorHook = (pass: GPUComputePassEncoder, tensorId: number, buffer: GPUBuffer, shape: number[]) => void;
 
-/** Compiled pipelines per device, keyed by WGSL source: a layer shape compiles once per process. */
-const caches = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
-export function pipelineCache(device: GPUDevice): Map<string, Promise<GPUComputePipeline>> {
-  let c = caches.get(device);
-  if (!c) caches.set(device, (c = new Map()));
-  return c;
-}
-
 export interface ExecutorOptions {
-  /** Pipeline cache shared between executors (same WGSL compiles once). */
-  pipelines?: Map<string, Promise<GPUComputePipeline>>;
   /** false keeps every activation in its own buffer so all can be read back (tests). */
   reuseBuffers?: boolean;
 }
@@ -57,7 +46,7 @@ export class GpuExecutor {
     const view = batch > 1 ? batchedGraph(g, batch) : undefined;
     const ex = new GpuExecutor(ctx, view?.graph ?? g, view ? batch : 1);
     for (const [id, s] of view?.shapes ?? batchShapes(g, 1)!) ex.shapes.set(id, s);
-    await ex.build(opts.pipelines ?? pipelineCache(ctx.device), opts.reuseBuffers ?? true);
+    await ex.build(opts.reuseBuffers ?? true);
     return ex;
   }
 
@@ -69,7 +58,7 @@ export class GpuExecutor {
   private shapeOf = (id: number): number[] => this.shapes.get(id) ?? this.g.tensors[id].shape;
 
   private newBuffer(bytes: number): GPUBuffer {
-    const b = this.ctx.device.createBuffer({ size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: STORAGE });
+    const b = this.ctx.device.createBuffer({ size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: STORAGE_USAGE });
     this.owned.push(b);
     return b;
   }
@@ -90,7 +79,7 @@ export class GpuExecutor {
     return buf;
   }
 
-  private async build(pipelines: Map<string, Promise<GPUComputePipeline>>, reuse: boolean): Promise<void> {
+  private async build(reuse: boolean): Promise<void> {
     const { g } = this;
     const lowered = g.nodes.map((n) => ({ node: n, low: lowerNode(g, n, this.shapeOf) }));
     // Storage per tensor: aliases share their source's storage; last use decides when it can be reused.
@@ -124,13 +113,7 @@ export class GpuExecutor {
             if (this.buffers.has(id) && !g.isConst(id)) return this.buffers.get(id)!;
             return this.constBuffer(g.tensors[id], node, node.inputs.indexOf(id));
           });
-          let p = pipelines.get(step.kernel.code);
-          if (!p) {
-            const module = this.ctx.device.createShaderModule({ code: step.kernel.code, label: step.label });
-            p = this.ctx.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: step.label });
-            pipelines.set(step.kernel.code, p);
-          }
-          const pipeline = await p.catch((e: Error) => {
+          const pipeline = await pipelineFor(this.ctx.device, step.kernel.code, step.label).catch((e: Error) => {
             throw new Error(`WGSL for ${node.op} ${node.name} failed to compile: ${e.message}\n${step.kernel.code}`);
           });
           const entries = [...inputs, this.buffers.get(step.output)!].map((buffer, binding) => ({ binding, resource: { buffer } }));
@@ -199,16 +182,4 @@ export class GpuExecutor {
     for (const b of this.owned) b.destroy();
     this.owned = [];
   }
-}
-
-export async function readBuffer(device: GPUDevice, src: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
-  const staging = device.createBuffer({ size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: 0x0001 | 0x0008 }); // MAP_READ | COPY_DST
-  const enc = device.createCommandEncoder();
-  enc.copyBufferToBuffer(src, 0, staging, 0, staging.size);
-  device.queue.submit([enc.finish()]);
-  await staging.mapAsync(0x0001);
-  const copy = staging.getMappedRange().slice(0, bytes);
-  staging.unmap();
-  staging.destroy();
-  return copy;
 }

@@ -7,11 +7,11 @@
 import type { Graph } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
 import type { GpuContext } from './device.js';
-import { GpuExecutor, readBuffer, pipelineCache } from './executor.js';
-import { minMaxKernel, histogramKernel, radixInitKernel, radixCountKernel, radixSelectKernel, HIST_BINS } from '../shaders/stats.js';
-import { SampleSource, StatsOptions, TensorStats, defaultTensors, batches, stackBatch, quantileRanks, emptyStats } from '../quant/stats.js';
+import { GpuExecutor } from './executor.js';
+import { STORAGE_USAGE, pipelineFor, readBuffer } from './resources.js';
+import { minMaxKernel, histogramKernel, radixInitKernel, radixCountKernel, radixSelectKernel } from '../shaders/stats.js';
+import { SampleSource, StatsOptions, TensorStats, defaultTensors, batches, stackBatch, quantileRanks, emptyStats, HIST_BINS } from '../quant/stats.js';
 
-const USAGE = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC
 
 interface Dispatch {
   pipeline: GPUComputePipeline;
@@ -29,20 +29,14 @@ export async function collectStatisticsGpu(ctx: GpuContext, g: Graph, src: Sampl
   const { device } = ctx;
   const ids = o.tensors ?? defaultTensors(g);
   const slotOf = new Map(ids.map((t, i) => [t, i]));
-  const pipelines = pipelineCache(device);
   const owned: GPUBuffer[] = [];
   const buffer = (bytes: number) => {
-    const b = device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: USAGE });
+    const b = device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: STORAGE_USAGE });
     owned.push(b);
     return b;
   };
   const dispatch = async (k: { code: string; dispatch: [number, number, number] }, bufs: GPUBuffer[]): Promise<Dispatch> => {
-    let p = pipelines.get(k.code);
-    if (!p) {
-      p = device.createComputePipelineAsync({ layout: 'auto', compute: { module: device.createShaderModule({ code: k.code }), entryPoint: 'main' } });
-      pipelines.set(k.code, p);
-    }
-    const pipeline = await p;
+    const pipeline = await pipelineFor(device, k.code);
     const bind = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: bufs.map((buffer, binding) => ({ binding, resource: { buffer } })) });
     return { pipeline, bind, size: k.dispatch };
   };
@@ -65,7 +59,7 @@ export async function collectStatisticsGpu(ctx: GpuContext, g: Graph, src: Sampl
   async function executor(samples: number): Promise<GpuExecutor> {
     let ex = executors.get(samples);
     if (!ex) {
-      ex = await GpuExecutor.create(ctx, g, samples, { pipelines });
+      ex = await GpuExecutor.create(ctx, g, samples);
       executors.set(samples, ex);
     }
     return ex;
@@ -82,7 +76,7 @@ export async function collectStatisticsGpu(ctx: GpuContext, g: Graph, src: Sampl
       const slot = slotOf.get(id)!;
       const act = ex.bufferOf(id);
       const list: Dispatch[] = [];
-      if (pass === 'histogram') list.push(await dispatch(histogramKernel(n, slot), [act, stats, hist!]));
+      if (pass === 'histogram') list.push(await dispatch(histogramKernel(n, slot, HIST_BINS), [act, stats, hist!]));
       else {
         list.push(await dispatch(minMaxKernel(n, slot), [act, stats]));
         if (results) {

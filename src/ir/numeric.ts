@@ -26,8 +26,11 @@ export function int64BytesToInt32(bytes: Uint8Array): Int32Array {
   return out;
 }
 
+export const FLT_MAX = 3.4028234663852886e38;
+export const INT32_MIN = -2147483648, INT32_MAX = 2147483647;
+
 export function clampInt32(v: number): number {
-  return v > 2147483647 ? 2147483647 : v < -2147483648 ? -2147483648 : v;
+  return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v;
 }
 
 /** Copies bytes into a fresh, aligned ArrayBuffer. */

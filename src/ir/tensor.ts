@@ -1,5 +1,5 @@
 /** Runtime tensors, as both executors and the passes see them: a shape and a flat typed array in row-major order. */
-import { UserError, stridesOf as strides } from './graph.js';
+import { UserError, stridesOf as strides, sizeOf as size } from './graph.js';
 
 export type RTData = Float32Array | Int32Array | Int8Array | Uint8Array | Int16Array;
 export interface RT {
@@ -7,11 +7,8 @@ export interface RT {
   data: RTData;
 }
 
-export function size(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
+/** Element count of a shape (graph.ts's sizeOf). */
+export { size };
 
 export { stridesOf as strides } from './graph.js';
 

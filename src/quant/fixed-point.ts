@@ -3,7 +3,8 @@
  * in_scale * w_scale / out_scale becomes a Q31 multiplier and shifts (double precision), applied with
  * SaturatingRoundingDoublingHighMul and RoundingDivideByPOT, exactly in 64-bit integer semantics.
  */
-const INT32_MIN = -2147483648, INT32_MAX = 2147483647;
+import { INT32_MIN, INT32_MAX } from '../ir/numeric.js';
+
 const TWO31 = 2147483648;
 
 export interface QuantizedMultiplier {

@@ -6,6 +6,7 @@
 import { Graph, Node, QuantParam } from '../ir/graph.js';
 import { TypeId, QuantType } from '../ir/schema/ops.js';
 import { findOp } from '../ir/op-registry.js';
+import { clampInt32, INT32_MAX } from '../ir/numeric.js';
 import { encodeMinMax, quantize, roundHalfAway } from './params.js';
 import { preferredDim, channelOf } from './preferred-dim.js';
 import { activationRange, passesFor, CalibrationMethod, ActivationRange } from './calibrators.js';
@@ -52,7 +53,6 @@ export interface FullQuantResult {
 
 /** The op's full-quantization role from its definition: int8 compute with a weight, or int8 data movement. */
 const int8Role = (op: string) => findOp(op)?.int8;
-const INT32_MAX = 2147483647;
 
 function isFloatData(g: Graph, id: number): boolean {
   return id >= 0 && !g.isConst(id) && g.tensors[id].dtype === 'float32';
@@ -172,9 +172,6 @@ function quantizeWeightAndBias(g: Graph, n: Node, input: ActivationRange, perCha
   }
 }
 
-function clampInt32(v: number): number {
-  return Math.max(-INT32_MAX - 1, Math.min(INT32_MAX, v));
-}
 
 /** A deep-enough copy: node objects and tensor records are new, constant data arrays are shared (never mutated). */
 export function cloneGraph(g: Graph): Graph {

@@ -3,6 +3,7 @@
  * shape, cached by source text), reads float32 storage buffers and writes one output buffer.
  */
 import { ActivationType as A } from '../ir/schema/ops.js';
+import { FLT_MAX } from '../ir/numeric.js';
 
 export const WG = 64;
 
@@ -38,8 +39,8 @@ export const i = (n: number) => `${Math.trunc(n)}i`;
 
 /** A WGSL float literal that round-trips the float32 value. */
 export function f(n: number): string {
-  if (n === Infinity || n >= 3.4028234663852886e38) return '3.4028234663852886e38';
-  if (n === -Infinity || n <= -3.4028234663852886e38) return '-3.4028234663852886e38';
+  if (n >= FLT_MAX) return '3.4028234663852886e38';
+  if (n <= -FLT_MAX) return '-3.4028234663852886e38';
   const s = Math.fround(n).toPrecision(9);
   return s.includes('e') || s.includes('.') ? s : `${s}.0`;
 }

@@ -2,6 +2,7 @@
  * WGSL kernels for every op of the CPU executor, as source generators with baked shapes. Each returns the
  * WGSL code and its dispatch size; bindings are the listed inputs (read) then the output (read_write).
  */
+import { sizeOf as size } from '../ir/graph.js';
 import { bindings, mainLinear, linearDispatch, u, f, i, stridesOf, coords, activationFn } from './common.js';
 import { gemmKernel } from './gemm.js';
 import { ReduceMode, ResizeMethod } from '../ir/schema/ops.js';
@@ -13,7 +14,6 @@ export interface Kernel {
   dispatch: [number, number, number];
 }
 
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /** Conv2DFusion as implicit GEMM (general and grouped), NHWC input, KHWC weight. */
 export function convGemm(g: ConvGeometry, hasBias: boolean, act: number): Kernel {

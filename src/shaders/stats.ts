@@ -8,7 +8,6 @@
  */
 import { u } from './common.js';
 
-export const HIST_BINS = 2048;
 const WG = 256;
 
 const KEY_FN = `
@@ -62,7 +61,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
  * Histogram of |x| into 2048 bins over [0, absmax], absmax read from the pass-1 stats of this tensor:
  * bin = min(u32(|x| / (absmax / 2048)), 2047), |x| <= DBL_EPSILON skipped (MindSpore's DataDistribution).
  */
-export function histogramKernel(n: number, slot: number): { code: string; dispatch: [number, number, number] } {
+export function histogramKernel(n: number, slot: number, binCount: number): { code: string; dispatch: [number, number, number] } {
   const groups = groupsFor(n);
   const code = `
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -70,26 +69,26 @@ export function histogramKernel(n: number, slot: number): { code: string; dispat
 @group(0) @binding(2) var<storage, read_write> hist: array<atomic<u32>>;
 ${KEY_FN}
 fn value_of(k: u32) -> f32 { return bitcast<f32>(select(~k, k & 0x7fffffffu, (k & 0x80000000u) != 0u)); }
-var<workgroup> bins: array<atomic<u32>, ${HIST_BINS}>;
+var<workgroup> bins: array<atomic<u32>, ${binCount}>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  for (var b = lid; b < ${HIST_BINS}u; b = b + ${WG}u) { atomicStore(&bins[b], 0u); }
+  for (var b = lid; b < ${binCount}u; b = b + ${WG}u) { atomicStore(&bins[b], 0u); }
   workgroupBarrier();
   let absmax = max(abs(value_of(stats[${u(slot * 4)}])), abs(value_of(stats[${u(slot * 4 + 1)}])));
-  let interval = absmax / ${HIST_BINS}.0;
+  let interval = absmax / ${binCount}.0;
   for (var i = wid.x * ${WG}u + lid; i < ${u(n)}; i = i + ${u(groups * WG)}) {
     let v = x[i];
     let bits = bitcast<u32>(v);
     if (!is_finite_bits(bits)) { continue; }
     let a = abs(v);
     if (a <= 2.220446049250313e-16 || interval <= 0.0) { continue; }
-    let bin = min(u32(a / interval), ${HIST_BINS - 1}u);
+    let bin = min(u32(a / interval), ${binCount - 1}u);
     atomicAdd(&bins[bin], 1u);
   }
   workgroupBarrier();
-  for (var b = lid; b < ${HIST_BINS}u; b = b + ${WG}u) {
+  for (var b = lid; b < ${binCount}u; b = b + ${WG}u) {
     let c = atomicLoad(&bins[b]);
-    if (c > 0u) { atomicAdd(&hist[${u(slot * HIST_BINS)} + b], c); }
+    if (c > 0u) { atomicAdd(&hist[${u(slot * binCount)} + b], c); }
   }
 }`;
   return { code, dispatch: [groups, 1, 1] };

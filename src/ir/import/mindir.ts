@@ -6,7 +6,7 @@
  * exports (Depend, Load, UpdateState) and functions called from the main graph (inlined).
  */
 import protobuf from 'protobufjs';
-import { toNumber } from '../numeric.js';
+import { toNumber, FLT_MAX } from '../numeric.js';
 import { FmkType, Graph, UserError } from '../graph.js';
 import { ActivationType as Act, PadMode, ReduceMode, ResizeMethod, CoordinateTransformMode as CT, NearestMode } from '../schema/ops.js';
 import { MINDIR_PROTO, CHECKPOINT_PROTO } from './proto/mindir-proto.js';
@@ -16,7 +16,6 @@ import { NchwGraphBuilder } from './nchw-builder.js';
 type PB = any;
 const num = toNumber;
 const text = (b: Uint8Array | string | undefined) => (typeof b === 'string' ? b : b ? new TextDecoder().decode(b) : '');
-const FLT_MAX = 3.4028234663852886e38;
 
 let root: protobuf.Root | undefined;
 function types(): protobuf.Root {

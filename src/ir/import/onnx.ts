@@ -5,7 +5,7 @@
  * and Constant nodes) become constant tensors; int64 becomes int32 and fp16/double become float32.
  */
 import protobuf from 'protobufjs';
-import { toNumber } from '../numeric.js';
+import { toNumber, FLT_MAX } from '../numeric.js';
 import { Graph, FmkType, Format, UserError, TensorData } from '../graph.js';
 import { ActivationType as Act, PadMode, ReduceMode, ResizeMethod, CoordinateTransformMode as CT, NearestMode } from '../schema/ops.js';
 import { ONNX_PROTO } from './proto/onnx-proto.js';
@@ -22,7 +22,6 @@ export interface ImportOptions {
 type PB = any;
 let modelType: protobuf.Type | undefined;
 
-const FLT_MAX = 3.4028234663852886e38;
 const num = toNumber;
 
 export function parseOnnx(bytes: Uint8Array, file = 'model'): PB {

@@ -6,7 +6,7 @@
 import * as fb from 'flatbuffers';
 import { Graph, FmkType, Format, UserError, TensorData, sizeOf } from '../graph.js';
 import { ActivationType as Act, PadMode, ReduceMode, ResizeMethod, CoordinateTransformMode as CT, NearestMode } from '../schema/ops.js';
-import { halfBytesToFloat32, int64BytesToInt32, alignedCopy } from '../numeric.js';
+import { halfBytesToFloat32, int64BytesToInt32, alignedCopy, FLT_MAX } from '../numeric.js';
 import { Table } from './fb-table.js';
 import { permuteConst } from '../layout.js';
 
@@ -20,7 +20,6 @@ const OPCODE = { deprecated_builtin_code: 0, builtin_code: 3 };
 /** TensorType -> bytes per element and how to read it. */
 const TYPES: Record<number, string> = { 0: 'float32', 1: 'float16', 2: 'int32', 3: 'uint8', 4: 'int64', 6: 'bool', 7: 'int16', 9: 'int8' };
 
-const FLT_MAX = 3.4028234663852886e38;
 
 interface Op {
   code: number;
