@@ -1,6 +1,6 @@
 /** Elementwise kernels: broadcasting binary ops, unary maps, PReLU, Scale, BatchNorm. */
 import type { Node } from '../ir/graph.js';
-import { RT, f32, size, broadcastShape, broadcastStrides } from '../ir/tensor.js';
+import { RT, RTData, f32, size, broadcastShape, broadcastStrides } from '../ir/tensor.js';
 import { scaleParams } from '../ir/op-params.js';
 import { applyActivation } from './activation.js';
 
@@ -39,6 +39,33 @@ export function broadcastBinary(f: Bin) {
   };
 }
 
+/**
+ * Broadcasting over any number of inputs: out[i] = f(x0[...], x1[...], ...) with numpy broadcasting, into an
+ * array made by `make` (Uint8Array for booleans, Float32Array, ...).
+ */
+export function broadcastMap(ins: RT[], f: (...v: number[]) => number, make: (n: number) => RTData, where: string): RT {
+  const outShape = ins.map((t) => t.shape).reduce((a, b) => broadcastShape(a, b, where));
+  const n = size(outShape);
+  const od = make(n);
+  const rank = outShape.length;
+  const strides = ins.map((t) => broadcastStrides(t.shape, outShape));
+  const offs = new Array(ins.length).fill(0);
+  const idx = new Array(rank).fill(0);
+  const vals = new Array(ins.length);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < ins.length; k++) vals[k] = ins[k].data[offs[k]];
+    od[i] = f(...vals);
+    for (let d = rank - 1; d >= 0; d--) {
+      idx[d]++;
+      for (let k = 0; k < ins.length; k++) offs[k] += strides[k][d];
+      if (idx[d] < outShape[d]) break;
+      for (let k = 0; k < ins.length; k++) offs[k] -= strides[k][d] * outShape[d];
+      idx[d] = 0;
+    }
+  }
+  return { shape: outShape, data: od };
+}
+
 /** Visits every output index with the matching flat offsets into two broadcast inputs. */
 function walk(shape: number[], sa: number[], sb: number[], fn: (i: number, a: number, b: number) => void): void {
   const rank = shape.length;
@@ -59,11 +86,11 @@ function walk(shape: number[], sa: number[], sb: number[], fn: (i: number, a: nu
   }
 }
 
-/** Elementwise kernel applying `f` to every value (float32 out). */
-export function mapUnary(f: (x: number) => number) {
+/** Elementwise kernel applying `f` to every value (float32 out; int32 kept with `keepIntegers`, for Neg and Abs). */
+export function mapUnary(f: (x: number) => number, keepIntegers = false) {
   return (_node: Node, [x]: RT[]): RT[] => {
     const xd = x.data;
-    const od = new Float32Array(xd.length);
+    const od = keepIntegers && xd instanceof Int32Array ? new Int32Array(xd.length) : new Float32Array(xd.length);
     for (let i = 0; i < xd.length; i++) od[i] = f(xd[i]);
     return [{ shape: x.shape, data: od }];
   };

@@ -2,7 +2,7 @@
 import type { Node } from '../ir/graph.js';
 import { UserError } from '../ir/graph.js';
 import { ReduceMode } from '../ir/schema/ops.js';
-import { RT, size } from '../ir/tensor.js';
+import { RT, size, normAxis } from '../ir/tensor.js';
 import { reduceAxes, reduceShape, softmaxAxis } from '../ir/op-params.js';
 
 export function reduce(node: Node, [x, axesT]: RT[]): RT[] {
@@ -48,8 +48,8 @@ export function reduce(node: Node, [x, axesT]: RT[]): RT[] {
   return [{ shape: reduceShape(node, x.shape, axes), data: od }];
 }
 
-export function softmax(node: Node, [x]: RT[]): RT[] {
-  const axis = softmaxAxis(node, x.shape.length);
+/** Softmax along `axis`, or its logarithm (LogSoftmax, computed as x - max - log(sum exp) for stability). */
+export function softmaxAlong(x: RT, axis: number, log: boolean): RT {
   const inner = size(x.shape.slice(axis + 1));
   const len = x.shape[axis];
   const outer = size(x.shape.slice(0, axis));
@@ -62,7 +62,16 @@ export function softmax(node: Node, [x]: RT[]): RT[] {
       for (let k = 0; k < len; k++) m = Math.max(m, xd[base + k * inner]);
       let s = 0;
       for (let k = 0; k < len; k++) s += Math.exp(xd[base + k * inner] - m);
-      for (let k = 0; k < len; k++) od[base + k * inner] = Math.exp(xd[base + k * inner] - m) / s;
+      const ls = Math.log(s);
+      for (let k = 0; k < len; k++) od[base + k * inner] = log ? xd[base + k * inner] - m - ls : Math.exp(xd[base + k * inner] - m) / s;
     }
-  return [{ shape: x.shape, data: od }];
+  return { shape: x.shape, data: od };
+}
+
+export function softmax(node: Node, [x]: RT[]): RT[] {
+  return [softmaxAlong(x, softmaxAxis(node, x.shape.length), false)];
+}
+
+export function logSoftmax(node: Node, [x]: RT[]): RT[] {
+  return [softmaxAlong(x, normAxis((node.attrs.axis as number) ?? -1, x.shape.length), true)];
 }

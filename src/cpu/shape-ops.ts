@@ -1,5 +1,6 @@
 /** Ops that move data without arithmetic: reshape family, transpose, concat, slicing, gather, pad, shape. */
 import type { Node } from '../ir/graph.js';
+import { TypeId } from '../ir/schema/ops.js';
 import { UserError } from '../ir/graph.js';
 import { RT, RTData, size, strides, normAxis, permute } from '../ir/tensor.js';
 import { ints, sliceParams, sliceFusionBox, reshapeTarget, splitSizes, gatherParams, padParams } from '../ir/op-params.js';
@@ -151,10 +152,13 @@ export function shapeOf(_node: Node, [x]: RT[]): RT[] {
   return [{ shape: [x.shape.length], data: Int32Array.from(x.shape) }];
 }
 
+/** Cast to the TypeId of the second input: bool as 0/1 bytes, integer types as int32, the rest float32. */
 export function cast(_node: Node, [x, toT]: RT[]): RT[] {
-  const to = toT ? ints(toT)[0] : 43;
-  if (to === 34 || to === 35 || to === 31) return [{ shape: x.shape, data: Int32Array.from(x.data as ArrayLike<number>, Math.trunc) }];
-  return [{ shape: x.shape, data: Float32Array.from(x.data as ArrayLike<number>) }];
+  const to = toT ? ints(toT)[0] : TypeId.float32;
+  const v = x.data as ArrayLike<number>;
+  if (to === TypeId.bool) return [{ shape: x.shape, data: Uint8Array.from(v, (a) => +(a !== 0)) }];
+  if (to === TypeId.int32 || to === TypeId.int64 || to === 31) return [{ shape: x.shape, data: Int32Array.from(v, Math.trunc) }];
+  return [{ shape: x.shape, data: Float32Array.from(v) }];
 }
 
 export function expandDims(_node: Node, [x, axisT]: RT[]): RT[] {

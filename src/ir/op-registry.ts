@@ -61,6 +61,8 @@ export interface OpDef {
   weights?: WeightTraits;
   /** Full quantization: `compute` runs int8 with a constant weight; `move` passes int8 data through. */
   int8?: 'compute' | 'move';
+  /** Rewrites the node into the exact form MindSpore's converter writes, once shapes are known (e.g. explicit axes). */
+  complete?: (g: Graph, node: Node) => void;
   /** Output shapes and dtypes from the inputs' shapes (and values when known); never from arithmetic. */
   infer: (node: Node, inputs: InputView[]) => OutputInfo[];
   cpu?: CpuKernel;

@@ -1,5 +1,5 @@
 /** Elementwise ops: broadcasting binary arithmetic and unary math. */
-import { defineOp, ACT, broadcastInfer, floatLikeInput } from './define.js';
+import { defineOp, ACT, broadcastInfer, floatLikeInput, sameAsInput } from './define.js';
 import { broadcastBinary, mapUnary, mapUnaryWith, Bin } from '../cpu/elementwise.js';
 import { erf } from '../cpu/activation.js';
 import * as K from '../shaders/kernels.js';
@@ -33,10 +33,10 @@ binaryOp('PowFusion', [['scale', 'float', 1], ['shift', 'float', 0]], Math.pow, 
 defineOp({ name: 'Eltwise', fields: [['mode', 'byte', 0]], layout: 'broadcast', infer: broadcastInfer });
 
 /** A unary math op: `f` on the CPU, the WGSL expression of `x` on the GPU (with the functions it calls). */
-function unaryOp(name: string, f: (x: number) => number, wgsl: string, helpers = ''): void {
+function unaryOp(name: string, f: (x: number) => number, wgsl: string, helpers = '', keepIntegers = false): void {
   defineOp({
-    name, fields: [], layout: 'unary', infer: floatLikeInput,
-    cpu: mapUnary(f),
+    name, fields: [], layout: 'unary', infer: keepIntegers ? sameAsInput : floatLikeInput,
+    cpu: mapUnary(f, keepIntegers),
     gpu: (c) => c.one(K.unary(size(c.outShape), wgsl, 0, 0, 0, 0, helpers), [c.node.inputs[0]]),
   });
 }
@@ -47,8 +47,9 @@ function roundHalfEven(x: number): number {
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-unaryOp('Abs', Math.abs, 'abs(x)');
-unaryOp('Neg', (x) => -x, '-x');
+// Abs and Neg of integers (shape arithmetic) stay integers.
+unaryOp('Abs', Math.abs, 'abs(x)', '', true);
+unaryOp('Neg', (x) => -x, '-x', '', true);
 unaryOp('Sqrt', Math.sqrt, 'sqrt(x)');
 unaryOp('Log', Math.log, 'log(x)');
 unaryOp('Floor', Math.floor, 'floor(x)');

@@ -11,4 +11,5 @@ import './pool.js';
 import './reduce.js';
 import './shape.js';
 import './resize.js';
+import './logic.js';
 import './quant.js';

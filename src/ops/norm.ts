@@ -1,9 +1,10 @@
-/** Per-channel affine ops: ScaleFusion (what an unfoldable BatchNorm becomes) and FusedBatchNorm. */
-import { defineOp, ACT, floatLikeInput, present } from './define.js';
+/** Normalizations: ScaleFusion (what an unfoldable BatchNorm becomes), FusedBatchNorm, LayerNormFusion. */
+import { defineOp, ACT, floatLikeInput, present, out } from './define.js';
+import type { Node } from '../ir/graph.js';
 import { scale, batchNorm } from '../cpu/elementwise.js';
 import * as K from '../shaders/kernels.js';
 import { scaleParams } from '../ir/op-params.js';
-import { size } from '../ir/tensor.js';
+import { RT, size, normAxis } from '../ir/tensor.js';
 
 defineOp({
   name: 'ScaleFusion', fields: [['axis', 'long', 0], ACT], layout: 'channel', fusedActivation: true, infer: floatLikeInput,
@@ -19,4 +20,47 @@ defineOp({
   name: 'FusedBatchNorm', fields: [['epsilon', 'float', 0.0001], ['momentum', 'float', 0.9], ['mode', 'long', 0]],
   layout: 'channel', infer: floatLikeInput,
   cpu: batchNorm,
+});
+
+/** Normalization axes [axis, rank) and the per-row length. */
+function layerNormGeometry(n: Node, shape: number[]): { rows: number; len: number; axis: number } {
+  const axis = normAxis((n.attrs.begin_norm_axis as number) ?? -1, shape.length);
+  return { rows: size(shape.slice(0, axis)), len: size(shape.slice(axis)), axis };
+}
+
+/** y = (x - mean) / sqrt(var + epsilon) * gamma + beta over the trailing axes; gamma and beta cover them. */
+function layerNorm(n: Node, [x, gamma, beta]: RT[]): RT[] {
+  const { rows, len } = layerNormGeometry(n, x.shape);
+  const eps = (n.attrs.epsilon as number) ?? 1e-5;
+  const xd = x.data as Float32Array, od = new Float32Array(xd.length);
+  const gd = gamma?.data, bd = beta?.data;
+  for (let r = 0; r < rows; r++) {
+    let mean = 0;
+    for (let i = 0; i < len; i++) mean += xd[r * len + i];
+    mean /= len;
+    let v = 0;
+    for (let i = 0; i < len; i++) v += (xd[r * len + i] - mean) ** 2;
+    const inv = 1 / Math.sqrt(v / len + eps);
+    for (let i = 0; i < len; i++) {
+      const g = gd ? gd[i % gd.length] : 1, b = bd ? bd[i % bd.length] : 0;
+      od[r * len + i] = (xd[r * len + i] - mean) * inv * g + b;
+    }
+  }
+  return [{ shape: x.shape, data: od }];
+}
+
+defineOp({
+  name: 'LayerNormFusion', layout: 'fixed',
+  fields: [['begin_norm_axis', 'long', 0], ['epsilon', 'float', 0.00001], ['elementwise_affine', 'bool', false], ['begin_params_axis', 'long', 0]],
+  // The .ms holds non-negative axes.
+  complete: (g, n) => {
+    const rank = g.tensors[n.inputs[0]].shape.length;
+    n.attrs = { ...n.attrs, begin_norm_axis: normAxis(n.attrs.begin_norm_axis as number, rank), begin_params_axis: normAxis(n.attrs.begin_params_axis as number, rank) };
+  },
+  infer: (_n, [x]) => out(x.shape),
+  cpu: layerNorm,
+  gpu: (c) => {
+    const { rows, len } = layerNormGeometry(c.node, c.inShape(0));
+    return c.one(K.layerNorm(rows, len, (c.node.attrs.epsilon as number) ?? 1e-5, c.node.inputs.length > 1 ? size(c.inShape(1)) : 0, c.node.inputs.length > 2));
+  },
 });

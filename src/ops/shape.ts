@@ -222,13 +222,39 @@ defineOp({
   cpu: S.shapeOf,
 });
 
-/** Cast to the TypeId of the second input: integer types become int32, the rest float32. */
-const castDtype = (to: number): DType => (to === TypeId.int32 || to === TypeId.int64 || to === 31 ? 'int32' : 'float32');
+/** Cast to the TypeId of the second input: bool, integer types as int32, the rest float32. */
+const castDtype = (to: number): DType => (to === TypeId.bool ? 'bool' : to === TypeId.int32 || to === TypeId.int64 || to === 31 ? 'int32' : 'float32');
 
 defineOp({
   name: 'Cast', fields: [], layout: 'unary',
   infer: (n, [x, toT]) => out(x.shape, castDtype(toT ? valuesOf(n, toT, 'the target type')[0] : TypeId.float32)),
   cpu: S.cast,
+  // On the GPU every tensor is f32: booleans 0/1, integers truncated.
+  gpu: (c) => {
+    const dtype = castDtype(ints(c.constOf(1, 'the target type'))[0] ?? TypeId.float32);
+    return c.one(K.unary(size(c.outShape), dtype === 'bool' ? 'select(0.0, 1.0, x != 0.0)' : dtype === 'int32' ? 'trunc(x)' : 'x'), [c.node.inputs[0]]);
+  },
+});
+
+// The element count of its input, known from shapes alone.
+defineOp({
+  name: 'Size', fields: [], layout: 'fixed',
+  infer: (_n, [x]) => [{ shape: [], dtype: 'int32', data: Int32Array.of(size(x.shape)) }],
+  cpu: (_n, [x]) => [{ shape: [], data: Int32Array.of(size(x.shape)) }],
+});
+
+/** A tensor of the shape given by its input, filled with `value[0]`, integer when data_type says so. */
+const constantOfShapeDtype = (n: Node): DType => (n.attrs.data_type === TypeId.int32 || n.attrs.data_type === TypeId.int64 ? 'int32' : 'float32');
+defineOp({
+  name: 'ConstantOfShape', fields: [['data_type', 'long', 0], ['value', '[float]', null], ['element_size', 'int', 0], ['shape', '[long]', null]],
+  layout: 'fixed',
+  infer: (n, [shapeT]) => out(valuesOf(n, shapeT, 'the shape'), constantOfShapeDtype(n)),
+  cpu: (n, [shapeT]) => {
+    const shape = ints(shapeT);
+    const value = ((n.attrs.value as number[]) ?? [0])[0] ?? 0;
+    const data = constantOfShapeDtype(n) === 'int32' ? new Int32Array(size(shape)) : new Float32Array(size(shape));
+    return [{ shape, data: data.fill(value) }];
+  },
 });
 
 // MindSpore's BiasAdd, read from real .ms files; no kernel.

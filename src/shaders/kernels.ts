@@ -143,6 +143,21 @@ const BINARY_EXPR: Record<BinaryOp, string> = {
   add: 'a + b', sub: 'a - b', mul: 'a * b', div: 'a / b', max: 'max(a, b)', min: 'min(a, b)', pow: 'pow_any(a, b)',
 };
 
+/**
+ * Elementwise over broadcast inputs: `expr` is WGSL over v0, v1, ... (booleans are 0.0 / 1.0 floats on the GPU,
+ * as the CPU's Uint8Array holds 0 / 1).
+ */
+export function broadcastExpr(inShapes: number[][], outShape: number[], expr: string): Kernel {
+  const total = size(outShape);
+  const loads = inShapes.map((s, k) => `  let v${k} = in${k}[${broadcastOffset(s, outShape)}];`).join('\n');
+  const code = `${bindings(inShapes.length)}
+${mainLinear(total, `
+${coords(outShape)}
+${loads}
+  out[idx] = ${expr};`)}`;
+  return { code, dispatch: linearDispatch(total) };
+}
+
 export function binary(op: BinaryOp, aShape: number[], bShape: number[], outShape: number[], act: number, preScale = 1, preShift = 0): Kernel {
   const total = size(outShape);
   const same = size(aShape) === total && size(bShape) === total;
@@ -237,7 +252,25 @@ ${coords(red, 'r', 'j')}
   return { code, dispatch: linearDispatch(total) };
 }
 
-export function softmax(outer: number, len: number, inner: number): Kernel {
+/** LayerNorm over rows of `len`: one thread per row; gamma/beta (length `affine`) repeat along the row. */
+export function layerNorm(rows: number, len: number, eps: number, affine: number, hasBeta: boolean): Kernel {
+  const code = `${bindings(affine ? (hasBeta ? 3 : 2) : 1)}
+${mainLinear(rows, `
+  let base = idx * ${u(len)};
+  var mean = 0.0;
+  for (var i = 0u; i < ${u(len)}; i = i + 1u) { mean = mean + in0[base + i]; }
+  mean = mean / ${f(len)};
+  var v = 0.0;
+  for (var i = 0u; i < ${u(len)}; i = i + 1u) { let d = in0[base + i] - mean; v = v + d * d; }
+  let inv = 1.0 / sqrt(v / ${f(len)} + ${f(eps)});
+  for (var i = 0u; i < ${u(len)}; i = i + 1u) {
+    out[base + i] = (in0[base + i] - mean) * inv${affine ? ` * in1[i % ${u(affine)}]` : ''}${hasBeta ? ` + in2[i % ${u(affine)}]` : ''};
+  }`)}`;
+  return { code, dispatch: linearDispatch(rows) };
+}
+
+/** Softmax along the middle dim of [outer, len, inner], or its logarithm. */
+export function softmax(outer: number, len: number, inner: number, log = false): Kernel {
   const total = outer * inner;
   const code = `${bindings(1)}
 ${mainLinear(total, `
@@ -247,7 +280,8 @@ ${mainLinear(total, `
   for (var k = 0u; k < ${u(len)}; k = k + 1u) { m = max(m, in0[base + k * ${u(inner)}]); }
   var s = 0.0;
   for (var k = 0u; k < ${u(len)}; k = k + 1u) { s = s + exp(in0[base + k * ${u(inner)}] - m); }
-  for (var k = 0u; k < ${u(len)}; k = k + 1u) { out[base + k * ${u(inner)}] = exp(in0[base + k * ${u(inner)}] - m) / s; }`)}`;
+  let ls = log(s);
+  for (var k = 0u; k < ${u(len)}; k = k + 1u) { out[base + k * ${u(inner)}] = ${log ? `in0[base + k * ${u(inner)}] - m - ls` : `exp(in0[base + k * ${u(inner)}] - m) / s`}; }`)}`;
   return { code, dispatch: linearDispatch(total) };
 }
 

@@ -8,7 +8,7 @@ import { Graph, Tensor, QuantParam, Node, UserError, DType, sizeOf, bytesPerElem
 import type { Field } from '../schema/ops.js';
 import { findOp } from '../op-registry.js';
 import { PRIMITIVE_TYPES } from '../schema/primitive-types.js';
-import { META, SUBGRAPH, CNODE, TENSOR, QUANT, MS_IDENTIFIER, dtypeOfTypeId } from '../schema/ms-common.js';
+import { META, SUBGRAPH, CNODE, TENSOR, QUANT, MS_IDENTIFIER, NodeType, dtypeOfTypeId } from '../schema/ms-common.js';
 
 export function readMs(buf: Uint8Array, file = 'model'): Graph {
   if (buf.length < 8) throw new UserError(`${file}: not a MindSpore Lite .ms model (file is ${buf.length} bytes)`);
@@ -63,6 +63,8 @@ function readTensor(t: Table, file: string): Tensor {
   if (quant.length) tensor.quant = quant;
   if (compress) tensor.compress = compress;
   const bytes = t.bytes(TENSOR.data);
+  // A constant with no elements (an empty axes or roi list) has no data bytes but is still a constant.
+  if (!bytes?.length && t.int32(TENSOR.nodeType, 0) === NodeType.ValueNode && shape.length && sizeOf(shape) === 0) tensor.data = typedArrayOf(dtype, new Uint8Array(0));
   if (bytes && bytes.length > 0) {
     const plain = !compress && bytes.length === sizeOf(shape) * bytesPerElement[dtype];
     const arr = plain ? typedArrayOf(dtype, bytes) : undefined;

@@ -76,6 +76,22 @@ export abstract class NchwGraphBuilder {
     return outs;
   }
 
+  /**
+   * One step of a decomposition (an ONNX op written as several MindSpore ops): a node named
+   * `<node>_<suffix>` writing a fresh tensor, whose id it returns.
+   */
+  step(op: string, attrs: Record<string, unknown>, inputs: number[], suffix: string): number {
+    const name = `${this.nodeName}_${suffix}`;
+    const out = this.g.addTensor({ name });
+    this.g.addNode({ name, op, attrs, inputs, outputs: [out] });
+    return out;
+  }
+
+  /** A float scalar constant `<node>_<suffix>`. */
+  scalar(suffix: string, value: number): number {
+    return this.g.addConst(`${this.nodeName}_${suffix}`, Float32Array.of(value), []);
+  }
+
   /** A layout-sensitive node: NCHW->NHWC before the data inputs, NHWC->NCHW after; returns the NCHW output. */
   emitChannelsLast(op: string, attrs: Record<string, unknown>, inputs: number[], dataInputs = [0]): number {
     const ins = inputs.map((id, i) => (dataInputs.includes(i) ? addTranspose(this.g, id, NCHW_TO_NHWC, `${this.nodeName}_pre_${i}`) : id));

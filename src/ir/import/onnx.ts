@@ -256,10 +256,51 @@ const pool = (op: string, global: boolean): Converter => (b) => {
   b.emitNHWC(op, attrs, [x]);
 };
 
+/** The axes of a Reduce*: an attribute before opset 18 (13 for ReduceSum), else an optional input. */
+function reduceAxesInput(b: OnnxBuilder, mode: number): number[] {
+  if (b.opset >= 18 || (mode === ReduceMode.Sum && b.opset >= 13)) return b.hasIn(1) ? [b.constData(1) ? b.intConst('axes', b.constInts(1, 'axes')) : b.in(1)] : [];
+  const axes = b.ints('axes', []) ?? [];
+  // No axes: every axis (the definition's rule; the passes write them out once the rank is known).
+  return axes.length ? [b.intConst('axes', axes)] : [];
+}
+
 const reduceOp = (mode: number): Converter => (b) => {
-  const axes = b.opset >= 18 || (mode === ReduceMode.Sum && b.opset >= 13) ? (b.hasIn(1) ? b.constInts(1, 'axes') : []) : (b.ints('axes', []) ?? []);
-  b.emit('ReduceFusion', { keep_dims: !!b.int('keepdims', 1), mode, reduce_to_end: false, coeff: 1 }, [b.in(0), b.intConst('axes', axes)]);
+  b.emit('ReduceFusion', { keep_dims: !!b.int('keepdims', 1), mode, reduce_to_end: false, coeff: 1 }, [b.in(0), ...reduceAxesInput(b, mode)]);
 };
+
+/** ReduceLogSum(Exp): the schema's ReduceMode has neither, so ReduceSum then Log (after Exp). */
+const reduceLogSum = (exp: boolean): Converter => (b) => {
+  const x = exp ? b.step('ExpFusion', { base: -1, scale: 1, shift: 0 }, [b.in(0)], 'exp') : b.in(0);
+  const sum = b.step('ReduceFusion', { keep_dims: !!b.int('keepdims', 1), mode: ReduceMode.Sum, reduce_to_end: false, coeff: 1 }, [x, ...reduceAxesInput(b, ReduceMode.Sum)], 'sum');
+  b.emit('Log', {}, [sum]);
+};
+
+/** Inputs 0..count-1 folded with a binary op, as steps. */
+function fold(b: OnnxBuilder, op: string, count: number): number {
+  let acc = b.in(0);
+  for (let i = 1; i < count; i++) acc = b.step(op, op.endsWith('Fusion') ? { activation_type: 0 } : {}, [acc, b.in(i)], `${i}`);
+  return acc;
+}
+
+/** An n-ary elementwise op as a chain of binary ones (one input: the input itself). */
+const chain = (op: string): Converter => (b) => {
+  const n = b.node.input.length;
+  if (n === 1) return b.alias();
+  b.emit(op, op.endsWith('Fusion') ? { activation_type: 0 } : {}, [fold(b, op, n - 1), b.in(n - 1)]);
+};
+
+/** Elementwise math written with the unary and binary ops the runtime has. */
+const math = (build: (b: OnnxBuilder, x: number) => [string, Record<string, unknown>, number[]]): Converter => (b) => {
+  const [op, attrs, inputs] = build(b, b.in(0));
+  b.emit(op, attrs, inputs);
+};
+const exp = (b: OnnxBuilder, x: number, suffix: string) => b.step('ExpFusion', { base: -1, scale: 1, shift: 0 }, [x], suffix);
+const bin = (b: OnnxBuilder, op: string, x: number, y: number, suffix: string) => b.step(op, { activation_type: 0 }, [x, y], suffix);
+/** log(x + sqrt(x * x + c)): asinh with c = 1, acosh with c = -1. */
+const logOfRoot = (c: number) => math((b, x) => {
+  const root = b.step('Sqrt', {}, [bin(b, 'AddFusion', bin(b, 'MulFusion', x, x, 'sq'), b.scalar('c', c), 'add')], 'sqrt');
+  return ['Log', {}, [bin(b, 'AddFusion', x, root, 'sum')]];
+});
 
 function clipBounds(b: OnnxBuilder): [number, number] {
   if (b.opset < 11) return [b.float('min', -FLT_MAX), b.float('max', FLT_MAX)];
@@ -318,17 +359,99 @@ const CONVERTERS: Record<string, Converter> = {
   Sin: plain('Sin'),
   Cos: plain('Cos'),
   Erf: plain('Erf'),
-  Pow: (b) => {
-    const e = b.constData(1);
-    if (!e || e.length !== 1) b.fail('the exponent must be a single constant');
-    b.emit('PowFusion', { scale: 1, shift: 0 }, [b.in(0), b.in(1)]);
+  Pow: (b) => b.emit('PowFusion', { scale: 1, shift: 0 }, [b.in(0), b.in(1)]),
+  Tan: math((b, x) => ['DivFusion', { activation_type: 0 }, [b.step('Sin', {}, [x], 'sin'), b.step('Cos', {}, [x], 'cos')]]),
+  Sinh: math((b, x) => ['MulFusion', { activation_type: 0 }, [bin(b, 'SubFusion', exp(b, x, 'exp'), exp(b, b.step('Neg', {}, [x], 'neg'), 'exp_neg'), 'sub'), b.scalar('half', 0.5)]]),
+  Cosh: math((b, x) => ['MulFusion', { activation_type: 0 }, [bin(b, 'AddFusion', exp(b, x, 'exp'), exp(b, b.step('Neg', {}, [x], 'neg'), 'exp_neg'), 'add'), b.scalar('half', 0.5)]]),
+  Asinh: logOfRoot(1),
+  Acosh: logOfRoot(-1),
+  // atanh(x) = log((1 + x) / (1 - x)) / 2
+  Atanh: math((b, x) => {
+    const one = b.scalar('one', 1);
+    const ratio = bin(b, 'DivFusion', bin(b, 'AddFusion', one, x, 'plus'), bin(b, 'SubFusion', one, x, 'minus'), 'ratio');
+    return ['MulFusion', { activation_type: 0 }, [b.step('Log', {}, [ratio], 'log'), b.scalar('half', 0.5)]];
+  }),
+  // x / (1 + |x|): SOFTSIGN is not among the runtime's Activation types.
+  Softsign: math((b, x) => ['DivFusion', { activation_type: 0 }, [x, bin(b, 'AddFusion', b.step('Abs', {}, [x], 'abs'), b.scalar('one', 1), 'den')]]),
+  // gamma * elu(x, alpha)
+  Selu: math((b, x) => {
+    const elu = b.step('Activation', { activation_type: Act.ELU, alpha: b.float('alpha', 1.67326319217681884765625), min_val: 0, max_val: 0 }, [x], 'elu');
+    return ['MulFusion', { activation_type: 0 }, [elu, b.scalar('gamma', b.float('gamma', 1.05070102214813232421875))]];
+  }),
+  // alpha * elu(x / alpha, 1)
+  Celu: math((b, x) => {
+    const alpha = b.float('alpha', 1);
+    const elu = b.step('Activation', { activation_type: Act.ELU, alpha: 1, min_val: 0, max_val: 0 }, [bin(b, 'MulFusion', x, b.scalar('inv_alpha', 1 / alpha), 'scaled')], 'elu');
+    return ['MulFusion', { activation_type: 0 }, [elu, b.scalar('alpha', alpha)]];
+  }),
+  // x where x > alpha, else 0
+  ThresholdedRelu: math((b, x) => {
+    const above = b.step('Greater', {}, [x, b.scalar('alpha', b.float('alpha', 1))], 'above');
+    return ['MulFusion', { activation_type: 0 }, [x, b.step('Cast', {}, [above, b.intConst('to', [43], [])], 'mask')]];
+  }),
+  // (x > 0) - (x < 0)
+  Sign: math((b, x) => {
+    const zero = b.scalar('zero', 0), to = b.intConst('to', [43], []);
+    const pos = b.step('Cast', {}, [b.step('Greater', {}, [x, zero], 'gt'), to], 'pos');
+    const neg = b.step('Cast', {}, [b.step('Less', {}, [x, zero], 'lt'), to], 'neg');
+    return ['SubFusion', { activation_type: 0 }, [pos, neg]];
+  }),
+  Equal: (b) => b.emit('Equal', {}, [b.in(0), b.in(1)]),
+  Less: (b) => b.emit('Less', {}, [b.in(0), b.in(1)]),
+  LessOrEqual: (b) => b.emit('LessEqual', {}, [b.in(0), b.in(1)]),
+  Greater: (b) => b.emit('Greater', {}, [b.in(0), b.in(1)]),
+  GreaterOrEqual: (b) => b.emit('GreaterEqual', {}, [b.in(0), b.in(1)]),
+  Not: (b) => b.emit('LogicalNot', {}, [b.in(0)]),
+  And: (b) => b.emit('LogicalAnd', {}, [b.in(0), b.in(1)]),
+  Or: (b) => b.emit('LogicalOr', {}, [b.in(0), b.in(1)]),
+  Xor: (b) => b.emit('NotEqual', {}, [b.in(0), b.in(1)]),
+  Where: (b) => b.emit('Where', {}, [b.in(0), b.in(1), b.in(2)]),
+  Size: (b) => b.emit('Size', {}, [b.in(0)]),
+  ConstantOfShape: (b) => {
+    const v = b.attr('value')?.t;
+    const value = v ? b.g.tensors[b.constFromProto(`${b.nodeName}_value`, v)].data! : Float32Array.of(0);
+    const isInt = value instanceof Int32Array;
+    b.emit('ConstantOfShape', { data_type: isInt ? 34 : 43, value: [value[0] ?? 0], element_size: 1, shape: null }, [b.in(0)]);
+  },
+  LayerNormalization: (b) => {
+    const axis = b.int('axis', -1), eps = b.float('epsilon', 1e-5);
+    const [, meanOut, invOut] = b.node.output;
+    const ins = [b.in(0), ...(b.hasIn(1) ? [b.in(1)] : []), ...(b.hasIn(2) ? [b.in(2)] : [])];
+    if (!meanOut && !invOut) {
+      b.emit('LayerNormFusion', { begin_norm_axis: axis, epsilon: eps, elementwise_affine: ins.length > 1, begin_params_axis: axis }, ins, [b.node.output[0]]);
+      return;
+    }
+    // Mean and InvStdDev are wanted too: the normalization in primitive ops, each output a tensor of its own.
+    const reduce = (x: number, suffix: string, name?: string) => {
+      const attrs = { keep_dims: true, mode: ReduceMode.Mean, reduce_to_end: true, coeff: 1 };
+      return name ? b.emitNamed('ReduceFusion', attrs, [x, b.intConst(`${suffix}_axes`, [axis])], [name])[0] : b.step('ReduceFusion', attrs, [x, b.intConst(`${suffix}_axes`, [axis])], suffix);
+    };
+    const mean = reduce(b.in(0), 'mean', meanOut || undefined);
+    const dev = bin(b, 'SubFusion', b.in(0), mean, 'dev');
+    const variance = reduce(bin(b, 'MulFusion', dev, dev, 'sq'), 'var');
+    const std = b.step('Sqrt', {}, [bin(b, 'AddFusion', variance, b.scalar('eps', eps), 'var_eps')], 'std');
+    const inv = invOut ? b.emitNamed('Reciprocal', {}, [std], [invOut])[0] : b.step('Reciprocal', {}, [std], 'inv');
+    // (x - mean) * inv, then * scale, then + bias: the last of them writes Y.
+    const factors: [string, number][] = [['MulFusion', inv], ...(b.hasIn(1) ? [['MulFusion', b.in(1)] as [string, number]] : []), ...(b.hasIn(2) ? [['AddFusion', b.in(2)] as [string, number]] : [])];
+    let y = dev;
+    factors.forEach(([op, with_], k) => {
+      if (k < factors.length - 1) y = bin(b, op, y, with_, `y${k}`);
+      else b.emit(op, { activation_type: 0 }, [y, with_], [b.node.output[0]]);
+    });
+  },
+  LogSoftmax: (b) => b.emit('LogSoftmax', { axis: b.int('axis', b.opset < 13 ? 1 : -1) }, [b.in(0)]),
+  Sum: chain('AddFusion'),
+  Mean: (b) => {
+    const n = b.node.input.length;
+    if (n === 1) return b.alias();
+    b.emit('MulFusion', { activation_type: 0 }, [fold(b, 'AddFusion', n), b.scalar('inv_count', 1 / n)]);
   },
   Add: binaryOp('AddFusion'),
   Sub: binaryOp('SubFusion'),
   Mul: binaryOp('MulFusion'),
   Div: binaryOp('DivFusion'),
-  Max: (b) => { if (b.node.input.length !== 2) b.fail('only 2 inputs are supported'); b.emit('Maximum', {}, [b.in(0), b.in(1)]); },
-  Min: (b) => { if (b.node.input.length !== 2) b.fail('only 2 inputs are supported'); b.emit('Minimum', {}, [b.in(0), b.in(1)]); },
+  Max: chain('Maximum'),
+  Min: chain('Minimum'),
   MaxPool: pool('MaxPoolFusion', false),
   AveragePool: pool('AvgPoolFusion', false),
   GlobalAveragePool: pool('AvgPoolFusion', true),
@@ -345,10 +468,14 @@ const CONVERTERS: Record<string, Converter> = {
   ReduceProd: reduceOp(ReduceMode.Prod),
   ReduceSumSquare: reduceOp(ReduceMode.SumSquare),
   ReduceL2: reduceOp(ReduceMode.L2),
+  ReduceL1: reduceOp(ReduceMode.ASum),
+  ReduceLogSum: reduceLogSum(false),
+  ReduceLogSumExp: reduceLogSum(true),
   Concat: (b) => b.emit('Concat', { axis: b.int('axis', 0) }, b.node.input.map((_: string, i: number) => b.in(i))),
   Reshape: (b) => {
-    const shape = b.opset >= 5 ? b.constInts(1, 'shape') : b.ints('shape', [])!;
-    b.emit('Reshape', {}, [b.in(0), b.intConst('shape', shape)]);
+    // A computed shape stays an input: the passes fold it once every dim is known.
+    const shape = b.opset >= 5 ? (b.constData(1) ? b.intConst('shape', b.constInts(1, 'shape')) : b.in(1)) : b.intConst('shape', b.ints('shape', [])!);
+    b.emit('Reshape', {}, [b.in(0), shape]);
   },
   Flatten: (b) => b.emit('Flatten', { axis: b.int('axis', 1) }, [b.in(0)]),
   Squeeze: (b) => b.emit('Squeeze', { axis: b.opset >= 13 ? (b.hasIn(1) ? b.constInts(1, 'axes') : []) : b.ints('axes', []) }, [b.in(0)]),

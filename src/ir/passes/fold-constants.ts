@@ -41,6 +41,7 @@ function setConst(g: Graph, id: number, data: RTData, shape: number[], name: str
   const t = g.tensors[id];
   t.data = data;
   t.shape = [...shape];
-  t.dtype = data instanceof Int32Array ? 'int32' : 'float32';
+  // Kernels write booleans as Uint8Array; integers as Int32Array; everything else as float32.
+  t.dtype = data instanceof Int32Array ? 'int32' : data instanceof Uint8Array ? 'bool' : 'float32';
   if (!g.outputs.includes(id)) t.name = name;
 }

@@ -5,6 +5,7 @@ import { eliminateTransposes } from './transposes.js';
 import { foldBatchNorm, foldBiasAdd, fuseActivations } from './fuse.js';
 import { inferShapes } from './shapes.js';
 import { assignFormats } from '../formats.js';
+import { findOp } from '../op-registry.js';
 
 /** `evaluate` runs one node on constant inputs (the CPU executor's runNode) for constant folding. */
 export function toMindSporeForm(g: Graph, evaluate: Evaluate): Graph {
@@ -19,6 +20,7 @@ export function toMindSporeForm(g: Graph, evaluate: Evaluate): Graph {
   g.compact();
   g.topoSort();
   inferShapes(g);
+  for (const n of g.nodes) findOp(n.op)?.complete?.(g, n);
   nameTensors(g);
   assignFormats(g);
   return g;

@@ -24,7 +24,7 @@ export function tensorInfo(g: Graph, inputShape: (id: number) => number[] = (id)
     if (!def) throw new UserError(`op ${node.op} (node ${node.name}) is not supported`);
     const ins = node.inputs.filter((id) => id >= 0).map(view);
     const outs = def.infer(node, ins);
-    const small = outs.every((o) => o.dtype === 'int32' && sizeOf(o.shape) <= TRACKED_VALUES);
+    const small = outs.every((o) => (o.dtype === 'int32' || o.dtype === 'bool') && sizeOf(o.shape) <= TRACKED_VALUES);
     if (small && def.cpu && outs.some((o) => !o.data) && ins.every((v) => v.data && sizeOf(v.shape) <= TRACKED_VALUES)) {
       const values = def.cpu(node, ins.map((v) => ({ shape: v.shape, data: v.data! })));
       outs.forEach((o, k) => (o.data = values[k]?.data));
@@ -34,7 +34,7 @@ export function tensorInfo(g: Graph, inputShape: (id: number) => number[] = (id)
   return info;
 }
 
-/** Records every node output's shape and dtype on the graph (integer tensors int32, the rest float32). */
+/** Records every node output's shape and dtype on the graph (int32 and bool tensors as such, the rest float32). */
 export function inferShapes(g: Graph): void {
   const info = tensorInfo(g);
   for (const n of g.nodes)
@@ -42,7 +42,7 @@ export function inferShapes(g: Graph): void {
       const v = info.get(id);
       if (!v) continue;
       g.tensors[id].shape = [...v.shape];
-      g.tensors[id].dtype = v.dtype === 'int32' ? 'int32' : 'float32';
+      g.tensors[id].dtype = v.dtype === 'int32' || v.dtype === 'bool' ? v.dtype : 'float32';
     }
 }
 

@@ -1,0 +1,153 @@
+/**
+ * ONNX's backend node tests through converter_lite and benchmark's arithmetic: every all-float32 case is
+ * converted (.ms written and read back), run by the CPU executor (or `--device=gpu`) on the case's inputs and
+ * compared with its expected outputs by MindSpore's mean bias (pass: <= 0.5 %). Cases whose weights are graph
+ * inputs are retried with those inputs frozen as initializers, as real models have them, and say so.
+ *
+ *   npm run conformance [-- --filter=conv --device=gpu --min=95 --verbose]
+ *
+ * Prints one line per case and the totals; exits 1 when fewer than --min percent of the cases whose
+ * operators are all in the target list pass.
+ */
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import protobuf from 'protobufjs';
+import { ONNX_PROTO } from '../src/ir/import/proto/onnx-proto.js';
+import { loadModel } from '../src/convert.js';
+import { writeMs } from '../src/ir/export/ms.js';
+import { readMs } from '../src/ir/import/ms.js';
+import { run } from '../src/cpu/executor.js';
+import { meanError } from '../src/bench/accuracy.js';
+import { acquireGpu, GpuContext } from '../src/gpu/device.js';
+import { GpuExecutor } from '../src/gpu/executor.js';
+import { sizeOf } from '../src/ir/graph.js';
+
+/** The operators #10 asks for, plus those converted before it: a case counts when all its ops are here. */
+export const TARGET_OPS = new Set(`
+  Abs Add And ArgMax ArgMin AveragePool BatchNormalization Cast Ceil Celu Clip Concat Constant ConstantOfShape Conv
+  ConvTranspose Cos Cosh CumSum DepthToSpace Div Dropout Einsum Elu Equal Erf Exp Expand Flatten Floor GRU Gather
+  GatherElements GatherND Gelu Gemm GlobalAveragePool GlobalMaxPool Greater GreaterOrEqual HardSigmoid HardSwish
+  Hardmax Identity If InstanceNormalization LRN LSTM LayerNormalization LeakyRelu Less LessOrEqual Log LogSoftmax
+  MatMul Max MaxPool Mean MeanVarianceNormalization Min Mod Mul Neg NonZero Not OneHot Or PRelu Pad Pow Range
+  Reciprocal ReduceL1 ReduceL2 ReduceLogSum ReduceLogSumExp ReduceMax ReduceMean ReduceMin ReduceProd ReduceSum
+  ReduceSumSquare Relu Reshape Resize Round ScatterElements ScatterND Selu Shape Shrink Sigmoid Sign Sin Sinh Size
+  Slice Softmax Softplus Softsign SpaceToDepth Split Sqrt Squeeze Sub Sum Tan Tanh ThresholdedRelu Tile TopK
+  Transpose Unsqueeze Upsample Where Xor Asin Acos Atan Asinh Acosh Atanh
+`.split(/\s+/).filter(Boolean));
+
+const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
+const root = args.get('dir') ?? '.cache/onnx-node-tests';
+const minPct = Number(args.get('min') ?? 0);
+const filter = args.get('filter');
+const useGpu = args.get('device') === 'gpu';
+const verbose = args.has('verbose');
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+const protoRoot = protobuf.parse(ONNX_PROTO, { keepCase: true }).root;
+const ModelProto = protoRoot.lookupType('onnx.ModelProto');
+const TensorProto = protoRoot.lookupType('onnx.TensorProto');
+
+function floatsOf(t: any): Float32Array {
+  if (t.data_type !== 1) throw new Error(`tensor ${t.name} is not float32`);
+  const raw: Uint8Array | undefined = t.raw_data?.length ? t.raw_data : undefined;
+  return raw ? new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)) : Float32Array.from(t.float_data ?? []);
+}
+
+const elemType = (v: any) => v.type?.tensor_type?.elem_type;
+
+interface Outcome { pass: boolean; frozen: boolean; reason: string }
+
+/** Replaces every graph input but the first with an initializer holding the case's data. */
+function freezeInputs(model: any, inputs: any[]): Uint8Array {
+  const copy = ModelProto.fromObject(ModelProto.toObject(model, { longs: Number, bytes: Array, defaults: false })) as any;
+  const g = copy.graph;
+  const frozen = g.input.slice(1).map((v: any) => v.name);
+  g.initializer = [...(g.initializer ?? []), ...inputs.slice(1).map((t, i) => ({ ...TensorProto.toObject(t, { longs: Number, bytes: Array }), name: frozen[i] }))];
+  g.input = g.input.slice(0, 1);
+  return ModelProto.encode(copy).finish();
+}
+
+let gpu: GpuContext | undefined;
+
+async function runCase(dir: string, bytes: Uint8Array, inputs: Float32Array[], expected: any[]): Promise<Outcome & { worst: number }> {
+  const g = loadModel(bytes, 'ONNX', dir, { inputDataFormat: 'NCHW' });
+  const ms = readMs(writeMs(g));
+  const feeds = ms.inputs.map((id, k) => ({ shape: ms.tensors[id].shape, data: inputs[k] }));
+  feeds.forEach((f, k) => {
+    if (sizeOf(f.shape) !== f.data.length) throw new Error(`input ${k}: ${f.data.length} values for [${f.shape}]`);
+  });
+  let outs: { shape: number[]; data: ArrayLike<number> }[];
+  if (useGpu) {
+    const ex = await GpuExecutor.create(gpu!, ms, 1);
+    ex.run(inputs);
+    outs = await ex.outputs();
+    ex.destroy();
+  } else outs = run(ms, feeds);
+  let worst = 0;
+  for (const [k, e] of expected.entries()) {
+    const want = floatsOf(e);
+    const got = outs[k];
+    if (!got || got.data.length !== want.length) return { pass: false, frozen: false, reason: `output ${k}: ${got?.data.length} values, expected ${want.length}`, worst: Infinity };
+    worst = Math.max(worst, meanError(got.data, want));
+  }
+  return { pass: worst <= 0.005, frozen: false, reason: worst <= 0.005 ? '' : `mean bias ${(worst * 100).toFixed(3)} %`, worst };
+}
+
+async function main(): Promise<number> {
+  if (!existsSync(path.join(root, 'node'))) execFileSync('bash', ['scripts/onnx-node-tests.sh', root], { stdio: 'inherit' });
+  if (useGpu) {
+    gpu = await acquireGpu();
+    if (!gpu) throw new Error('--device=gpu: no WebGPU adapter');
+  }
+  const cases = readdirSync(path.join(root, 'node')).sort().filter((c) => !filter || c.includes(filter));
+  let total = 0, passed = 0, inList = 0, inListPassed = 0;
+  const failures: string[] = [];
+  for (const c of cases) {
+    const dir = path.join(root, 'node', c);
+    const bytes = new Uint8Array(readFileSync(path.join(dir, 'model.onnx')));
+    const model = ModelProto.decode(bytes) as any;
+    const g = model.graph;
+    const inits = new Set((g.initializer ?? []).map((t: any) => t.name));
+    const realInputs = (g.input ?? []).filter((v: any) => !inits.has(v.name));
+    if (![...realInputs, ...(g.output ?? [])].every((v: any) => elemType(v) === 1)) continue;
+    const data = readdirSync(dir).find((d) => d.startsWith('test_data_set'));
+    if (!data) continue;
+    const pbs = (prefix: string) => readdirSync(path.join(dir, data)).filter((f) => f.startsWith(prefix)).sort((a, b) => parseInt(a.slice(prefix.length)) - parseInt(b.slice(prefix.length)))
+      .map((f) => TensorProto.decode(readFileSync(path.join(dir, data, f))) as any);
+    const inputTensors = pbs('input_'), outputs = pbs('output_');
+    const ops: string[] = [...new Set<string>(g.node.map((n: any) => n.op_type))];
+    const listed = ops.every((o) => TARGET_OPS.has(o));
+    total++;
+    if (listed) inList++;
+    let r: Outcome & { worst?: number };
+    try {
+      r = await runCase(c, bytes, inputTensors.map(floatsOf), outputs);
+    } catch (e) {
+      r = { pass: false, frozen: false, reason: (e as Error).message.split('\n')[0] };
+      if (realInputs.length > 1) {
+        try {
+          r = { ...(await runCase(c, freezeInputs(model, inputTensors), inputTensors.slice(0, 1).map(floatsOf), outputs)), frozen: true };
+        } catch { /* keep the first reason */ }
+      }
+    }
+    if (r.pass) {
+      passed++;
+      if (listed) inListPassed++;
+    } else failures.push(`${c} [${ops.join(',')}]${listed ? '' : ' (ops outside the list)'}: ${r.reason}`);
+    if (verbose || !r.pass) console.log(`${r.pass ? 'PASS' : 'FAIL'} ${c}${r.frozen ? ' (weights given as inputs were frozen as initializers)' : ''}${r.pass ? '' : `: ${r.reason}`}`);
+  }
+  gpu?.release();
+  const pct = inList ? (100 * inListPassed) / inList : 100;
+  console.log(`\n${passed} of ${total} all-float32 node cases pass${useGpu ? ' on the GPU' : ''}; of the ${inList} whose operators are all in the target list, ${inListPassed} pass (${pct.toFixed(1)} %)`);
+  if (pct < minPct) {
+    console.log(`below the bar of ${minPct} %`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then((code) => process.exit(code), (e) => {
+  console.error(e);
+  process.exit(2);
+});
