@@ -4,7 +4,7 @@
  * compared with its expected outputs by MindSpore's mean bias (pass: <= 0.5 %). Cases whose weights are graph
  * inputs are retried with those inputs frozen as initializers, as real models have them, and say so.
  *
- *   npm run conformance [-- --filter=conv --device=gpu --min=95 --verbose]
+ *   npm run conformance [-- --filter=conv,pool --device=gpu --min=95 --verbose]
  *
  * Prints one line per case and the totals; exits 1 when fewer than --min percent of the cases whose
  * operators are all in the target list pass.
@@ -39,7 +39,7 @@ export const TARGET_OPS = new Set(`
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const root = args.get('dir') ?? '.cache/onnx-node-tests';
 const minPct = Number(args.get('min') ?? 0);
-const filter = args.get('filter');
+const filters = args.get('filter')?.split(',');
 const useGpu = args.get('device') === 'gpu';
 const verbose = args.has('verbose');
 
@@ -80,7 +80,7 @@ async function runCase(dir: string, bytes: Uint8Array, inputs: Float32Array[], e
   let outs: { shape: number[]; data: ArrayLike<number> }[];
   if (useGpu) {
     const ex = await GpuExecutor.create(gpu!, ms, 1);
-    ex.run(inputs);
+    await ex.run(inputs);
     outs = await ex.outputs();
     ex.destroy();
   } else outs = run(ms, feeds);
@@ -100,7 +100,7 @@ async function main(): Promise<number> {
     gpu = await acquireGpu();
     if (!gpu) throw new Error('--device=gpu: no WebGPU adapter');
   }
-  const cases = readdirSync(path.join(root, 'node')).sort().filter((c) => !filter || c.includes(filter));
+  const cases = readdirSync(path.join(root, 'node')).sort().filter((c) => !filters || filters.some((f) => c.includes(f)));
   let total = 0, passed = 0, inList = 0, inListPassed = 0;
   const failures: string[] = [];
   for (const c of cases) {

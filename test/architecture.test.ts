@@ -58,9 +58,14 @@ describe('op registry', () => {
     }
   });
 
-  it('every op with a float CPU kernel has a GPU lowering, except those that only fold away', () => {
-    const foldOnly = new Set(['Shape', 'Size', 'ConstantOfShape', 'FusedBatchNorm']);
-    const missing = allOps().filter((d) => d.cpu && !foldOnly.has(d.name) && !hasLowering(d.name)).map((d) => d.name);
-    expect(missing).toEqual([]);
+  it('every op with a float CPU kernel has a GPU lowering, except a named few that run on the host', () => {
+    // Fold away before any executor sees them.
+    const foldOnly = ['Shape', 'Size', 'ConstantOfShape', 'FusedBatchNorm'];
+    // Run on the CPU between GPU segments (GpuExecutor): sequential recurrences, sorts, scatters and gathers
+    // with data-dependent addresses, and norms no calibration model has needed on the device yet.
+    const onHost = ['InstanceNorm', 'LRN', 'OneHot', 'Range', 'ArgMaxFusion', 'ArgMinFusion', 'TopKFusion', 'CumSum',
+      'GatherD', 'GatherNd', 'ScatterNdUpdate', 'ScatterElements', 'LSTM', 'GRU'];
+    const missing = allOps().filter((d) => d.cpu && !hasLowering(d.name)).map((d) => d.name);
+    expect(missing.sort()).toEqual([...foldOnly, ...onHost].sort());
   });
 });

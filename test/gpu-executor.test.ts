@@ -45,7 +45,7 @@ describe('GPU executor equals the CPU executor', () => {
         // A model whose constants fix batch 1 (mnist-8, UltraFace) runs one sample per pass.
         const samples = [...Array(ex.batch).keys()].map(c.sample);
         const inputs = stack(g, samples);
-        ex.run(inputs);
+        await ex.run(inputs);
         const gpu = await ex.outputs();
         // ex.g: the graph as the executor runs it (batch-1 Reshape targets scaled to the batch).
         const cpu = run(ex.g, inputs.map((d, k) => ({ shape: [ex.batch * g.tensors[g.inputs[k]].shape[0], ...g.tensors[g.inputs[k]].shape.slice(1)], data: d })));

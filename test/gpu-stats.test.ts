@@ -25,7 +25,7 @@ describe('statistics on the GPU', () => {
     expect(ex.batch).toBe(6);
     const x = new Float32Array(6 * 784);
     digits.forEach((d, i) => x.set(d.pixels, i * 784));
-    ex.run([x]);
+    await ex.run([x]);
     const ids = defaultTensors(g);
     const ref = emptyStats(g, ids);
     const values = new Map<number, Float32Array>();

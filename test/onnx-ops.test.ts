@@ -95,6 +95,56 @@ const cases: Case[] = [
       { op: 'Resize', inputs: ['x', 'roi', '', 'sz'], outputs: ['c'], attrs: { mode: 'linear', coordinate_transformation_mode: 'align_corners' } },
       { op: 'Add', inputs: ['b', 'c'], outputs: ['y0'] }, { op: 'ReduceMean', inputs: ['a'], outputs: ['y1'], attrs: { axes: [2, 3], keepdims: 1 } },
       { op: 'Add', inputs: ['y0', 'y1'], outputs: ['y'] }] },
+  // Ops added for #10 (ONNX coverage): each family once, against onnxruntime.
+  { name: 'InstanceNormalization, LRN, MeanVarianceNormalization', input: X, inits: [init('s', [4], 30, 0.5, 1.5), init('b', [4], 31)],
+    nodes: [{ op: 'InstanceNormalization', inputs: ['x', 's', 'b'], outputs: ['i'], attrs: { epsilon: 0.001 } },
+      { op: 'LRN', inputs: ['i'], outputs: ['l'], attrs: { size: 3, alpha: 0.02, beta: 0.75, bias: 1.5 } },
+      { op: 'MeanVarianceNormalization', inputs: ['l'], outputs: ['y'] }] },
+  { name: 'DepthToSpace (DCR, CRD), SpaceToDepth', input: [1, 8, 4, 6],
+    nodes: [{ op: 'DepthToSpace', inputs: ['x'], outputs: ['a'], attrs: { blocksize: 2 } },
+      { op: 'DepthToSpace', inputs: ['x'], outputs: ['b'], attrs: { blocksize: 2, mode: 'CRD' } },
+      { op: 'Add', inputs: ['a', 'b'], outputs: ['c'] }, { op: 'SpaceToDepth', inputs: ['c'], outputs: ['y'], attrs: { blocksize: 2 } }] },
+  { name: 'Tile, Expand, Mod (fmod)', input: X, inits: [ints64('rep', [1, 1, 2, 1]), ints64('to', [2, 4, 18, 11]), { name: 'k', dims: [], data: [0.7] }],
+    nodes: [{ op: 'Tile', inputs: ['x', 'rep'], outputs: ['t'] }, { op: 'Expand', inputs: ['t', 'to'], outputs: ['e'] },
+      { op: 'Mod', inputs: ['e', 'k'], outputs: ['y'], attrs: { fmod: 1 } }] },
+  { name: 'CumSum (exclusive, reverse), GatherElements, TopK values, Hardmax', input: X,
+    inits: [ints64('ax', [3]), ints64('k', [3]), { name: 'gi', dims: [1, 4, 9, 3], data: Array.from({ length: 108 }, (_, i) => (i * 7) % 11), int64: true }],
+    nodes: [{ op: 'CumSum', inputs: ['x', 'ax'], outputs: ['c'], attrs: { exclusive: 1, reverse: 1 } },
+      { op: 'GatherElements', inputs: ['c', 'gi'], outputs: ['g'], attrs: { axis: 3 } },
+      { op: 'TopK', inputs: ['x', 'k'], outputs: ['v', 'vi'], attrs: { axis: 3 } }, { op: 'Add', inputs: ['g', 'v'], outputs: ['a'] },
+      { op: 'Hardmax', inputs: ['x'], outputs: ['h'], attrs: { axis: 2 } }, { op: 'ReduceMax', inputs: ['h'], outputs: ['hs'], attrs: { axes: [3], keepdims: 1 } },
+      { op: 'Add', inputs: ['a', 'hs'], outputs: ['y'] }] },
+  { name: 'GatherND, ScatterND, ScatterElements', input: X,
+    inits: [{ name: 'gi', dims: [2, 3], data: [0, 2, 1, 0, 3, 8], int64: true }, { name: 'si', dims: [1, 2], data: [0, 3], int64: true },
+      init('upd', [1, 9, 11], 32), { name: 'ei', dims: [1, 4, 1, 3], data: [2, 0, 4, 1, 7, 3, 10, 9, 0, 5, 6, 2], int64: true }, init('eu', [1, 4, 1, 3], 33)],
+    nodes: [{ op: 'GatherND', inputs: ['x', 'gi'], outputs: ['g'] },
+      { op: 'ScatterND', inputs: ['x', 'si', 'upd'], outputs: ['s'] },
+      { op: 'ScatterElements', inputs: ['s', 'ei', 'eu'], outputs: ['e'], attrs: { axis: 3 } },
+      { op: 'ReduceSum', inputs: ['g'], outputs: ['gs'], attrs: { keepdims: 0 } }, { op: 'Mul', inputs: ['e', 'gs'], outputs: ['y'] }] },
+  { name: 'LSTM and GRU (bidirectional) over a reshaped input', input: X, opset: 14,
+    inits: [ints64('seq', [4, 9, 11]), init('lw', [2, 20, 11], 34, -0.5, 0.5), init('lr', [2, 20, 5], 35, -0.5, 0.5), init('lb', [2, 40], 36, -0.5, 0.5),
+      init('gw', [2, 15, 11], 37, -0.5, 0.5), init('gr', [2, 15, 5], 38, -0.5, 0.5), init('gb', [2, 30], 39, -0.5, 0.5)],
+    nodes: [{ op: 'Reshape', inputs: ['x', 'seq'], outputs: ['s'] },
+      { op: 'LSTM', inputs: ['s', 'lw', 'lr', 'lb'], outputs: ['ly'], attrs: { hidden_size: 5, direction: 'bidirectional' } },
+      { op: 'GRU', inputs: ['s', 'gw', 'gr', 'gb'], outputs: ['', 'gh'], attrs: { hidden_size: 5, direction: 'bidirectional' } },
+      { op: 'Add', inputs: ['ly', 'gh'], outputs: ['y'] }] },
+  { name: 'LayerNormalization, Resize cubic (align_corners: half_pixel and scales follow the runtime, test/resize)', input: X, opset: 18, inits: [init('g', [11], 40, 0.5, 1.5), init('b', [11], 41), { name: 'sc', dims: [4], data: [1, 1, 1.5, 2] }],
+    nodes: [{ op: 'LayerNormalization', inputs: ['x', 'g', 'b'], outputs: ['l'], attrs: { epsilon: 0.001 } },
+      { op: 'Resize', inputs: ['l', '', 'sc'], outputs: ['y'], attrs: { mode: 'cubic', coordinate_transformation_mode: 'align_corners' } }] },
+  { name: '1-D Conv, ConvTranspose with output_shape, SAME_LOWER pooling', input: X, inits: [ints64('s3', [1, 36, 11]), init('w1', [6, 36, 3], 42),
+    init('wt', [4, 3, 3, 3], 43), ints64('s4', [1, 6, 1, 11])],
+    nodes: [{ op: 'Reshape', inputs: ['x', 's3'], outputs: ['r'] }, { op: 'Conv', inputs: ['r', 'w1'], outputs: ['c1'], attrs: { pads: [1, 1] } },
+      { op: 'Reshape', inputs: ['c1', 's4'], outputs: ['c4'] },
+      { op: 'ConvTranspose', inputs: ['x', 'wt'], outputs: ['t'], attrs: { strides: [2, 2], output_shape: [20, 23] } },
+      { op: 'MaxPool', inputs: ['t'], outputs: ['p'], attrs: { kernel_shape: [2, 2], strides: [3, 2], auto_pad: 'SAME_LOWER' } },
+      { op: 'ReduceMean', inputs: ['p'], outputs: ['pm'], attrs: { axes: [1, 2, 3], keepdims: 1 } }, { op: 'Add', inputs: ['c4', 'pm'], outputs: ['y'] }] },
+  { name: 'Gemm with a full-matrix C, PRelu with a scalar slope, Atan, Asin, Shrink', input: [1, 3, 1, 8], opset: 11,
+    inits: [ints64('s2', [3, 8]), init('w', [8, 6], 44), init('cm', [3, 6], 45), { name: 'sl', dims: [1], data: [0.3] }],
+    nodes: [{ op: 'Reshape', inputs: ['x', 's2'], outputs: ['r'] }, { op: 'Gemm', inputs: ['r', 'w', 'cm'], outputs: ['gm'], attrs: { beta: 0.5 } },
+      { op: 'PRelu', inputs: ['gm', 'sl'], outputs: ['pr'] }, { op: 'Atan', inputs: ['pr'], outputs: ['at'] },
+      { op: 'Tanh', inputs: ['gm'], outputs: ['th'] }, { op: 'Asin', inputs: ['th'], outputs: ['as'] },
+      { op: 'Shrink', inputs: ['gm'], outputs: ['sh'], attrs: { lambd: 0.5, bias: 0.25 } },
+      { op: 'Add', inputs: ['at', 'as'], outputs: ['aa'] }, { op: 'Add', inputs: ['aa', 'sh'], outputs: ['y'] }] },
 ];
 
 afterAll(async () => (await testGpu())?.release());
@@ -115,11 +165,23 @@ describe('ONNX op coverage vs onnxruntime, and the GPU executor vs the CPU', () 
         expect(relMaxDiff(cpu.data, ref)).toBeLessThan(1e-4);
       }
       const ex = await GpuExecutor.create(await gpuOrSkip(t.skip), g, 1);
-      ex.run([nhwc]);
+      await ex.run([nhwc]);
       const [gpu] = await ex.outputs();
       ex.destroy();
       expect(gpu.shape).toEqual(cpu!.shape);
       expect(relMaxDiff(gpu.data, cpu!.data)).toBeLessThan(1e-5);
     });
   }
+});
+
+describe('ONNX forms the runtime cannot compute are refused by name', () => {
+  const gru = (lbr: number) => buildOnnx({
+    inputs: [{ name: 'x', dims: [3, 1, 4] }], outputs: ['y'], opset: 14,
+    inits: [init('w', [1, 6, 4], 50), init('r', [1, 6, 2], 51)],
+    nodes: [{ op: 'GRU', inputs: ['x', 'w', 'r'], outputs: ['y'], attrs: { hidden_size: 2, linear_before_reset: lbr } }],
+  });
+  it("GRU with linear_before_reset = 1 (PyTorch's form)", () => {
+    expect(() => loadModel(gru(1), 'ONNX', 'gru.onnx')).toThrow(/GRU.*linear_before_reset = 1 \(PyTorch's GRU\) is not supported/);
+    expect(() => loadModel(gru(0), 'ONNX', 'gru.onnx')).not.toThrow();
+  });
 });

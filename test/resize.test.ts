@@ -75,7 +75,7 @@ describe('Resize as the MindSpore Lite runtime computes it', () => {
       expect(relMaxDiff(cpu.data, nchw)).toBeLessThan(1e-6);
       const ctx = await gpuOrSkip(t.skip);
       const ex = await GpuExecutor.create(ctx, g, 1);
-      ex.run([x]);
+      await ex.run([x]);
       const [gpu] = await ex.outputs();
       expect(relMaxDiff(gpu.data, cpu.data)).toBeLessThan(1e-5);
       ex.destroy();

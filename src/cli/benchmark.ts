@@ -59,7 +59,7 @@ async function gpuRunner(g: Graph, inputs: RT[], log: (s: string) => void): Prom
   const ex = await GpuExecutor.create(ctx, g, batch);
   if (ex.batch !== batch) throw new UserError(`--device=GPU: this model's constants fix its batch; run it with batch ${g.tensors[g.inputs[0]].shape[0]}`);
   return async () => {
-    ex.run(inputs.map((t) => t.data as Float32Array));
+    await ex.run(inputs.map((t) => t.data as Float32Array));
     return ex.outputs();
   };
 }

@@ -2,7 +2,7 @@
 import type { Node } from '../ir/graph.js';
 import { UserError } from '../ir/graph.js';
 import { CoordinateTransformMode as CT, ResizeMethod } from '../ir/schema/ops.js';
-import { nearestSourceIndices, linearSourceTaps } from '../ir/resize-coords.js';
+import { nearestSourceIndices, linearSourceTaps, cubicSourceTaps } from '../ir/resize-coords.js';
 import { RT, f32 } from '../ir/tensor.js';
 import { resizeOutputSize } from '../ir/op-params.js';
 
@@ -39,6 +39,29 @@ export function resize(node: Node, [x, sizeT]: RT[]): RT[] {
           }
         }
       }
-  } else throw new UserError(`Resize ${node.name}: method ${a.method} is not supported (nearest and linear are)`);
+  } else if (a.method === ResizeMethod.CUBIC) {
+    // Rows first, then columns, as the runtime's BicubicInterpRow / BicubicInterpCol.
+    const coeff = (a.cubic_coeff as number) ?? -0.75;
+    const ty = cubicSourceTaps(mode, ih, oh, coeff), tx = cubicSourceTaps(mode, iw, ow, coeff);
+    const row = new Float32Array(4 * ow * c);
+    for (let b = 0; b < n; b++)
+      for (let y = 0; y < oh; y++) {
+        for (let k = 0; k < 4; k++) {
+          const r0 = (b * ih + ty.index[4 * y + k]) * iw;
+          for (let xx = 0; xx < ow; xx++)
+            for (let ch = 0; ch < c; ch++) {
+              let v = 0;
+              for (let j = 0; j < 4; j++) v += xd[(r0 + tx.index[4 * xx + j]) * c + ch] * tx.weight[4 * xx + j];
+              row[(k * ow + xx) * c + ch] = v;
+            }
+        }
+        const d0 = (b * oh + y) * ow * c;
+        for (let i = 0; i < ow * c; i++) {
+          let v = 0;
+          for (let k = 0; k < 4; k++) v += row[k * ow * c + i] * ty.weight[4 * y + k];
+          od[d0 + i] = v;
+        }
+      }
+  } else throw new UserError(`Resize ${node.name}: method ${a.method} is not supported (nearest, linear and cubic are)`);
   return [out];
 }

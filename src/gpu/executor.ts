@@ -1,7 +1,9 @@
 /**
  * The GPU executor: runs a Graph in MindSpore Lite form with WGSL kernels on fixed-size batches. Weights are
  * uploaded once; activation buffers are assigned by liveness and reused; pipelines are cached by source; the
- * whole dispatch list and its bind groups are built once and replayed for every batch.
+ * whole dispatch list and its bind groups are built once and replayed for every batch. Ops without a WGSL
+ * kernel run on the host: the pass is submitted, their inputs read back, the CPU kernel run and its outputs
+ * uploaded, then the next GPU segment starts.
  */
 import '../ops/index.js';
 import type { Graph, Node, Tensor } from '../ir/graph.js';
@@ -9,6 +11,7 @@ import { UserError, sizeOf } from '../ir/graph.js';
 import { batchShapes, batchedGraph } from '../ir/passes/shapes.js';
 import type { RT } from '../ir/tensor.js';
 import { dequantizeWeight, isQuantizedWeight, runsDequantized } from '../quant/dequant.js';
+import { constValue, runNode } from '../cpu/executor.js';
 import type { GpuContext } from './device.js';
 import { lowerNode, Step } from './lowering.js';
 import { STORAGE_USAGE, pipelineFor, readBuffer } from './resources.js';
@@ -27,11 +30,18 @@ interface Compiled {
   bindGroup: GPUBindGroup;
 }
 
+interface CompiledNode {
+  node: Node;
+  steps: Compiled[];
+  /** Runs on the CPU between GPU segments. */
+  host?: boolean;
+}
+
 export class GpuExecutor {
   readonly shapes = new Map<number, number[]>();
   private buffers = new Map<number, GPUBuffer>();
   private owned: GPUBuffer[] = [];
-  private compiled: { node: Node; steps: Compiled[] }[] = [];
+  private compiled: CompiledNode[] = [];
   /** Bytes of activation buffers (after liveness reuse) and of constants. */
   activationBytes = 0;
   constantBytes = 0;
@@ -105,6 +115,9 @@ export class GpuExecutor {
       if ('alias' in low) {
         this.buffers.set(node.outputs[0], this.buffers.get(rootOf(low.alias)) ?? this.constBuffer(g.tensors[low.alias], node, 0));
         this.compiled.push({ node, steps: [] }); // no kernel, but hooks still see its output
+      } else if ('host' in low) {
+        for (const o of node.outputs) if (!this.buffers.has(o)) this.buffers.set(o, take(4 * sizeOf(this.shapeOf(o))));
+        this.compiled.push({ node, steps: [], host: true });
       } else {
         for (const o of node.outputs) if (!this.buffers.has(o)) this.buffers.set(o, take(4 * sizeOf(this.shapeOf(o))));
         const steps: Compiled[] = [];
@@ -132,16 +145,58 @@ export class GpuExecutor {
     }
   }
 
-  /** Encodes one forward pass over the data already in the input buffers; `hook` adds dispatches per tensor. */
-  encode(pass: GPUComputePassEncoder, hook?: TensorHook): void {
-    for (const { node, steps } of this.compiled) {
+  /**
+   * One forward pass over the data already in the input buffers. `hook` adds dispatches after every tensor is
+   * produced, the graph inputs first. Returns once the last segment is submitted (not finished).
+   */
+  async forward(hook?: TensorHook): Promise<void> {
+    const { device } = this.ctx;
+    let enc = device.createCommandEncoder();
+    let pass = enc.beginComputePass();
+    const emit = (id: number) => hook?.(pass, id, this.buffers.get(id)!, this.shapeOf(id));
+    this.g.inputs.forEach(emit);
+    for (const { node, steps, host } of this.compiled) {
+      if (host) {
+        pass.end();
+        device.queue.submit([enc.finish()]);
+        await this.runOnHost(node);
+        enc = device.createCommandEncoder();
+        pass = enc.beginComputePass();
+      }
       for (const c of steps) {
         pass.setPipeline(c.pipeline);
         pass.setBindGroup(0, c.bindGroup);
         pass.dispatchWorkgroups(...c.step.kernel.dispatch);
       }
-      if (hook) for (const o of node.outputs) hook(pass, o, this.buffers.get(o)!, this.shapeOf(o));
+      node.outputs.forEach(emit);
     }
+    pass.end();
+    device.queue.submit([enc.finish()]);
+  }
+
+  /** A node without a WGSL kernel: its inputs come back from the device, its outputs go up. */
+  private async runOnHost(node: Node): Promise<void> {
+    const ins: RT[] = [];
+    for (const [slot, id] of node.inputs.entries()) {
+      if (id < 0) continue;
+      const t = this.g.tensors[id];
+      if (this.g.isConst(id)) {
+        ins.push(runsDequantized(node) && isQuantizedWeight(t) ? { shape: t.shape, data: dequantizeWeight(this.g, node, slot) } : constValue(t));
+        continue;
+      }
+      const v = await this.read(id);
+      // Device buffers hold every tensor as f32; integer tensors (indices, lengths) go back to their type.
+      ins.push(t.dtype === 'float32' ? v : { shape: v.shape, data: Int32Array.from(v.data as Float32Array, Math.round) });
+    }
+    const outs = runNode(node, ins, this.g);
+    node.outputs.forEach((id, j) => {
+      const out = outs[j];
+      if (!out) return;
+      const data = out.data instanceof Float32Array ? out.data : Float32Array.from(out.data as ArrayLike<number>);
+      const need = sizeOf(this.shapeOf(id));
+      if (data.length !== need) throw new Error(`${node.op} ${node.name}: host kernel wrote ${data.length} values for ${need}`);
+      this.ctx.device.queue.writeBuffer(this.buffers.get(id)!, 0, data.buffer, data.byteOffset, data.byteLength);
+    });
   }
 
   /** Uploads a batch (graph-input order, each `batch` samples long, zero-padded if shorter). */
@@ -155,13 +210,9 @@ export class GpuExecutor {
     });
   }
 
-  run(inputs: Float32Array[], hook?: TensorHook): void {
+  async run(inputs: Float32Array[], hook?: TensorHook): Promise<void> {
     this.writeInputs(inputs);
-    const enc = this.ctx.device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    this.encode(pass, hook);
-    pass.end();
-    this.ctx.device.queue.submit([enc.finish()]);
+    await this.forward(hook);
   }
 
   bufferOf(id: number): GPUBuffer {
@@ -169,6 +220,8 @@ export class GpuExecutor {
   }
 
   async read(id: number): Promise<RT> {
+    // A graph output that is a constant (everything folded away) never reaches the device.
+    if (!this.buffers.has(id) && this.g.isConst(id)) return constValue(this.g.tensors[id]);
     const shape = this.shapeOf(id);
     const data = await readBuffer(this.ctx.device, this.buffers.get(id)!, 4 * sizeOf(shape));
     return { shape, data: new Float32Array(data) };

@@ -7,6 +7,7 @@ import type { Graph, Node } from '../ir/graph.js';
 import { UserError } from '../ir/graph.js';
 import type { RT } from '../ir/tensor.js';
 import type { Kernel } from '../shaders/kernels.js';
+import { findOp } from '../ir/op-registry.js';
 
 export interface Step {
   label: string;
@@ -16,7 +17,11 @@ export interface Step {
   output: number;
 }
 
-export type Lowered = { steps: Step[] } | { alias: number };
+/**
+ * A node becomes GPU steps, an alias of its first input's buffer, or a host step: an op with a CPU kernel but
+ * no WGSL one (recurrences, sorts, scatters) runs on the CPU between two GPU segments.
+ */
+export type Lowered = { steps: Step[] } | { alias: number } | { host: true };
 
 /** What a lowering sees of its node: shapes at the batch being run, constant inputs, the fused activation. */
 export class LowerContext {
@@ -68,6 +73,7 @@ export function hasLowering(op: string): boolean {
 
 export function lowerNode(g: Graph, node: Node, shapeOf: (id: number) => number[]): Lowered {
   const lower = lowerings.get(node.op);
+  if (!lower && findOp(node.op)?.cpu) return { host: true };
   if (!lower) throw new UserError(`op ${node.op} (node ${node.name}) has no GPU kernel`);
   return lower(new LowerContext(g, node, shapeOf));
 }

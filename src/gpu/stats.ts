@@ -106,19 +106,13 @@ export async function collectStatisticsGpu(ctx: GpuContext, g: Graph, src: Sampl
       const samples = end - start;
       const p = await plan(pass, samples === first.batch ? first : await executor(samples));
       p.ex.writeInputs(stackBatch(g, src, start, end).map((t) => t.data as Float32Array));
-      const enc = device.createCommandEncoder();
-      const passEnc = enc.beginComputePass();
-      const emit = (pe: GPUComputePassEncoder, id: number) => {
+      await p.ex.forward((pe, id) => {
         for (const d of p.perTensor.get(id) ?? []) {
           pe.setPipeline(d.pipeline);
           pe.setBindGroup(0, d.bind);
           pe.dispatchWorkgroups(...d.size);
         }
-      };
-      for (const id of g.inputs) emit(passEnc, id);
-      p.ex.encode(passEnc, emit);
-      passEnc.end();
-      device.queue.submit([enc.finish()]);
+      });
       if (p.results) {
         const keys = new Uint32Array(await readBuffer(device, p.results, ids.length * samples * 2 * 4));
         ids.forEach((id, slot) => {

@@ -15,6 +15,9 @@ export function ints(t: { data?: RTData } | undefined): number[] {
   return Array.from(t.data as ArrayLike<number>, (v) => Math.trunc(v));
 }
 
+/** SAME padding before the data: half the total (TF, ONNX SAME_UPPER), or the larger half for SAME_LOWER. */
+export const sameBefore = (total: number, lower: boolean) => (lower ? total - Math.floor(total / 2) : Math.floor(total / 2));
+
 export interface ConvGeometry {
   n: number; ih: number; iw: number; ic: number;
   oh: number; ow: number; oc: number;
@@ -38,8 +41,8 @@ export function convGeometry(node: Node, input: readonly number[], weightShape: 
   if (mode === PadMode.SAME) {
     oh = Math.ceil(ih / sh);
     ow = Math.ceil(iw / sw);
-    padTop = Math.floor(Math.max(0, (oh - 1) * sh + ekh - ih) / 2);
-    padLeft = Math.floor(Math.max(0, (ow - 1) * sw + ekw - iw) / 2);
+    padTop = sameBefore(Math.max(0, (oh - 1) * sh + ekh - ih), !!a.same_lower);
+    padLeft = sameBefore(Math.max(0, (ow - 1) * sw + ekw - iw), !!a.same_lower);
   } else if (mode === PadMode.VALID) {
     oh = Math.floor((ih - ekh) / sh) + 1;
     ow = Math.floor((iw - ekw) / sw) + 1;
@@ -65,6 +68,8 @@ export const isDepthwise = (g: ConvGeometry) => g.group === g.ic && g.group === 
 export interface DeconvGeometry {
   n: number; ih: number; iw: number; ic: number; oh: number; ow: number; oc: number; kh: number; kw: number;
   sh: number; sw: number; dh: number; dw: number; pt: number; pl: number; group: number;
+  /** The explicit pads [top, bottom, left, right] and output padding [h, w] that give this geometry. */
+  pads: number[]; outputPadding: number[];
 }
 
 export function deconvGeometry(node: Node, input: readonly number[], weightShape: readonly number[]): DeconvGeometry {
@@ -75,11 +80,22 @@ export function deconvGeometry(node: Node, input: readonly number[], weightShape
   const group = (a.group as number) || 1;
   const [sh, sw] = (a.stride as number[]) ?? [1, 1];
   const [dh, dw] = (a.dilation as number[]) ?? [1, 1];
-  const [pt, pb, pl, pr] = (a.pad_list as number[] | undefined)?.length === 4 ? (a.pad_list as number[]) : [0, 0, 0, 0];
-  const [oph, opw] = (a.output_paddings as number[] | undefined) ?? [0, 0];
-  const oh = (ih - 1) * sh - pt - pb + (kh - 1) * dh + 1 + (oph ?? 0);
-  const ow = (iw - 1) * sw - pl - pr + (kw - 1) * dw + 1 + (opw ?? 0);
-  return { n, ih, iw, ic, oh, ow, oc: ocg * group, kh, kw, sh, sw, dh, dw, pt, pl, group };
+  let [pt, pb, pl, pr] = (a.pad_list as number[] | undefined)?.length === 4 ? (a.pad_list as number[]) : [0, 0, 0, 0];
+  let [oph, opw] = ((a.output_paddings as number[] | undefined) ?? [0, 0]).map((v) => v ?? 0);
+  const wanted = (a.output_hw as number[] | undefined) ?? (a.pad_mode === PadMode.SAME ? [ih * sh, iw * sw] : undefined);
+  if (wanted) {
+    // SAME (the output is input * stride) or an ONNX output_shape: the padding that leaves that size, split as
+    // SAME splits it (output_shape without auto_pad puts the larger half first, as ONNX specifies); a size
+    // beyond the unpadded output is reached with output padding.
+    const th = (ih - 1) * sh + oph + (kh - 1) * dh + 1 - wanted[0], tw = (iw - 1) * sw + opw + (kw - 1) * dw + 1 - wanted[1];
+    const lower = !!a.same_lower || (!!a.output_hw && a.pad_mode !== PadMode.SAME);
+    [pt, pl] = [sameBefore(Math.max(th, 0), lower), sameBefore(Math.max(tw, 0), lower)];
+    [pb, pr] = [Math.max(th, 0) - pt, Math.max(tw, 0) - pl];
+    [oph, opw] = [oph + Math.max(-th, 0), opw + Math.max(-tw, 0)];
+  }
+  const oh = (ih - 1) * sh - pt - pb + (kh - 1) * dh + 1 + oph;
+  const ow = (iw - 1) * sw - pl - pr + (kw - 1) * dw + 1 + opw;
+  return { n, ih, iw, ic, oh, ow, oc: ocg * group, kh, kw, sh, sw, dh, dw, pt, pl, group, pads: [pt, pb, pl, pr], outputPadding: [oph, opw] };
 }
 
 export interface PoolGeometry {
@@ -101,7 +117,8 @@ export function poolGeometry(node: Node, shape: readonly number[]): PoolGeometry
     oh = Math.ceil(ih / sh);
     ow = Math.ceil(iw / sw);
     const th = Math.max(0, (oh - 1) * sh + kh - ih), tw = Math.max(0, (ow - 1) * sw + kw - iw);
-    [pt, pb, pl, pr] = [Math.floor(th / 2), th - Math.floor(th / 2), Math.floor(tw / 2), tw - Math.floor(tw / 2)];
+    [pt, pl] = [sameBefore(th, !!a.same_lower), sameBefore(tw, !!a.same_lower)];
+    [pb, pr] = [th - pt, tw - pl];
   } else {
     if (a.pad_mode === PadMode.VALID) [pt, pb, pl, pr] = [0, 0, 0, 0];
     const round = a.round_mode === 1 ? Math.ceil : Math.floor;

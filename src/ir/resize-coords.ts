@@ -49,3 +49,25 @@ export function linearSourceTaps(mode: number, inLen: number, outLen: number): L
   }
   return taps;
 }
+
+/**
+ * Bicubic taps along one axis (CalculateWeightForBicubic): the four source indices floor(s) - 1 .. floor(s) + 2,
+ * clamped to the edges, and their weights W(d) with W(x) = (a+2)|x|^3 - (a+3)|x|^2 + 1 for |x| <= 1,
+ * a|x|^3 - 5a|x|^2 + 8a|x| - 4a for 1 < |x| <= 2. `exclude_outside` is not applied, as in the runtime.
+ */
+export function cubicSourceTaps(mode: number, inLen: number, outLen: number, a: number): { index: Int32Array; weight: Float32Array } {
+  const index = new Int32Array(outLen * 4), weight = new Float32Array(outLen * 4);
+  const w = (x: number) => {
+    const t = Math.abs(x);
+    return t <= 1 ? ((a + 2) * t - (a + 3)) * t * t + 1 : t <= 2 ? a * t * t * t - 5 * a * t * t + 8 * a * t - 4 * a : 0;
+  };
+  for (let x = 0; x < outLen; x++) {
+    const s = resizeSourceCoordinate(mode, x, inLen, outLen);
+    const fl = Math.floor(s), d = f(s - fl);
+    for (let k = 0; k < 4; k++) {
+      index[4 * x + k] = clampIndex(fl - 1 + k, inLen);
+      weight[4 * x + k] = f(w(f(k - 1 - d)));
+    }
+  }
+  return { index, weight };
+}

@@ -4,7 +4,7 @@ import { conv2d, convTranspose } from '../cpu/conv.js';
 import { conv2dInt8 } from '../cpu/int8.js';
 import * as K from '../shaders/kernels.js';
 import { convGeometry, deconvGeometry, isDepthwise } from '../ir/op-params.js';
-import type { Field } from '../ir/schema/ops.js';
+import { PadMode, Field } from '../ir/schema/ops.js';
 
 const convFields = (extra: Field[]): Field[] => [
   ['format', 'int', 0], ['kernel_size', '[long]', null], ['stride', '[long]', null], ['dilation', '[long]', null],
@@ -15,6 +15,13 @@ defineOp({
   name: 'Conv2DFusion', fields: convFields([['pad_list', '[long]', null]]),
   layout: 'nhwc', fusedActivation: true, foldsBias: 'conv', int8: 'compute',
   weights: { slots: () => [1], channelThreshold: true },
+  // SAME_LOWER has no pad_mode in the schema: the .ms gets the explicit pads.
+  complete: (g, n) => {
+    if (!n.attrs.same_lower) return;
+    const geo = convGeometry(n, g.tensors[n.inputs[0]].shape, g.tensors[n.inputs[1]].shape);
+    const th = Math.max(0, (geo.oh - 1) * geo.sh + (geo.kh - 1) * geo.dh + 1 - geo.ih), tw = Math.max(0, (geo.ow - 1) * geo.sw + (geo.kw - 1) * geo.dw + 1 - geo.iw);
+    n.attrs = { ...n.attrs, pad_mode: PadMode.PAD, pad_list: [geo.padTop, th - geo.padTop, geo.padLeft, tw - geo.padLeft], same_lower: undefined };
+  },
   infer: (n, [x, w]) => {
     const g = convGeometry(n, x.shape, w.shape);
     return out([g.n, g.oh, g.ow, g.oc]);
@@ -39,6 +46,12 @@ defineOp({
       const a = n.attrs;
       return a.in_channel === a.out_channel && a.group === a.in_channel && (a.group as number) > 1 ? 0 : rank - 1;
     },
+  },
+  // SAME_LOWER and ONNX's output_shape have no schema fields: the .ms gets the explicit pads and output padding.
+  complete: (g, n) => {
+    if (!n.attrs.same_lower && !n.attrs.output_hw) return;
+    const geo = deconvGeometry(n, g.tensors[n.inputs[0]].shape, g.tensors[n.inputs[1]].shape);
+    n.attrs = { ...n.attrs, pad_mode: PadMode.PAD, pad: geo.pads, pad_list: geo.pads, output_paddings: geo.outputPadding, same_lower: undefined, output_hw: undefined };
   },
   infer: (n, [x, w]) => {
     const g = deconvGeometry(n, x.shape, w.shape);

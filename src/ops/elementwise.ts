@@ -29,6 +29,10 @@ binaryOp('Maximum', [], (a, b) => (a > b ? a : b), 'max');
 binaryOp('Minimum', [], (a, b) => (a < b ? a : b), 'min');
 binaryOp('PowFusion', [['scale', 'float', 1], ['shift', 'float', 0]], Math.pow, 'pow');
 
+// Mod is C's fmod (sign of the dividend), FloorMod Python's % (sign of the divisor).
+binaryOp('Mod', [], (a, b) => a % b, 'fmod');
+binaryOp('FloorMod', [], (a, b) => a - Math.floor(a / b) * b, 'floormod');
+
 // Caffe's Eltwise: read from real .ms files; no kernel.
 defineOp({ name: 'Eltwise', fields: [['mode', 'byte', 0]], layout: 'broadcast', infer: broadcastInfer });
 

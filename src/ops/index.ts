@@ -12,4 +12,6 @@ import './reduce.js';
 import './shape.js';
 import './resize.js';
 import './logic.js';
+import './indexing.js';
+import './rnn.js';
 import './quant.js';

@@ -64,3 +64,41 @@ defineOp({
     return c.one(K.layerNorm(rows, len, (c.node.attrs.epsilon as number) ?? 1e-5, c.node.inputs.length > 1 ? size(c.inShape(1)) : 0, c.node.inputs.length > 2));
   },
 });
+
+/** Per (sample, channel) normalization over H and W of NHWC data, then gamma and beta per channel. */
+function instanceNorm(n: Node, [x, gamma, beta]: RT[]): RT[] {
+  const [N, H, W, C] = x.shape, hw = H * W;
+  const eps = (n.attrs.epsilon as number) ?? 1e-5;
+  const xd = x.data as Float32Array, od = new Float32Array(xd.length);
+  for (let b = 0; b < N; b++)
+    for (let c = 0; c < C; c++) {
+      let mean = 0, v = 0;
+      for (let p = 0; p < hw; p++) mean += xd[(b * hw + p) * C + c];
+      mean /= hw;
+      for (let p = 0; p < hw; p++) v += (xd[(b * hw + p) * C + c] - mean) ** 2;
+      const k = gamma.data[c] / Math.sqrt(v / hw + eps);
+      for (let p = 0; p < hw; p++) od[(b * hw + p) * C + c] = (xd[(b * hw + p) * C + c] - mean) * k + beta.data[c];
+    }
+  return [{ shape: x.shape, data: od }];
+}
+
+defineOp({ name: 'InstanceNorm', fields: [['epsilon', 'float', 0]], layout: 'nhwc', infer: floatLikeInput, cpu: instanceNorm });
+
+/** x / (bias + alpha * sum of squares over channels c - r .. c + r) ^ beta on NHWC data (the runtime's LRN). */
+function lrn(n: Node, [x]: RT[]): RT[] {
+  const C = x.shape[x.shape.length - 1];
+  const a = n.attrs, r = a.depth_radius as number, bias = a.bias as number, alpha = a.alpha as number, beta = a.beta as number;
+  const xd = x.data as Float32Array, od = new Float32Array(xd.length);
+  for (let i = 0; i < xd.length; i += C)
+    for (let c = 0; c < C; c++) {
+      let sq = 0;
+      for (let k = Math.max(0, c - r); k <= Math.min(C - 1, c + r); k++) sq += xd[i + k] ** 2;
+      od[i + c] = xd[i + c] / Math.pow(bias + alpha * sq, beta);
+    }
+  return [{ shape: x.shape, data: od }];
+}
+
+defineOp({
+  name: 'LRN', layout: 'nhwc', infer: floatLikeInput, cpu: lrn,
+  fields: [['depth_radius', 'long', 0], ['bias', 'float', 0], ['alpha', 'float', 0], ['beta', 'float', 0], ['norm_region', 'string', null]],
+});

@@ -3,7 +3,7 @@ import { defineOp, ACT, out } from './define.js';
 import { pool } from '../cpu/pool.js';
 import * as K from '../shaders/kernels.js';
 import { poolGeometry } from '../ir/op-params.js';
-import type { Field } from '../ir/schema/ops.js';
+import { PadMode, Field } from '../ir/schema/ops.js';
 
 const fields: Field[] = [
   ['kernel_size', '[long]', null], ['strides', '[long]', null], ['pad', '[long]', null], ['pad_mode', 'byte', 0],
@@ -13,6 +13,12 @@ const fields: Field[] = [
 for (const name of ['MaxPoolFusion', 'AvgPoolFusion'])
   defineOp({
     name, fields, layout: 'nhwc',
+    complete: (g, n) => {
+      if (!n.attrs.same_lower) return;
+      const p = poolGeometry(n, g.tensors[n.inputs[0]].shape);
+      const th = Math.max(0, (p.oh - 1) * p.sh + p.kh - p.ih), tw = Math.max(0, (p.ow - 1) * p.sw + p.kw - p.iw);
+      n.attrs = { ...n.attrs, pad_mode: PadMode.PAD, pad: [p.pt, th - p.pt, p.pl, tw - p.pl], same_lower: undefined };
+    },
     infer: (n, [x]) => {
       const p = poolGeometry(n, x.shape);
       return out([p.n, p.oh, p.ow, p.c]);

@@ -20,6 +20,6 @@ defineOp({
     const [n, ih, iw, ch] = c.inShape(0);
     const [, oh, ow] = c.outShape;
     const a = c.node.attrs;
-    return c.one(K.resize(n, ih, iw, ch, oh, ow, a.method as number, (a.coordinate_transform_mode as number) ?? 0), [c.node.inputs[0]]);
+    return c.one(K.resize(n, ih, iw, ch, oh, ow, a.method as number, (a.coordinate_transform_mode as number) ?? 0, (a.cubic_coeff as number) ?? -0.75), [c.node.inputs[0]]);
   },
 });

@@ -6,7 +6,7 @@ import { sizeOf as size } from '../ir/graph.js';
 import { bindings, mainLinear, linearDispatch, u, f, i, stridesOf, coords, activationFn } from './common.js';
 import { gemmKernel } from './gemm.js';
 import { ReduceMode, ResizeMethod } from '../ir/schema/ops.js';
-import { nearestSourceIndices, linearSourceTaps } from '../ir/resize-coords.js';
+import { nearestSourceIndices, linearSourceTaps, cubicSourceTaps } from '../ir/resize-coords.js';
 import type { ConvGeometry, DeconvGeometry, PoolGeometry, MatMulShape } from '../ir/op-params.js';
 
 export interface Kernel {
@@ -138,9 +138,10 @@ function broadcastOffset(inShape: readonly number[], outShape: readonly number[]
   return `0u${terms.join('')}`;
 }
 
-export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow';
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow' | 'fmod' | 'floormod';
 const BINARY_EXPR: Record<BinaryOp, string> = {
   add: 'a + b', sub: 'a - b', mul: 'a * b', div: 'a / b', max: 'max(a, b)', min: 'min(a, b)', pow: 'pow_any(a, b)',
+  fmod: 'a - trunc(a / b) * b', floormod: 'a - floor(a / b) * b',
 };
 
 /**
@@ -349,7 +350,7 @@ ${mainLinear(total, `
 }
 
 /** Resize over the source-index tables of ir/resize-coords, baked as constants (the same taps as the CPU). */
-export function resize(n: number, ih: number, iw: number, c: number, oh: number, ow: number, method: number, ctm: number): Kernel {
+export function resize(n: number, ih: number, iw: number, c: number, oh: number, ow: number, method: number, ctm: number, cubicCoeff = -0.75): Kernel {
   const total = n * oh * ow * c;
   const table = (name: string, type: 'u32' | 'f32', v: ArrayLike<number>) =>
     `const ${name} = array<${type}, ${v.length}>(${Array.from(v, (x) => (type === 'u32' ? u(x) : f(x))).join(', ')});`;
@@ -358,6 +359,19 @@ export function resize(n: number, ih: number, iw: number, c: number, oh: number,
     tables = [table('SY', 'u32', nearestSourceIndices(ctm, ih, oh)), table('SX', 'u32', nearestSourceIndices(ctm, iw, ow))].join('\n');
     body = `
   out[idx] = in0[((b * ${u(ih)} + SY[oy]) * ${u(iw)} + SX[ox]) * ${u(c)} + ch];`;
+  } else if (method === ResizeMethod.CUBIC) {
+    // Four rows of four column taps each, then the rows blended: the runtime's row-then-column order.
+    const ty = cubicSourceTaps(ctm, ih, oh, cubicCoeff), tx = cubicSourceTaps(ctm, iw, ow, cubicCoeff);
+    tables = [table('YI', 'u32', ty.index), table('YW', 'f32', ty.weight), table('XI', 'u32', tx.index), table('XW', 'f32', tx.weight)].join('\n');
+    body = `
+  var acc = 0.0;
+  for (var k = 0u; k < 4u; k++) {
+    let r = (b * ${u(ih)} + YI[4u * oy + k]) * ${u(iw)};
+    var row = 0.0;
+    for (var j = 0u; j < 4u; j++) { row += in0[(r + XI[4u * ox + j]) * ${u(c)} + ch] * XW[4u * ox + j]; }
+    acc += row * YW[4u * oy + k];
+  }
+  out[idx] = acc;`;
   } else {
     const ty = linearSourceTaps(ctm, ih, oh), tx = linearSourceTaps(ctm, iw, ow);
     tables = [table('Y0', 'u32', ty.lo), table('Y1', 'u32', ty.hi), table('WY', 'f32', ty.loWeight),

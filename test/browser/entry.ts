@@ -8,7 +8,7 @@ export async function runOnGpu(modelBytes: ArrayBuffer, input: number[]): Promis
   const ctx = await acquireGpu();
   if (!ctx) throw new Error('no WebGPU adapter in this browser');
   const ex = await GpuExecutor.create(ctx, g, 1);
-  ex.run([Float32Array.from(input)]);
+  await ex.run([Float32Array.from(input)]);
   const [out] = await ex.outputs();
   ex.destroy();
   return { adapter: ctx.adapterName, output: Array.from(out.data) };

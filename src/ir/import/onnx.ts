@@ -83,6 +83,8 @@ class OnnxBuilder extends NchwGraphBuilder {
     for (const v of graph.output ?? []) {
       const id = this.ids.get(v.name);
       if (id === undefined) throw new UserError(`${this.file}: graph output ${v.name} is not produced by any node`);
+      // Outputs keep their ONNX names, whatever tensor (a layout transpose, a decomposition's last step) holds them.
+      if (!this.g.inputs.includes(id) && !this.g.isConst(id)) this.g.tensors[id].name = v.name;
       this.g.outputs.push(id);
     }
   }
@@ -158,8 +160,14 @@ class OnnxBuilder extends NchwGraphBuilder {
     this.ids.set(this.node.output[0], this.emitChannelsLast(op, attrs, inputs, dataInputs));
   }
 
-  alias(): void {
-    this.ids.set(this.node.output[0], this.in(0));
+  /** An integer input (shape, repeats, k, axis): re-made as an int32 constant when constant, else the tensor. */
+  intInput(i: number): number {
+    return this.constData(i) ? this.intConst(`in${i}`, this.constInts(i, 'input'), this.g.tensors[this.in(i)].shape) : this.in(i);
+  }
+
+  /** The node's output is `id` (default: its first input): no node of its own. */
+  alias(id = this.in(0)): void {
+    this.ids.set(this.node.output[0], id);
   }
 }
 
@@ -174,23 +182,26 @@ function convWeight(b: OnnxBuilder): number {
   return b.weightToKHWC(b.in(1));
 }
 
-function padsToList(b: OnnxBuilder): { pad_mode: number; pad_list: number[] } {
+/**
+ * auto_pad and pads as MindSpore's pad_mode and pad_list [top, bottom, left, right]. SAME_LOWER (the extra
+ * padding before) has no pad_mode: it is marked `same_lower` and written as explicit pads once shapes are known.
+ */
+function padsToList(b: OnnxBuilder): { pad_mode: number; pad_list: number[]; same_lower?: true } {
   const autoPad = b.str('auto_pad', 'NOTSET');
   const pads = b.ints('pads', [0, 0, 0, 0])!;
-  if (pads.length !== 4) b.fail(`only 2-D pads are supported, got [${pads}]`);
+  if (pads.length !== 4) b.fail(`only 1-D and 2-D pads are supported, got [${pads}]`);
   const mode = autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER' ? PadMode.SAME : autoPad === 'VALID' ? PadMode.VALID : PadMode.PAD;
-  if (autoPad === 'SAME_LOWER') b.fail('auto_pad SAME_LOWER is not supported');
-  return { pad_mode: mode, pad_list: [pads[0], pads[2], pads[1], pads[3]] };
+  return { pad_mode: mode, pad_list: [pads[0], pads[2], pads[1], pads[3]], ...(autoPad === 'SAME_LOWER' ? { same_lower: true as const } : {}) };
 }
 
 const conv: Converter = (b) => {
   const w = convWeight(b);
   const [cout, kh, kw, cinG] = b.g.tensors[w].shape;
   const group = b.int('group', 1);
-  const { pad_mode, pad_list } = padsToList(b);
+  const { pad_mode, pad_list, same_lower } = padsToList(b);
   const attrs = {
     format: Format.NHWC, kernel_size: [kh, kw], stride: b.ints('strides', [1, 1]), dilation: b.ints('dilations', [1, 1]),
-    pad_mode, pad_list, mode: 1, group, in_channel: cinG * group, out_channel: cout, activation_type: 0,
+    pad_mode, pad_list, mode: 1, group, in_channel: cinG * group, out_channel: cout, activation_type: 0, ...(same_lower ? { same_lower } : {}),
   };
   const ins = [b.in(0), w];
   if (b.hasIn(2)) ins.push(b.in(2));
@@ -201,12 +212,14 @@ const convTranspose: Converter = (b) => {
   const w = convWeight(b);
   const [cin, kh, kw, coutG] = b.g.tensors[w].shape;
   const group = b.int('group', 1);
-  if (b.attr('output_shape')) b.fail('output_shape is not supported; give pads instead');
-  const { pad_mode, pad_list } = padsToList(b);
+  const { pad_mode, pad_list, same_lower } = padsToList(b);
+  // output_shape fixes the size: the pads follow from it once the input size is known (see deconvGeometry).
+  const outputShape = b.ints('output_shape');
   const attrs = {
     format: Format.NHWC, kernel_size: [kh, kw], stride: b.ints('strides', [1, 1]), dilation: b.ints('dilations', [1, 1]),
     pad_mode, pad: pad_list, pad_list, mode: 1, group, in_channel: cin, out_channel: coutG * group, activation_type: 0,
-    output_paddings: b.ints('output_padding', [0, 0]),
+    output_paddings: b.ints('output_padding', [0, 0]), ...(same_lower ? { same_lower } : {}),
+    ...(outputShape ? { output_hw: outputShape.slice(-2) } : {}),
   };
   const ins = [b.in(0), w];
   if (b.hasIn(2)) ins.push(b.in(2));
@@ -227,9 +240,12 @@ const gemm: Converter = (b) => {
     if (!t.data) b.fail('beta != 1 needs a constant C');
     C = b.g.addConst(t.name, (t.data as Float32Array).map((v) => v * beta), t.shape);
   }
-  const ins = [b.in(0), B];
-  if (C >= 0 && beta !== 0) ins.push(C);
-  b.emit('MatMulFusion', { transpose_a: !!b.int('transA', 0), transpose_b: !!b.int('transB', 0), activation_type: 0 }, ins);
+  const attrs = { transpose_a: !!b.int('transA', 0), transpose_b: !!b.int('transB', 0), activation_type: 0 };
+  // C that is one row (or a scalar) is MatMul's bias; a full [M, N] matrix or a computed C is added after.
+  const c = C >= 0 && beta !== 0 ? b.g.tensors[C] : undefined;
+  const isBias = c?.data && (c.shape.length < 2 || c.shape[0] === 1);
+  if (c && !isBias) b.emit('AddFusion', { activation_type: 0 }, [b.step('MatMulFusion', attrs, [b.in(0), B], 'matmul'), C]);
+  else b.emit('MatMulFusion', attrs, c ? [b.in(0), B, b.g.addConst(c.name, c.data!, [c.shape[c.shape.length - 1] ?? 1])] : [b.in(0), B]);
 };
 
 const pool = (op: string, global: boolean): Converter => (b) => {
@@ -242,8 +258,8 @@ const pool = (op: string, global: boolean): Converter => (b) => {
     if (k.length !== 2) b.fail(`only 2-D pooling is supported, got kernel_shape [${k}]`);
     const dil = b.ints('dilations', [1, 1])!;
     if (dil.some((d) => d !== 1)) b.fail('dilated pooling is not supported');
-    const { pad_mode, pad_list } = padsToList(b);
-    Object.assign(attrs, { kernel_size: k, strides: b.ints('strides', [1, 1]), pad: pad_list, pad_mode, round_mode: b.int('ceil_mode', 0) });
+    const { pad_mode, pad_list, same_lower } = padsToList(b);
+    Object.assign(attrs, { kernel_size: k, strides: b.ints('strides', [1, 1]), pad: pad_list, pad_mode, round_mode: b.int('ceil_mode', 0), ...(same_lower ? { same_lower } : {}) });
     if (op === 'AvgPoolFusion' && b.int('count_include_pad', 0) && pad_list.some((p) => p)) {
       // The runtime's average excludes padding; make the zeros real with an explicit Pad first.
       const padOut = b.g.addTensor({ name: `${b.nodeName}_pad` });
@@ -257,23 +273,86 @@ const pool = (op: string, global: boolean): Converter => (b) => {
 };
 
 /** The axes of a Reduce*: an attribute before opset 18 (13 for ReduceSum), else an optional input. */
-function reduceAxesInput(b: OnnxBuilder, mode: number): number[] {
-  if (b.opset >= 18 || (mode === ReduceMode.Sum && b.opset >= 13)) return b.hasIn(1) ? [b.constData(1) ? b.intConst('axes', b.constInts(1, 'axes')) : b.in(1)] : [];
+function reduceAxesInput(b: OnnxBuilder): number[] {
+  if (b.opset >= 18 || (b.node.op_type === 'ReduceSum' && b.opset >= 13)) return b.hasIn(1) ? [b.constData(1) ? b.intConst('axes', b.constInts(1, 'axes')) : b.in(1)] : [];
   const axes = b.ints('axes', []) ?? [];
   // No axes: every axis (the definition's rule; the passes write them out once the rank is known).
   return axes.length ? [b.intConst('axes', axes)] : [];
 }
 
 const reduceOp = (mode: number): Converter => (b) => {
-  b.emit('ReduceFusion', { keep_dims: !!b.int('keepdims', 1), mode, reduce_to_end: false, coeff: 1 }, [b.in(0), ...reduceAxesInput(b, mode)]);
+  b.emit('ReduceFusion', { keep_dims: !!b.int('keepdims', 1), mode, reduce_to_end: false, coeff: 1 }, [b.in(0), ...reduceAxesInput(b)]);
 };
 
 /** ReduceLogSum(Exp): the schema's ReduceMode has neither, so ReduceSum then Log (after Exp). */
 const reduceLogSum = (exp: boolean): Converter => (b) => {
   const x = exp ? b.step('ExpFusion', { base: -1, scale: 1, shift: 0 }, [b.in(0)], 'exp') : b.in(0);
-  const sum = b.step('ReduceFusion', { keep_dims: !!b.int('keepdims', 1), mode: ReduceMode.Sum, reduce_to_end: false, coeff: 1 }, [x, ...reduceAxesInput(b, ReduceMode.Sum)], 'sum');
+  const sum = b.step('ReduceFusion', { keep_dims: !!b.int('keepdims', 1), mode: ReduceMode.Sum, reduce_to_end: false, coeff: 1 }, [x, ...reduceAxesInput(b)], 'sum');
   b.emit('Log', {}, [sum]);
 };
+
+/**
+ * atan(x) from ops the runtime has (MindSpore Lite has no Atan primitive): |x| > 1 folds to 1/|x| (pi/2 minus
+ * the result), |x| > tan(pi/8) to (t - 1) / (t + 1) (plus pi/4), then Cephes' single-precision polynomial.
+ */
+function atanOf(b: OnnxBuilder, x: number, p: string): number {
+  const c = (name: string, v: number) => b.scalar(`${p}${name}`, v);
+  const where = (cond: number, yes: number, no: number, name: string) => b.step('Where', {}, [cond, yes, no], `${p}${name}`);
+  const a = b.step('Abs', {}, [x], `${p}abs`);
+  const inv = b.step('Greater', {}, [a, c('one', 1)], `${p}gt1`);
+  const t1 = where(inv, bin(b, 'DivFusion', c('one_', 1), a, `${p}recip`), a, 't1');
+  const big = b.step('Greater', {}, [t1, c('tan_pi_8', 0.41421356237309503)], `${p}big`);
+  const reduced = bin(b, 'DivFusion', bin(b, 'SubFusion', t1, c('one_m', 1), `${p}tm1`), bin(b, 'AddFusion', t1, c('one_p', 1), `${p}tp1`), `${p}red`);
+  const t2 = where(big, reduced, t1, 't2');
+  const z = bin(b, 'MulFusion', t2, t2, `${p}z`);
+  let poly = c('c3', 8.05374449538e-2);
+  [-1.38776856032e-1, 1.99777106478e-1, -3.33329491539e-1].forEach((k, i) =>
+    (poly = bin(b, 'AddFusion', bin(b, 'MulFusion', poly, z, `${p}pz${i}`), c(`c${2 - i}`, k), `${p}pa${i}`)));
+  const core = bin(b, 'AddFusion', bin(b, 'MulFusion', bin(b, 'MulFusion', poly, z, `${p}pzz`), t2, `${p}pt`), t2, `${p}core`);
+  const r1 = bin(b, 'AddFusion', core, where(big, c('pi_4', Math.PI / 4), c('zero', 0), 'off'), `${p}r1`);
+  const r = where(inv, bin(b, 'SubFusion', c('pi_2', Math.PI / 2), r1, `${p}comp`), r1, 'r');
+  return where(b.step('Less', {}, [x, c('zero_', 0)], `${p}neg`), b.step('Neg', {}, [r], `${p}minus`), r, 'atan');
+}
+
+/** asin(x) = atan(x / sqrt(1 - x^2)). */
+function asinOf(b: OnnxBuilder, x: number): number {
+  const root = b.step('Sqrt', {}, [bin(b, 'SubFusion', b.scalar('one_s', 1), bin(b, 'MulFusion', x, x, 'sq'), 'one_minus')], 'root');
+  return atanOf(b, bin(b, 'DivFusion', x, root, 'ratio'), '');
+}
+
+/**
+ * LSTM / GRU with default activations, ONNX's inputs kept in place (omitted ones stay -1). layout = 1
+ * (batch first) is transposed to and from the sequence-first form the op computes in.
+ */
+function rnn(b: OnnxBuilder, op: 'LSTM' | 'GRU', outputs: number): void {
+  if (b.attr('activations') || b.attr('clip') || b.int('input_forget', 0)) b.fail('only the default activations, without clip or input_forget, are supported');
+  if (op === 'LSTM' && b.hasIn(7)) b.fail('peephole weights are not supported');
+  // MindSpore Lite's GRU kernel multiplies the reset gate into h before the recurrent product (ONNX's
+  // linear_before_reset = 0); PyTorch's form (1) has no field in the .ms and would run as the other one.
+  if (op === 'GRU' && b.int('linear_before_reset', 0)) b.fail('linear_before_reset = 1 (PyTorch\'s GRU) is not supported: MindSpore Lite\'s GRU computes linear_before_reset = 0');
+  const direction = b.str('direction', 'forward');
+  if (direction === 'reverse') b.fail('direction reverse is not supported (forward and bidirectional are)');
+  const batchFirst = b.int('layout', 0) === 1;
+  const swap01 = (x: number, name: string) => b.step('Transpose', {}, [x, b.intConst(`${name}_perm`, [1, 0, 2])], name);
+  const inputs = [...Array(op === 'LSTM' ? 7 : 6).keys()].map((i) => (b.hasIn(i) ? b.in(i) : -1));
+  if (batchFirst) {
+    inputs[0] = swap01(inputs[0], 'x_seq_first');
+    for (const k of [5, 6]) if (inputs[k] >= 0) inputs[k] = swap01(inputs[k], `state${k}_dir_first`);
+  }
+  const hidden = b.int('hidden_size', 0), bidirectional = direction === 'bidirectional';
+  const attrs = op === 'LSTM'
+    ? { bidirectional, has_bias: inputs[3] >= 0, input_size: 0, hidden_size: hidden, num_layers: 1, num_directions: bidirectional ? 2 : 1, dropout: 0, zoneout_cell: 0, zoneout_hidden: 0, proj_size: 0 }
+    : { bidirectional };
+  const names = b.node.output.slice(0, outputs).map((o: string, k: number) => o || `${b.nodeName}_out${k}`);
+  if (!batchFirst) {
+    b.emitNamed(op, attrs, inputs, names);
+    return;
+  }
+  const outs = b.emitNamed(op, attrs, inputs, names.map((n: string) => `${n}_seq_first`));
+  // Y [seq, dir, batch, H] -> [batch, seq, dir, H]; Y_h, Y_c [dir, batch, H] -> [batch, dir, H]
+  b.ids.set(names[0], b.emitNamed('Transpose', {}, [outs[0], b.intConst('y_perm', [2, 0, 1, 3])], [names[0]])[0]);
+  names.slice(1).forEach((n: string, k: number) => b.ids.set(n, b.emitNamed('Transpose', {}, [outs[k + 1], b.intConst(`s${k}_perm`, [1, 0, 2])], [n])[0]));
+}
 
 /** Inputs 0..count-1 folded with a binary op, as steps. */
 function fold(b: OnnxBuilder, op: string, count: number): number {
@@ -310,9 +389,39 @@ function clipBounds(b: OnnxBuilder): [number, number] {
   return [lo ? lo[0] : -FLT_MAX, hi ? hi[0] : FLT_MAX];
 }
 
+/**
+ * A 1-D Conv / ConvTranspose / pooling run as the 2-D op with H = 1, as MindSpore does: [N, C, W] is unsqueezed
+ * to [N, C, 1, W], the attributes gain a leading 1 (pads a leading 0), a constant weight [O, I, K] becomes
+ * [O, I, 1, K], and the result is squeezed back.
+ */
+const oneD = (convert: Converter): Converter => (b, n) => {
+  const w = n.op_type.startsWith('Conv') ? b.g.tensors[b.in(1)] : undefined;
+  const rank = b.ints('kernel_shape')?.length ?? (w ? w.shape.length - 2 : 2);
+  if (rank !== 1) return convert(b, n);
+  const widen: Record<string, (v: number[]) => number[]> = {
+    kernel_shape: (v) => [1, ...v], strides: (v) => [1, ...v], dilations: (v) => [1, ...v], output_padding: (v) => [0, ...v],
+    output_shape: (v) => [1, ...v], pads: (v) => [0, v[0], 0, v[1]],
+  };
+  const attribute = (n.attribute ?? []).map((a: PB) => (widen[a.name] ? { ...a, ints: widen[a.name]((a.ints ?? []).map(num)) } : a));
+  const x2d = b.step('Unsqueeze', { axis: [2] }, [b.in(0)], 'as_2d');
+  const inputs = [...n.input];
+  inputs[0] = `${b.nodeName}/x_2d`;
+  b.ids.set(inputs[0], x2d);
+  if (w) {
+    const wd = w.data ?? b.fail('the weight of a 1-D convolution must be a constant');
+    inputs[1] = `${b.nodeName}/w_2d`;
+    b.ids.set(inputs[1], b.g.addConst(w.name, wd, [w.shape[0], w.shape[1], 1, w.shape[2]]));
+  }
+  const y2d = `${b.nodeName}/y_2d`;
+  b.node = { ...n, input: inputs, output: [y2d], attribute };
+  convert(b, b.node);
+  b.node = n;
+  b.emit('Squeeze', { axis: [2] }, [b.ids.get(y2d)!]);
+};
+
 const CONVERTERS: Record<string, Converter> = {
-  Conv: conv,
-  ConvTranspose: convTranspose,
+  Conv: oneD(conv),
+  ConvTranspose: oneD(convTranspose),
   Gemm: gemm,
   MatMul: (b) => b.emit('MatMulFusion', { transpose_a: false, transpose_b: false, activation_type: 0 }, [b.in(0), b.in(1)]),
   Relu: act(Act.RELU),
@@ -340,7 +449,14 @@ const CONVERTERS: Record<string, Converter> = {
   },
   PRelu: (b) => {
     const s = b.g.tensors[b.in(1)];
-    const data = s.data ?? b.fail('the slope must be a constant');
+    const perChannel = s.data && s.shape.filter((d) => d !== 1).length <= 1 && (s.shape.length < 3 || s.shape.slice(1).every((d) => d === 1));
+    if (!perChannel) {
+      // A slope per element (or computed): max(x, 0) + min(x, 0) * slope.
+      const zero = b.scalar('zero', 0);
+      const neg = bin(b, 'MulFusion', b.step('Minimum', {}, [b.in(0), zero], 'neg'), b.in(1), 'scaled');
+      return b.emit('AddFusion', { activation_type: 0 }, [b.step('Maximum', {}, [b.in(0), zero], 'pos'), neg]);
+    }
+    const data = s.data!;
     const slope = b.g.addConst(s.name, data, [data.length]);
     const attrs = { channel_shared: data.length === 1 };
     // A [C,1,1] slope means per-channel over NCHW: layout-sensitive, so it runs in NHWC.
@@ -363,6 +479,9 @@ const CONVERTERS: Record<string, Converter> = {
   Tan: math((b, x) => ['DivFusion', { activation_type: 0 }, [b.step('Sin', {}, [x], 'sin'), b.step('Cos', {}, [x], 'cos')]]),
   Sinh: math((b, x) => ['MulFusion', { activation_type: 0 }, [bin(b, 'SubFusion', exp(b, x, 'exp'), exp(b, b.step('Neg', {}, [x], 'neg'), 'exp_neg'), 'sub'), b.scalar('half', 0.5)]]),
   Cosh: math((b, x) => ['MulFusion', { activation_type: 0 }, [bin(b, 'AddFusion', exp(b, x, 'exp'), exp(b, b.step('Neg', {}, [x], 'neg'), 'exp_neg'), 'add'), b.scalar('half', 0.5)]]),
+  Atan: (b) => b.alias(atanOf(b, b.in(0), '')),
+  Asin: (b) => b.alias(asinOf(b, b.in(0))),
+  Acos: (b) => b.emit('SubFusion', { activation_type: 0 }, [b.scalar('pi_2_', Math.PI / 2), asinOf(b, b.in(0))]),
   Asinh: logOfRoot(1),
   Acosh: logOfRoot(-1),
   // atanh(x) = log((1 + x) / (1 - x)) / 2
@@ -395,6 +514,14 @@ const CONVERTERS: Record<string, Converter> = {
     const pos = b.step('Cast', {}, [b.step('Greater', {}, [x, zero], 'gt'), to], 'pos');
     const neg = b.step('Cast', {}, [b.step('Less', {}, [x, zero], 'lt'), to], 'neg');
     return ['SubFusion', { activation_type: 0 }, [pos, neg]];
+  }),
+  // x + bias below -lambd, x - bias above lambd, 0 between
+  Shrink: math((b, x) => {
+    const lambd = b.float('lambd', 0.5), bias = b.float('bias', 0);
+    const below = b.step('Less', {}, [x, b.scalar('neg_lambd', -lambd)], 'below');
+    const above = b.step('Greater', {}, [x, b.scalar('lambd', lambd)], 'above');
+    const upper = b.step('Where', {}, [above, bin(b, 'SubFusion', x, b.scalar('bias', bias), 'minus'), b.scalar('zero', 0)], 'upper');
+    return ['Where', {}, [below, bin(b, 'AddFusion', x, b.scalar('bias_plus', bias), 'plus'), upper]];
   }),
   Equal: (b) => b.emit('Equal', {}, [b.in(0), b.in(1)]),
   Less: (b) => b.emit('Less', {}, [b.in(0), b.in(1)]),
@@ -439,6 +566,53 @@ const CONVERTERS: Record<string, Converter> = {
       else b.emit(op, { activation_type: 0 }, [y, with_], [b.node.output[0]]);
     });
   },
+  DepthToSpace: (b) => b.emitNHWC('DepthToSpace', { block_size: b.int('blocksize', 1), format: Format.NHWC, mode: b.str('mode', 'DCR') }, [b.in(0)]),
+  SpaceToDepth: (b) => b.emitNHWC('SpaceToDepth', { block_size: b.int('blocksize', 1), format: Format.NHWC }, [b.in(0)]),
+  Tile: (b) => b.emit('TileFusion', { dims: null }, [b.in(0), b.intInput(1)]),
+  Expand: (b) => b.emit('BroadcastTo', { shape: null }, [b.in(0), b.intInput(1)]),
+  OneHot: (b) => {
+    // values = [off, on]: the runtime takes them as two inputs.
+    const pick = (k: number, name: string) => b.step('Gather', {}, [b.in(2), b.intConst(`${name}_index`, [k], []), b.intConst(`${name}_axis`, [0], [1])], name);
+    b.emit('OneHot', { axis: b.int('axis', -1) }, [b.in(0), b.intInput(1), pick(1, 'on'), pick(0, 'off')]);
+  },
+  Range: (b) => b.emit('Range', { d_type: 0, start: 0, limit: 0, delta: 1 }, [b.in(0), b.in(1), b.in(2)]),
+  ArgMax: (b) => b.emit('ArgMaxFusion', { axis: b.int('axis', 0), top_k: 1, keep_dims: !!b.int('keepdims', 1), out_max_value: false }, [b.in(0)]),
+  ArgMin: (b) => b.emit('ArgMinFusion', { axis: b.int('axis', 0), top_k: 1, keep_dims: !!b.int('keepdims', 1), out_max_value: false }, [b.in(0)]),
+  TopK: (b) => b.emit('TopKFusion', { sorted: !!b.int('sorted', 1), axis: b.int('axis', -1), largest: b.int('largest', 1) }, [b.in(0), b.intInput(1)]),
+  CumSum: (b) => b.emit('CumSum', { exclusive: !!b.int('exclusive', 0), reverse: !!b.int('reverse', 0) }, [b.in(0), b.intInput(1)]),
+  GatherElements: (b) => b.emit('GatherD', {}, [b.in(0), b.intConst('dim', [b.int('axis', 0)], [1]), b.in(1)]),
+  GatherND: (b) => {
+    if (b.int('batch_dims', 0)) b.fail('batch_dims is not supported');
+    b.emit('GatherNd', {}, [b.in(0), b.in(1)]);
+  },
+  ScatterND: (b) => b.emit('ScatterNdUpdate', {}, [b.in(0), b.in(1), b.in(2)]),
+  ScatterElements: (b) => {
+    if (b.str('reduction', 'none') !== 'none') b.fail(`reduction ${b.str('reduction', 'none')} is not supported`);
+    b.emit('ScatterElements', { axis: b.int('axis', 0) }, [b.in(0), b.in(1), b.in(2)]);
+  },
+  Mod: (b) => b.emit(b.int('fmod', 0) ? 'Mod' : 'FloorMod', {}, [b.in(0), b.in(1)]),
+  InstanceNormalization: (b) => b.emitNHWC('InstanceNorm', { epsilon: b.float('epsilon', 1e-5) }, [b.in(0), b.in(1), b.in(2)]),
+  LRN: (b) => {
+    const n = b.int('size', 1);
+    b.emitNHWC('LRN', { depth_radius: Math.floor(n / 2), bias: b.float('bias', 1), alpha: b.float('alpha', 1e-4) / n, beta: b.float('beta', 0.75), norm_region: 'ACROSS_CHANNELS' }, [b.in(0)]);
+  },
+  // (x - mean) / sqrt(var) over the axes (ONNX's epsilon 1e-9)
+  MeanVarianceNormalization: (b) => {
+    const axes = b.ints('axes', [0, 2, 3])!;
+    const mean = (x: number, suffix: string) => b.step('ReduceFusion', { keep_dims: true, mode: ReduceMode.Mean, reduce_to_end: false, coeff: 1 }, [x, b.intConst(`${suffix}_axes`, axes)], suffix);
+    const dev = bin(b, 'SubFusion', b.in(0), mean(b.in(0), 'mean'), 'dev');
+    const std = b.step('Sqrt', {}, [bin(b, 'AddFusion', mean(bin(b, 'MulFusion', dev, dev, 'sq'), 'var'), b.scalar('eps', 1e-9), 'var_eps')], 'std');
+    b.emit('DivFusion', { activation_type: 0 }, [dev, std]);
+  },
+  // one-hot of the argmax along the axis
+  Hardmax: (b) => {
+    const axis = b.int('axis', b.opset < 13 ? 1 : -1);
+    const depth = b.step('Gather', {}, [b.step('Shape', {}, [b.in(0)], 'shape'), b.intConst('axis_index', [axis], []), b.intConst('gather_axis', [0], [1])], 'depth');
+    const arg = b.step('ArgMaxFusion', { axis, top_k: 1, keep_dims: false, out_max_value: false }, [b.in(0)], 'argmax');
+    b.emit('OneHot', { axis }, [arg, depth, b.scalar('on', 1), b.scalar('off', 0)]);
+  },
+  LSTM: (b) => rnn(b, 'LSTM', 3),
+  GRU: (b) => rnn(b, 'GRU', 2),
   LogSoftmax: (b) => b.emit('LogSoftmax', { axis: b.int('axis', b.opset < 13 ? 1 : -1) }, [b.in(0)]),
   Sum: chain('AddFusion'),
   Mean: (b) => {
@@ -452,8 +626,8 @@ const CONVERTERS: Record<string, Converter> = {
   Div: binaryOp('DivFusion'),
   Max: chain('Maximum'),
   Min: chain('Minimum'),
-  MaxPool: pool('MaxPoolFusion', false),
-  AveragePool: pool('AvgPoolFusion', false),
+  MaxPool: oneD(pool('MaxPoolFusion', false)),
+  AveragePool: oneD(pool('AvgPoolFusion', false)),
   GlobalAveragePool: pool('AvgPoolFusion', true),
   GlobalMaxPool: pool('MaxPoolFusion', true),
   BatchNormalization: (b) => {
@@ -545,7 +719,7 @@ const CONVERTERS: Record<string, Converter> = {
 
 function resizeOp(b: OnnxBuilder, form: 'resize11' | 'resize10' | 'upsample'): void {
   const mode = b.str('mode', 'nearest');
-  const method = mode === 'nearest' ? ResizeMethod.NEAREST : mode === 'linear' || mode === 'bilinear' ? ResizeMethod.LINEAR : b.fail(`mode ${mode} is not supported`);
+  const method = mode === 'nearest' ? ResizeMethod.NEAREST : mode === 'linear' || mode === 'bilinear' ? ResizeMethod.LINEAR : mode === 'cubic' ? ResizeMethod.CUBIC : b.fail(`mode ${mode} is not supported`);
   let ctm: number = CT.ASYMMETRIC;
   let nearest: number = NearestMode.FLOOR;
   if (form === 'resize11') {
