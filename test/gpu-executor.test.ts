@@ -11,6 +11,7 @@ import { resizeArea, toTensor } from '../src/data/images.js';
 import { decodeImage } from '../src/data/decode.js';
 import path from 'node:path';
 import { SHARED, IMAGENET } from './helpers/data.js';
+import { ONNX_CORPUS, corpusPath, corpusInput } from './helpers/corpus.js';
 
 afterAll(async () => (await testGpu())?.release());
 
@@ -63,4 +64,24 @@ describe('GPU executor equals the CPU executor', () => {
       }
     });
   }
+});
+
+describe('GPU executor equals the CPU executor on the real ONNX exports (models/corpus)', () => {
+  for (const m of ONNX_CORPUS)
+    it(m.file, async (t) => {
+      const ctx = await gpuOrSkip(t.skip);
+      const g = loadModel(readBytes(corpusPath(m)), 'ONNX', m.file, { inputShapes: new Map([[m.input, m.dims]]) });
+      const x = corpusInput(m);
+      const cpu = run(g, [{ shape: x.shape, data: x.nhwc }]);
+      const ex = await GpuExecutor.create(ctx, g, 1);
+      await ex.run([x.nhwc]);
+      const gpu = await ex.outputs();
+      ex.destroy();
+      gpu.forEach((o, k) => {
+        expect(o.shape).toEqual(cpu[k].shape);
+        const d = relMaxDiff(o.data, cpu[k].data);
+        console.log(`${m.file}: output ${k} max|gpu-cpu|/max|cpu| = ${d.toExponential(2)}`);
+        expect(d).toBeLessThan(1e-4);
+      });
+    }, 180_000);
 });

@@ -1,6 +1,7 @@
 /**
- * Every ONNX model in ../shared/models/onnx, converted to MindSpore Lite form and run by the CPU executor,
- * straight from the IR and after a write/read of the .ms file, against onnxruntime-node on real inputs.
+ * Every ONNX model in ../shared/models/onnx and ../shared/models/corpus, converted to MindSpore Lite form and
+ * run by the CPU executor, straight from the IR and after a write/read of the .ms file, against
+ * onnxruntime-node on real inputs.
  */
 import { describe, it, expect } from 'vitest';
 import { loadModel, toMs } from '../src/convert.js';
@@ -9,6 +10,7 @@ import { run } from '../src/cpu/executor.js';
 import type { Graph } from '../src/ir/graph.js';
 import { model, readBytes, mnistDigits, photo, PHOTOS, nhwcToNchw, argmax, relMaxDiff } from './helpers/data.js';
 import { ortRun } from './helpers/ort.js';
+import { ONNX_CORPUS, corpusPath, corpusInput } from './helpers/corpus.js';
 
 function convertBoth(file: string): [Graph, Graph] {
   const g = loadModel(readBytes(model(file)), 'ONNX', file);
@@ -94,4 +96,32 @@ describe('UltraFace RFB-320', () => {
     console.log(`ultraface: worst rel diff ${worst.toExponential(2)}`);
     expect(worst).toBeLessThan(1e-4);
   }, 60_000);
+});
+
+describe('real ONNX exports from the wild (models/corpus)', () => {
+  for (const m of ONNX_CORPUS) {
+    it(`${m.file}: converts${m.dynamic ? ' with --inputShape' : ''} and equals onnxruntime on a real photo, from the IR and the .ms`, async () => {
+      const t0 = performance.now();
+      const g = loadModel(readBytes(corpusPath(m)), 'ONNX', m.file, { inputShapes: new Map([[m.input, m.dims]]) });
+      const ms = Math.round(performance.now() - t0);
+      const x = corpusInput(m);
+      const ref = await ortRun(corpusPath(m), { [m.input]: { data: x.ort, dims: m.dims } });
+      let worst = 0;
+      for (const graph of [g, readMs(toMs(g), m.file)]) {
+        const outs = run(graph, [{ shape: x.shape, data: x.nhwc }]);
+        outs.forEach((o, i) => {
+          const r = ref[graph.tensors[graph.outputs[i]].name];
+          expect(r, `output ${graph.tensors[graph.outputs[i]].name} keeps its ONNX name`).toBeDefined();
+          expect(o.data.length).toBe(r.length);
+          worst = Math.max(worst, relMaxDiff(o.data, r));
+        });
+      }
+      console.log(`${m.file}: converted in ${ms} ms, ${g.nodes.length} ops; worst max|diff|/max|ref| ${worst.toExponential(2)}`);
+      expect(worst).toBeLessThan(1e-4);
+    }, 120_000);
+  }
+  it('a model with symbolic dims names them and the flag that fixes them', () => {
+    const m = ONNX_CORPUS.find((c) => c.file === 'ppocr-rec.onnx')!;
+    expect(() => loadModel(readBytes(corpusPath(m)), 'ONNX', m.file)).toThrow(/input x has dynamic dims \[-1,3,48,-1\]; give them with --inputShape/);
+  });
 });

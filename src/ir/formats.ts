@@ -25,10 +25,14 @@ function transposeLabel(g: Graph, node: { inputs: number[] }, input: number): nu
   return input;
 }
 
-/** The label of every tensor after the runtime's InferShape, from the stored labels of inputs and constants. */
-export function runtimeFormats(g: Graph): number[] {
+/**
+ * The label of every tensor after the runtime's InferShape, from the stored labels of inputs and constants.
+ * `visit` sees each node, with the labels so far, before its outputs are labelled.
+ */
+export function runtimeFormats(g: Graph, visit?: (n: Graph['nodes'][number], labels: number[]) => void): number[] {
   const labels = g.tensors.map((t) => t.format);
   for (const n of g.nodes) {
+    visit?.(n, labels);
     const first = n.inputs[0] !== undefined && n.inputs[0] >= 0 ? labels[n.inputs[0]] : Format.NCHW;
     const out = n.op === 'Transpose' ? transposeLabel(g, n, first) : first;
     for (const o of n.outputs) labels[o] = out;
@@ -80,7 +84,15 @@ export function assignFormats(g: Graph): void {
     t.format = before === Format.NHWC ? Format.NCHW : Format.NHWC;
     if (mislabelled() >= asIs) t.format = before;
   }
-  const labels = runtimeFormats(g);
+  // An elementwise op written constant-first (paddle2onnx's `scale * x`) would pass the constant's label on:
+  // the constant takes the label of the activation it meets, which is the layout of the data.
+  const labels = runtimeFormats(g, (n, known) => {
+    const [first, ...rest] = n.inputs;
+    if (first === undefined || first < 0 || !g.isConst(first) || findOp(n.op)?.layout !== 'broadcast') return;
+    const act = rest.find((i) => i >= 0 && !g.isConst(i) && g.tensors[i].shape.length === 4);
+    if (act === undefined || known[act] === known[first]) return;
+    g.tensors[first].format = known[first] = known[act];
+  });
   g.tensors.forEach((t, i) => {
     if (!t.data && !t.raw && !g.inputs.includes(i)) t.format = labels[i];
   });

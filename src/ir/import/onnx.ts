@@ -728,14 +728,19 @@ function resizeOp(b: OnnxBuilder, form: 'resize11' | 'resize10' | 'upsample'): v
     const nm = b.str('nearest_mode', 'round_prefer_floor');
     nearest = nm === 'round_prefer_ceil' ? NearestMode.ROUND_HALF_UP : nm === 'floor' ? NearestMode.FLOOR : nm === 'ceil' ? NearestMode.CEIL : NearestMode.ROUND_HALF_DOWN;
   }
-  // sizes [N,C,H,W] or scales [N,C,H,W] become a 2-element [H, W] constant, as MindSpore's format pass does.
+  // sizes [N,C,H,W] or scales [N,C,H,W] become a 2-element [H, W] constant, as MindSpore's format pass does;
+  // computed ones (tf2onnx's Concat(Slice(Shape(x)), [h, w])) are sliced to [H, W] and fold once shapes are known.
+  const hw = (i: number) => b.step('StridedSlice', { begin_mask: 0, end_mask: 0, ellipsis_mask: 0, new_axis_mask: 0, shrink_axis_mask: 0 },
+    [b.in(i), b.intConst(`in${i}_begin`, [2]), b.intConst(`in${i}_end`, [4]), b.intConst(`in${i}_axes`, [0]), b.intConst(`in${i}_strides`, [1])], `in${i}_hw`);
   let sizeInput: number;
+  const scaleIdx = form === 'resize11' ? 2 : 1;
   const sizes = form === 'resize11' && b.hasIn(3) ? b.constData(3) : undefined;
   if (sizes && sizes.length) sizeInput = b.intConst('sizes', [sizes[2], sizes[3]]);
+  else if (form === 'resize11' && b.hasIn(3) && !sizes) sizeInput = hw(3);
+  else if (form !== 'upsample' || b.opset >= 9 ? b.hasIn(scaleIdx) && !b.constData(scaleIdx) : false) sizeInput = hw(scaleIdx);
   else {
-    const scaleIdx = form === 'resize11' ? 2 : 1;
     const scales = form === 'upsample' && b.opset < 9 ? Float32Array.from(b.attr('scales')?.floats ?? []) : b.constData(scaleIdx);
-    if (!scales || scales.length !== 4) b.fail('needs constant 4-element scales or sizes');
+    if (!scales || scales.length !== 4) b.fail('needs 4-element scales or sizes');
     sizeInput = b.g.addConst(`${b.nodeName}_scales`, Float32Array.of(scales[2], scales[3]), [2]);
   }
   b.emitNHWC('Resize', {

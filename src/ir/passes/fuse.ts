@@ -1,7 +1,8 @@
 /**
  * MindSpore's default fusions that change what the .ms holds: BatchNorm folded into the preceding conv
  * (else turned into ScaleFusion), a per-channel constant Add folded into the conv bias, a 1-D constant Add
- * after MatMul/FullConnection made its bias, and RELU/RELU6 fused into the producer's activation_type.
+ * after MatMul/FullConnection made its bias, RELU/RELU6 fused into the producer's activation_type, and
+ * written-out HardSwish and LayerNorm patterns made one op each.
  */
 import { Graph, Node, sizeOf } from '../graph.js';
 import { ActivationType as Act } from '../schema/ops.js';
@@ -107,5 +108,98 @@ export function fuseActivations(g: Graph): void {
     if (t !== Act.RELU && t !== Act.RELU6) continue;
     prod.attrs = { ...prod.attrs, activation_type: t };
     bypass(g, prod, a);
+  }
+}
+
+/** The value of a constant scalar (or one-element) input, else undefined. */
+function scalarOf(g: Graph, id: number | undefined): number | undefined {
+  if (id === undefined || id < 0 || !g.isConst(id)) return undefined;
+  const d = g.tensors[id].data;
+  return d && d.length === 1 ? Number(d[0]) : undefined;
+}
+
+/** The node `n` whose only output feeds only `next`'s inputs (so fusing them loses no other reader). */
+function feedsOnly(g: Graph, n: Node | undefined, ...readers: Node[]): boolean {
+  if (!n || n.outputs.length !== 1 || g.outputs.includes(n.outputs[0])) return false;
+  const cons = g.consumers().get(n.outputs[0]) ?? [];
+  return cons.every((c) => readers.includes(c));
+}
+
+/** The other input of a two-input node, given one. */
+const otherInput = (n: Node, id: number) => (n.inputs[0] === id ? n.inputs[1] : n.inputs[0]);
+
+/**
+ * HardSwishFusion: x * relu6(x + 3) / 6 (exporters write it out: paddle2onnx, older PyTorch) becomes one
+ * Activation HSWISH, as MindSpore's converter does. The add's RELU6 is fused already (fuseActivations).
+ */
+export function fuseHardSwish(g: Graph): void {
+  for (const add of [...g.nodes]) {
+    if (add.op !== 'AddFusion' || add.attrs.activation_type !== Act.RELU6 || add.inputs.length !== 2) continue;
+    const x = add.inputs.find((i) => !g.isConst(i));
+    if (x === undefined || scalarOf(g, otherInput(add, x)) !== 3) continue;
+    const mul = soleConsumer(g, add);
+    if (!mul || mul.op !== 'MulFusion' || mul.attrs.activation_type || otherInput(mul, add.outputs[0]) !== x) continue;
+    const div = soleConsumer(g, mul);
+    if (!div || div.attrs.activation_type || div.inputs[0] !== mul.outputs[0]) continue;
+    const k = scalarOf(g, div.inputs[1]);
+    if (!((div.op === 'DivFusion' && k === 6) || (div.op === 'MulFusion' && k !== undefined && Math.abs(k - 1 / 6) < 1e-7))) continue;
+    div.op = 'Activation';
+    div.attrs = { activation_type: Act.HSWISH, alpha: 0, min_val: 0, max_val: 0, approximate: false };
+    div.inputs = [x];
+    for (const dead of [add, mul]) g.nodes.splice(g.nodes.indexOf(dead), 1);
+  }
+}
+
+/**
+ * OnnxLayerNormFusion: mean over the trailing axes, x - mean, its square's mean plus epsilon, square root,
+ * division, then gamma and beta (how exporters write LayerNorm before opset 17) becomes one LayerNormFusion.
+ */
+export function fuseLayerNorm(g: Graph): void {
+  const producer = new Map<number, Node>();
+  for (const n of g.nodes) n.outputs.forEach((o) => producer.set(o, n));
+  const meanAxes = (r: Node | undefined, rank: number): number[] | undefined => {
+    if (!r || r.op !== 'ReduceFusion' || (r.attrs.mode ?? 0) !== 0 || !r.attrs.keep_dims || r.attrs.reduce_to_end) return undefined;
+    const a = r.inputs[1] !== undefined ? g.tensors[r.inputs[1]]?.data : undefined;
+    if (!a) return undefined;
+    return Array.from(a, (v) => (Number(v) < 0 ? Number(v) + rank : Number(v))).sort((p, q) => p - q);
+  };
+  for (const div of [...g.nodes]) {
+    if (div.op !== 'DivFusion' || div.attrs.activation_type || !g.nodes.includes(div)) continue;
+    const sub = producer.get(div.inputs[0]), sqrt = producer.get(div.inputs[1]);
+    if (sub?.op !== 'SubFusion' || sub.attrs.activation_type || sqrt?.op !== 'Sqrt') continue;
+    const x = sub.inputs[0], rank = g.tensors[x].shape.length;
+    const mean = producer.get(sub.inputs[1]);
+    const axes = meanAxes(mean, rank);
+    if (!axes || mean!.inputs[0] !== x || !axes.every((a, i) => a === rank - axes.length + i)) continue;
+    const addEps = producer.get(sqrt.inputs[0]);
+    const eps = addEps?.op === 'AddFusion' && !addEps.attrs.activation_type ? scalarOf(g, addEps.inputs[1]) : undefined;
+    if (eps === undefined) continue;
+    const variance = producer.get(addEps!.inputs[0]);
+    const square = producer.get(variance?.inputs[0] ?? -1);
+    const v = meanAxes(variance, rank);
+    const squares = square && ((square.op === 'PowFusion' && scalarOf(g, square.inputs[1]) === 2 && (square.attrs.scale ?? 1) === 1 && !square.attrs.shift)
+      || (square.op === 'MulFusion' && !square.attrs.activation_type && square.inputs[1] === square.inputs[0]));
+    if (!squares || square!.inputs[0] !== sub.outputs[0] || v?.join() !== axes.join()) continue;
+    const chain = [mean!, sub, square!, variance!, addEps!, sqrt];
+    if (!feedsOnly(g, mean, sub) || !feedsOnly(g, sub, square!, div) || !chain.slice(2).every((n, i) => feedsOnly(g, n, chain[i + 3] ?? div))) continue;
+    // gamma and beta: constants over the normalized dims (trailing), else the identity.
+    const trailing = g.tensors[x].shape.slice(rank - axes.length);
+    const affine = (n: Node | undefined, op: string): number | undefined => {
+      if (!n || n.op !== op || n.attrs.activation_type) return undefined;
+      const c = n.inputs[1];
+      if (!g.isConst(c)) return undefined;
+      const s = g.tensors[c].shape;
+      return sizeOf(s) === sizeOf(trailing) && s.filter((d) => d !== 1).join() === trailing.filter((d) => d !== 1).join() ? c : undefined;
+    };
+    const mul = soleConsumer(g, div);
+    const gamma = mul && mul.inputs[0] === div.outputs[0] ? affine(mul, 'MulFusion') : undefined;
+    const add = gamma !== undefined ? soleConsumer(g, mul!) : undefined;
+    const beta = add && add.inputs[0] === mul!.outputs[0] ? affine(add, 'AddFusion') : undefined;
+    if (gamma === undefined || beta === undefined) continue;
+    const flat = (id: number) => g.addConst(g.tensors[id].name, Float32Array.from(g.tensors[id].data as Float32Array), trailing);
+    add!.op = 'LayerNormFusion';
+    add!.attrs = { begin_norm_axis: rank - axes.length, begin_params_axis: rank - axes.length, epsilon: eps, elementwise_affine: true };
+    add!.inputs = [x, flat(gamma), flat(beta)];
+    for (const dead of [...chain, div, mul!]) g.nodes.splice(g.nodes.indexOf(dead), 1);
   }
 }

@@ -2,7 +2,7 @@
 import { Graph } from '../graph.js';
 import { foldConstants, Evaluate } from './fold-constants.js';
 import { eliminateTransposes } from './transposes.js';
-import { foldBatchNorm, foldBiasAdd, fuseActivations } from './fuse.js';
+import { foldBatchNorm, foldBiasAdd, fuseActivations, fuseHardSwish, fuseLayerNorm } from './fuse.js';
 import { inferShapes } from './shapes.js';
 import { assignFormats } from '../formats.js';
 import { findOp } from '../op-registry.js';
@@ -16,6 +16,8 @@ export function toMindSporeForm(g: Graph, evaluate: Evaluate): Graph {
   foldBatchNorm(g);
   foldBiasAdd(g);
   fuseActivations(g);
+  fuseHardSwish(g);
+  fuseLayerNorm(g);
   g.removeDeadNodes();
   g.compact();
   g.topoSort();
