@@ -60,7 +60,7 @@ describe('op registry', () => {
 
   it('every op with a float CPU kernel has a GPU lowering, except a named few that run on the host', () => {
     // Fold away before any executor sees them.
-    const foldOnly = ['Shape', 'Size', 'ConstantOfShape', 'FusedBatchNorm'];
+    const foldOnly = ['Shape', 'Size', 'ConstantOfShape', 'FusedBatchNorm', 'NonZero'];
     // Run on the CPU between GPU segments (GpuExecutor): sequential recurrences, sorts, scatters and gathers
     // with data-dependent addresses, and norms no calibration model has needed on the device yet.
     const onHost = ['InstanceNorm', 'LRN', 'OneHot', 'Range', 'ArgMaxFusion', 'ArgMinFusion', 'TopKFusion', 'CumSum',

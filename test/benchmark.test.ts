@@ -131,3 +131,28 @@ describe('benchmark on quantized models', () => {
     expect(cli('benchmark', [`--modelFile=${q}.ms`, '--device=GPU']).stderr).toMatch(/full-quantized \(int8\) models run on CPU/);
   });
 });
+
+describe('benchmark --inputShapes on a model with symbolic dims', () => {
+  it('PP-OCR rec converted without --inputShape equals onnxruntime at two widths and batches, on the CPU and the GPU', async () => {
+    const { photo, nhwcToNchw } = await import('./helpers/data.js');
+    const { ortRun } = await import('./helpers/ort.js');
+    const dir = mkdtempSync(path.join(tmpdir(), 'webptq-dyn-bench-'));
+    const src = model('corpus/ppocr-rec.onnx'), ms = path.join(dir, 'rec');
+    expect(cli('converter_lite', ['--fmk=ONNX', `--modelFile=${src}`, `--outputFile=${ms}`]).code).toBe(0);
+    for (const [n, w, device] of [[1, 320, 'CPU'], [2, 160, 'CPU'], [1, 96, 'GPU']] as const) {
+      const one = photo('kimono.jpg', w, 48, { channels: 'BGR', mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5] });
+      const x = new Float32Array(one.length * n);
+      for (let i = 0; i < n; i++) x.set(one.map((v) => v * (1 - 0.3 * i)), i * one.length);
+      const ref = (await ortRun(src, { x: { data: nhwcToNchw(x, n, 48, w, 3), dims: [n, 3, 48, w] } }))['softmax_11.tmp_0'];
+      const input = path.join(dir, `x${n}x${w}.bin`), out = path.join(dir, `ref${n}x${w}.out`);
+      writeFileSync(input, x);
+      writeFileSync(out, formatBenchmarkData([{ name: 'softmax_11.tmp_0', shape: [n, w / 8, 6625], values: ref }]));
+      const r = cli('benchmark', [`--modelFile=${ms}.ms`, `--inDataFile=${input}`, `--inputShapes=${n},48,${w},3`, `--benchmarkDataFile=${out}`, `--device=${device}`, '--loopCount=1', '--warmUpLoopCount=0']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const bias = Number(/Mean bias of all nodes\/tensors: ([\d.]+)%/.exec(r.stdout)![1]);
+      console.log(`ppocr-rec ${n}x48x${w} on ${device}: mean bias vs onnxruntime ${bias}%`);
+      expect(bias).toBeLessThan(0.5);
+    }
+    expect(cli('benchmark', [`--modelFile=${ms}.ms`]).stderr).toMatch(/input x has dynamic dims \[-1,48,-1,3\]: give them with --inputShapes/);
+  }, 300_000);
+});

@@ -109,6 +109,18 @@ const cases: Case[] = [
     nodes: [{ op: 'Add', inputs: ['x', 'three'], outputs: ['a'] }, { op: 'Clip', inputs: ['a', 'zero', 'six'], outputs: ['c'] },
       { op: 'Mul', inputs: ['x', 'c'], outputs: ['m'] }, { op: 'Div', inputs: ['m', 'six'], outputs: ['y'] }],
     expectOps: ['Activation', 'Transpose'] },
+  { name: 'Einsum as MatMul with transposes (attention scores) and as a transpose; If with a constant condition inlined; NonZero of a constant', input: X, opset: 13,
+    inits: [init('k', [1, 4, 5, 11], 62), { name: 'yes', dims: [], data: [1], bool: true }, { name: 'mask', dims: [6], data: [0, 2, 0, 0, 1, 3] }],
+    nodes: [{ op: 'Einsum', inputs: ['x', 'k'], outputs: ['s'], attrs: { equation: 'nchw,nckw->nchk' } },
+      { op: 'Einsum', inputs: ['s'], outputs: ['t'], attrs: { equation: 'nchk->nkch' } },
+      { op: 'If', inputs: ['yes'], outputs: ['r'], attrs: {
+        then_branch: { graph: { nodes: [{ op: 'Relu', inputs: ['t'], outputs: ['tr'] }], outputs: ['tr'] } },
+        else_branch: { graph: { nodes: [{ op: 'Neg', inputs: ['t'], outputs: ['tn'] }], outputs: ['tn'] } } } },
+      { op: 'NonZero', inputs: ['mask'], outputs: ['nz'] }, { op: 'Squeeze', inputs: ['nz'], outputs: ['idx'], attrs: {} },
+      { op: 'Gather', inputs: ['r', 'idx'], outputs: ['y'], attrs: { axis: 3 } }] },
+  { name: 'Gelu (exact and tanh approximation)', input: X, opset: 20, lo: -4,
+    nodes: [{ op: 'Gelu', inputs: ['x'], outputs: ['a'] }, { op: 'Gelu', inputs: ['x'], outputs: ['b'], attrs: { approximate: 'tanh' } },
+      { op: 'Sub', inputs: ['a', 'b'], outputs: ['d'] }, { op: 'Mul', inputs: ['d', 'x'], outputs: ['e'] }, { op: 'Add', inputs: ['e', 'a'], outputs: ['y'] }] },
   // Ops added for #10 (ONNX coverage): each family once, against onnxruntime.
   { name: 'InstanceNormalization, LRN, MeanVarianceNormalization', input: X, inits: [init('s', [4], 30, 0.5, 1.5), init('b', [4], 31)],
     nodes: [{ op: 'InstanceNormalization', inputs: ['x', 's', 'b'], outputs: ['i'], attrs: { epsilon: 0.001 } },
@@ -193,6 +205,15 @@ describe('ONNX forms the runtime cannot compute are refused by name', () => {
     inputs: [{ name: 'x', dims: [3, 1, 4] }], outputs: ['y'], opset: 14,
     inits: [init('w', [1, 6, 4], 50), init('r', [1, 6, 2], 51)],
     nodes: [{ op: 'GRU', inputs: ['x', 'w', 'r'], outputs: ['y'], attrs: { hidden_size: 2, linear_before_reset: lbr } }],
+  });
+  it('Einsum outside the MatMul / transpose forms, and If whose condition is known only when running', () => {
+    const diag = buildOnnx({ inputs: [{ name: 'x', dims: [4, 4] }], outputs: ['y'], inits: [], nodes: [{ op: 'Einsum', inputs: ['x'], outputs: ['y'], attrs: { equation: 'ii->i' } }] });
+    expect(() => loadModel(diag, 'ONNX', 'diag.onnx')).toThrow(/diag\.onnx: node Einsum_0 \(Einsum\): equation "ii->i" is not supported/);
+    const branch = (op: string) => ({ graph: { nodes: [{ op, inputs: ['x'], outputs: [`o${op}`] }], outputs: [`o${op}`] } });
+    const dynIf = buildOnnx({ inputs: [{ name: 'x', dims: [4] }], outputs: ['y'], inits: [{ name: 'zero', dims: [], data: [0] }],
+      nodes: [{ op: 'ReduceSum', inputs: ['x'], outputs: ['s'], attrs: { keepdims: 0 } }, { op: 'Greater', inputs: ['s', 'zero'], outputs: ['c'] },
+        { op: 'If', inputs: ['c'], outputs: ['y'], attrs: { then_branch: branch('Relu'), else_branch: branch('Neg') } }] });
+    expect(() => loadModel(dynIf, 'ONNX', 'if.onnx')).toThrow(/node If_2 \(If\): condition c is not a constant/);
   });
   it("GRU with linear_before_reset = 1 (PyTorch's form)", () => {
     expect(() => loadModel(gru(1), 'ONNX', 'gru.onnx')).toThrow(/GRU.*linear_before_reset = 1 \(PyTorch's GRU\) is not supported/);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { UserError, Graph, sizeOf, bytesPerElement } from '../ir/graph.js';
 import { QuantType } from '../ir/schema/ops.js';
 import { readMs } from '../ir/import/ms.js';
+import { hasDynamicInputs } from '../ir/passes/shapes.js';
 import { run } from '../cpu/executor.js';
 import type { RT } from '../ir/tensor.js';
 import { parseBenchmarkData, formatBenchmarkData, meanError, hasNonFinite, cosineSimilarity } from '../bench/accuracy.js';
@@ -30,23 +31,30 @@ function randomInput(shape: number[], seed: number): Float32Array {
   return a;
 }
 
-export function loadInputs(g: Graph, files: string[]): RT[] {
+/** Input values at `shapes` (one per graph input, default the declared ones): from files, else random. */
+export function loadInputs(g: Graph, files: string[], shapes = g.inputs.map((id) => g.tensors[id].shape)): RT[] {
   if (files.length && files.length !== g.inputs.length)
     throw new UserError(`--inDataFile: model has ${g.inputs.length} inputs, got ${files.length} files`);
   return g.inputs.map((id, i) => {
-    const t = g.tensors[id];
-    if (!files.length) return { shape: t.shape, data: randomInput(t.shape, 1234 + i) };
+    const t = g.tensors[id], shape = shapes[i];
+    if (shape.some((d) => d < 0)) throw new UserError(`input ${t.name} has dynamic dims [${shape}]: give them with --inputShapes`);
+    if (!files.length) return { shape, data: randomInput(shape, 1234 + i) };
     const bytes = readFileOrFail(files[i], 'input file');
-    const need = sizeOf(t.shape) * bytesPerElement[t.dtype];
+    const need = sizeOf(shape) * bytesPerElement[t.dtype];
     if (bytes.length !== need) throw new UserError(`Input binary file size error, required: ${need}, in fact: ${bytes.length} (${files[i]})`);
-    return { shape: t.shape, data: t.dtype === 'int32' ? new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + need)) : float32FromBytes(bytes) };
+    return { shape, data: t.dtype === 'int32' ? new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + need)) : float32FromBytes(bytes) };
   });
 }
 
-function resizeInputs(g: Graph, spec: string): void {
+/**
+ * --inputShapes: the shapes to run at. A model with symbolic dims keeps them (the executors resolve its shape
+ * subgraphs from the inputs); a static model is resized as MindSpore Lite's benchmark does.
+ */
+function inputShapesOf(g: Graph, spec: string): number[][] {
   const shapes = spec.split(':').filter(Boolean).map((s) => s.split(',').map((d) => num(d, '--inputShapes')));
   if (shapes.length !== g.inputs.length) throw new UserError(`--inputShapes: model has ${g.inputs.length} inputs, got ${shapes.length} shapes`);
-  g.inputs.forEach((id, i) => (g.tensors[id].shape = shapes[i]));
+  if (!hasDynamicInputs(g)) g.inputs.forEach((id, i) => (g.tensors[id].shape = shapes[i]));
+  return shapes;
 }
 
 /** A GPU inference function for a float model; the device is released when the process ends. */
@@ -56,7 +64,7 @@ async function gpuRunner(g: Graph, inputs: RT[], log: (s: string) => void): Prom
   if (!ctx) throw new UserError('--device=GPU: no WebGPU adapter found (install a GPU driver, or chromium for SwiftShader)');
   log(`GPU adapter: ${ctx.adapterName}`);
   const batch = inputs[0]?.shape[0] ?? 1;
-  const ex = await GpuExecutor.create(ctx, g, batch);
+  const ex = await GpuExecutor.create(ctx, g, batch, { inputShapes: inputs.map((t) => [1, ...t.shape.slice(1)]) });
   if (ex.batch !== batch) throw new UserError(`--device=GPU: this model's constants fix its batch; run it with batch ${g.tensors[g.inputs[0]].shape[0]}`);
   return async () => {
     await ex.run(inputs.map((t) => t.data as Float32Array));
@@ -96,8 +104,8 @@ export function benchmarkMain(argv: string[]): Promise<number> {
     const cosThreshold = num(o.cosineDistanceThreshold, '--cosineDistanceThreshold', false);
     if (loops < 1) throw new UserError('INPUT ILLEGAL: loopCount must be greater than 0');
     const g = readMs(readFileOrFail(o.modelFile, 'model file'), o.modelFile);
-    if (o.inputShapes) resizeInputs(g, o.inputShapes);
-    const inputs = loadInputs(g, (o.inDataFile as string).split(/[,\s]+/).filter(Boolean));
+    const shapes = o.inputShapes ? inputShapesOf(g, o.inputShapes) : undefined;
+    const inputs = loadInputs(g, (o.inDataFile as string).split(/[,\s]+/).filter(Boolean), shapes);
     const log = (s: string) => process.stdout.write(`${s}\n`);
     log(`ModelPath = ${o.modelFile}`);
     log(`InDataPath = ${o.inDataFile}`);
@@ -154,7 +162,7 @@ export function benchmarkMain(argv: string[]): Promise<number> {
     }
     if (o.compareModel) {
       const ref = readMs(readFileOrFail(o.compareModel, 'compare model'), o.compareModel);
-      if (o.inputShapes) resizeInputs(ref, o.inputShapes);
+      if (o.inputShapes) inputShapesOf(ref, o.inputShapes);
       const rows = compareLayers(g, ref, inputs);
       if (!rows.length) throw new UserError(`--compareModel: ${o.compareModel} shares no tensor names with ${o.modelFile}`);
       log(`Per-layer comparison against ${o.compareModel} (${rows.length} tensors, worst first):`);

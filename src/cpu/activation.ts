@@ -2,7 +2,7 @@
 import { ActivationType as A } from '../ir/schema/ops.js';
 import { UserError } from '../ir/graph.js';
 
-export function activationFn(type: number, alpha = 0, minVal = 0, maxVal = 0): ((x: number) => number) | null {
+export function activationFn(type: number, alpha = 0, minVal = 0, maxVal = 0, approximate = false): ((x: number) => number) | null {
   switch (type) {
     case A.NO_ACTIVATION: return null;
     case A.RELU: return (x) => (x > 0 ? x : 0);
@@ -18,7 +18,8 @@ export function activationFn(type: number, alpha = 0, minVal = 0, maxVal = 0): (
     case A.ELU: return (x) => (x > 0 ? x : alpha * (Math.exp(x) - 1));
     case A.ABS: return Math.abs;
     case A.SOFTPLUS: return (x) => Math.log1p(Math.exp(x));
-    case A.GELU: return (x) => 0.5 * x * (1 + erf(x / Math.SQRT2));
+    // approximate: the tanh form (ONNX Gelu approximate="tanh", the runtime's approximate flag).
+    case A.GELU: return approximate ? (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x))) : (x) => 0.5 * x * (1 + erf(x / Math.SQRT2));
     default: throw new UserError(`Activation: unsupported activation_type ${type}`);
   }
 }

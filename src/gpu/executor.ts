@@ -8,7 +8,8 @@
 import '../ops/index.js';
 import type { Graph, Node, Tensor } from '../ir/graph.js';
 import { UserError, sizeOf } from '../ir/graph.js';
-import { batchShapes, batchedGraph } from '../ir/passes/shapes.js';
+import { batchShapes, batchedGraph, hasDynamicInputs } from '../ir/passes/shapes.js';
+import { specialize } from '../ir/passes/index.js';
 import type { RT } from '../ir/tensor.js';
 import { dequantizeWeight, isQuantizedWeight, runsDequantized } from '../quant/dequant.js';
 import { constValue, runNode } from '../cpu/executor.js';
@@ -22,6 +23,8 @@ export type TensorHook = (pass: GPUComputePassEncoder, tensorId: number, buffer:
 export interface ExecutorOptions {
   /** false keeps every activation in its own buffer so all can be read back (tests). */
   reuseBuffers?: boolean;
+  /** One sample's shape per graph input: required when the model has symbolic dims (the executor specializes). */
+  inputShapes?: number[][];
 }
 
 interface Compiled {
@@ -52,7 +55,11 @@ export class GpuExecutor {
    * An executor for up to `batch` samples per pass (see batchedGraph); a graph that does not scale with the
    * batch runs one sample per pass.
    */
-  static async create(ctx: GpuContext, g: Graph, batch: number, opts: ExecutorOptions = {}): Promise<GpuExecutor> {
+  static async create(ctx: GpuContext, model: Graph, batch: number, opts: ExecutorOptions = {}): Promise<GpuExecutor> {
+    // Kernels are specialized to shapes: a model with symbolic dims is fixed at the given sample shapes first.
+    if (hasDynamicInputs(model) && !opts.inputShapes)
+      throw new UserError(`the model has symbolic input dims [${model.inputs.map((id) => model.tensors[id].shape).join('], [')}]: the GPU executor needs the input shapes`);
+    const g = opts.inputShapes ? specialize(model, opts.inputShapes, runNode) : model;
     const view = batch > 1 ? batchedGraph(g, batch) : undefined;
     const ex = new GpuExecutor(ctx, view?.graph ?? g, view ? batch : 1);
     for (const [id, s] of view?.shapes ?? batchShapes(g, 1)!) ex.shapes.set(id, s);

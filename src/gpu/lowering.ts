@@ -44,7 +44,7 @@ export class LowerContext {
     const id = this.node.inputs[slot];
     if (id === undefined || id < 0) return undefined;
     const t = this.g.tensors[id];
-    if (!t.data) throw new UserError(`${this.node.op} ${this.node.name}: ${what} must be a constant to run on the GPU`);
+    if (!t.data) throw new NotConstant(`${this.node.op} ${this.node.name}: ${what} must be a constant to run on the GPU`);
     return { shape: t.shape, data: t.data };
   }
 
@@ -58,6 +58,9 @@ export class LowerContext {
     return { alias: this.node.inputs[0] };
   }
 }
+
+/** A lowering met a computed input its kernel bakes in (indices from data): the node runs on the host. */
+class NotConstant extends UserError {}
 
 export type GpuLowering = (c: LowerContext) => Lowered;
 
@@ -75,5 +78,10 @@ export function lowerNode(g: Graph, node: Node, shapeOf: (id: number) => number[
   const lower = lowerings.get(node.op);
   if (!lower && findOp(node.op)?.cpu) return { host: true };
   if (!lower) throw new UserError(`op ${node.op} (node ${node.name}) has no GPU kernel`);
-  return lower(new LowerContext(g, node, shapeOf));
+  try {
+    return lower(new LowerContext(g, node, shapeOf));
+  } catch (e) {
+    if (e instanceof NotConstant && findOp(node.op)?.cpu) return { host: true };
+    throw e;
+  }
 }

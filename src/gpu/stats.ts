@@ -8,6 +8,7 @@ import type { Graph } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
 import type { GpuContext } from './device.js';
 import { GpuExecutor } from './executor.js';
+import { sampleShape } from '../ir/passes/index.js';
 import { STORAGE_USAGE, pipelineFor, readBuffer } from './resources.js';
 import { minMaxKernel, histogramKernel, radixInitKernel, radixCountKernel, radixSelectKernel } from '../shaders/stats.js';
 import { SampleSource, StatsOptions, TensorStats, defaultTensors, batches, stackBatch, quantileRanks, emptyStats, HIST_BINS } from '../quant/stats.js';
@@ -59,7 +60,7 @@ export async function collectStatisticsGpu(ctx: GpuContext, g: Graph, src: Sampl
   async function executor(samples: number): Promise<GpuExecutor> {
     let ex = executors.get(samples);
     if (!ex) {
-      ex = await GpuExecutor.create(ctx, g, samples);
+      ex = await GpuExecutor.create(ctx, g, samples, { inputShapes: g.inputs.map((_, k) => sampleShape(g, k, src.get(0)[k].length)) });
       executors.set(samples, ex);
     }
     return ex;
@@ -75,6 +76,7 @@ export async function collectStatisticsGpu(ctx: GpuContext, g: Graph, src: Sampl
       const n = sizeOf(ex.shapes.get(id) ?? g.tensors[id].shape);
       const slot = slotOf.get(id)!;
       const act = ex.bufferOf(id);
+      if (!act) continue; // folded to a constant at these input shapes
       const list: Dispatch[] = [];
       if (pass === 'histogram') list.push(await dispatch(histogramKernel(n, slot, HIST_BINS), [act, stats, hist!]));
       else {

@@ -159,6 +159,16 @@ export class Graph {
     }
   }
 
+  /** A copy that can be changed without touching this graph (constant data is shared, it is never written). */
+  clone(): Graph {
+    const c = Object.assign(new Graph(), this);
+    c.tensors = this.tensors.map((t) => ({ ...t, shape: [...t.shape] }));
+    c.nodes = this.nodes.map((n) => ({ ...n, inputs: [...n.inputs], outputs: [...n.outputs], attrs: { ...n.attrs } }));
+    c.inputs = [...this.inputs];
+    c.outputs = [...this.outputs];
+    return c;
+  }
+
   /** Replaces every use of tensor `from` with tensor `to` (node inputs and graph outputs). */
   replaceUses(from: number, to: number): void {
     for (const n of this.nodes) n.inputs = n.inputs.map((i) => (i === from ? to : i));

@@ -11,11 +11,11 @@ defineOp({
   layout: 'unary', infer: floatLikeInput,
   cpu: mapUnaryWith((n) => {
     const a = n.attrs;
-    return activationFn(a.activation_type as number, a.alpha as number, a.min_val as number, a.max_val as number) ?? ((v) => v);
+    return activationFn(a.activation_type as number, a.alpha as number, a.min_val as number, a.max_val as number, !!a.approximate) ?? ((v) => v);
   }),
   gpu: (c) => {
     const a = c.node.attrs;
-    return c.one(K.unary(size(c.outShape), 'act(x)', a.activation_type as number, a.alpha as number, a.min_val as number, a.max_val as number), [c.node.inputs[0]]);
+    return c.one(K.unary(size(c.outShape), 'act(x)', a.activation_type as number, a.alpha as number, a.min_val as number, a.max_val as number, '', !!a.approximate), [c.node.inputs[0]]);
   },
 });
 

@@ -1,5 +1,5 @@
 /** Convolutions on NHWC activations with KHWC weights: Conv2DFusion (incl. depthwise) and Conv2dTransposeFusion. */
-import { defineOp, ACT, out, present } from './define.js';
+import { defineOp, ACT, out, present, staticInputShape } from './define.js';
 import { conv2d, convTranspose } from '../cpu/conv.js';
 import { conv2dInt8 } from '../cpu/int8.js';
 import * as K from '../shaders/kernels.js';
@@ -18,7 +18,7 @@ defineOp({
   // SAME_LOWER has no pad_mode in the schema: the .ms gets the explicit pads.
   complete: (g, n) => {
     if (!n.attrs.same_lower) return;
-    const geo = convGeometry(n, g.tensors[n.inputs[0]].shape, g.tensors[n.inputs[1]].shape);
+    const geo = convGeometry(n, staticInputShape(g, n, 'auto_pad SAME_LOWER'), g.tensors[n.inputs[1]].shape);
     const th = Math.max(0, (geo.oh - 1) * geo.sh + (geo.kh - 1) * geo.dh + 1 - geo.ih), tw = Math.max(0, (geo.ow - 1) * geo.sw + (geo.kw - 1) * geo.dw + 1 - geo.iw);
     n.attrs = { ...n.attrs, pad_mode: PadMode.PAD, pad_list: [geo.padTop, th - geo.padTop, geo.padLeft, tw - geo.padLeft], same_lower: undefined };
   },
@@ -50,7 +50,7 @@ defineOp({
   // SAME_LOWER and ONNX's output_shape have no schema fields: the .ms gets the explicit pads and output padding.
   complete: (g, n) => {
     if (!n.attrs.same_lower && !n.attrs.output_hw) return;
-    const geo = deconvGeometry(n, g.tensors[n.inputs[0]].shape, g.tensors[n.inputs[1]].shape);
+    const geo = deconvGeometry(n, staticInputShape(g, n, 'SAME_LOWER or output_shape'), g.tensors[n.inputs[1]].shape);
     n.attrs = { ...n.attrs, pad_mode: PadMode.PAD, pad: geo.pads, pad_list: geo.pads, output_paddings: geo.outputPadding, same_lower: undefined, output_hw: undefined };
   },
   infer: (n, [x, w]) => {

@@ -4,7 +4,8 @@
  */
 import { registerOp, OpDef, InputView, OutputInfo } from '../ir/op-registry.js';
 import { registerLowering, GpuLowering } from '../gpu/lowering.js';
-import type { Node, DType } from '../ir/graph.js';
+import type { Graph, Node, DType } from '../ir/graph.js';
+import { UserError } from '../ir/graph.js';
 import { broadcastShape } from '../ir/tensor.js';
 import type { Field } from '../ir/schema/ops.js';
 
@@ -33,3 +34,14 @@ export function broadcastInfer(n: Node, [a, b]: InputView[]): OutputInfo[] {
 
 /** Slots 1.. of a node that are present (-1 marks an omitted optional input). */
 export const present = (n: Node, slot: number) => n.inputs[slot] !== undefined && n.inputs[slot] >= 0;
+
+/**
+ * The input's shape for a `complete` hook that writes explicit geometry (SAME_LOWER pads, ONNX output_shape):
+ * the .ms has no field for these forms, so H and W must be known when converting.
+ */
+export function staticInputShape(g: Graph, n: Node, why: string): number[] {
+  const shape = g.tensors[n.inputs[0]].shape;
+  if (shape.slice(1, 3).some((d) => d < 0))
+    throw new UserError(`${n.op} ${n.name}: ${why} is written as explicit pads, which needs the input's H and W; fix the input dims with --inputShape`);
+  return shape;
+}

@@ -1,6 +1,7 @@
 /**
  * Ops that pick or place elements by index or repeat them: TileFusion, BroadcastTo, DepthToSpace, SpaceToDepth,
- * OneHot, Range, ArgMax/ArgMinFusion, TopKFusion, CumSum, GatherD, GatherNd, ScatterNdUpdate, ScatterElements.
+ * OneHot, Range, ArgMax/ArgMinFusion, TopKFusion, CumSum, GatherD, GatherNd, ScatterNdUpdate, ScatterElements,
+ * NonZero.
  */
 import { defineOp, out } from './define.js';
 import * as I from '../cpu/indexing.js';
@@ -125,3 +126,22 @@ defineOp({
 defineOp({ name: 'ScatterNdUpdate', fields: [], layout: 'fixed', infer: (_n, [x]) => out(x.shape, x.dtype), cpu: I.scatterNdUpdate });
 
 defineOp({ name: 'ScatterElements', fields: [['axis', 'long', 0]], layout: 'fixed', infer: (_n, [x]) => out(x.shape, x.dtype), cpu: I.scatterElements });
+
+/** NonZero: the indices [rank, count] of the non-zero elements; the count depends on the values. */
+function nonZero(x: { shape: number[]; data: ArrayLike<number> }): { shape: number[]; data: Int32Array } {
+  const rank = x.shape.length, strides = x.shape.map((_, k) => x.shape.slice(k + 1).reduce((a, b) => a * b, 1));
+  const hits: number[] = [];
+  for (let i = 0; i < x.data.length; i++) if (x.data[i]) hits.push(i);
+  const data = new Int32Array(rank * hits.length);
+  hits.forEach((flat, j) => strides.forEach((s, k) => (data[k * hits.length + j] = Math.floor(flat / s) % x.shape[k])));
+  return { shape: [rank, hits.length], data };
+}
+
+defineOp({
+  name: 'NonZero', layout: 'fixed', fields: [],
+  infer: (n, [x]) => {
+    if (!x.data) throw new UserError(`NonZero ${n.name}: its output size depends on the input's values: only a NonZero of constants can be converted (it folds)`);
+    return [{ ...nonZero({ shape: x.shape, data: x.data }), dtype: 'int32' }];
+  },
+  cpu: (_n, [x]) => [nonZero(x)],
+});

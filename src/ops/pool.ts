@@ -1,5 +1,5 @@
 /** Pooling on NHWC: MaxPoolFusion and AvgPoolFusion (the average excludes padding). */
-import { defineOp, ACT, out } from './define.js';
+import { defineOp, ACT, out, staticInputShape } from './define.js';
 import { pool } from '../cpu/pool.js';
 import * as K from '../shaders/kernels.js';
 import { poolGeometry } from '../ir/op-params.js';
@@ -15,7 +15,7 @@ for (const name of ['MaxPoolFusion', 'AvgPoolFusion'])
     name, fields, layout: 'nhwc',
     complete: (g, n) => {
       if (!n.attrs.same_lower) return;
-      const p = poolGeometry(n, g.tensors[n.inputs[0]].shape);
+      const p = poolGeometry(n, staticInputShape(g, n, 'auto_pad SAME_LOWER'));
       const th = Math.max(0, (p.oh - 1) * p.sh + p.kh - p.ih), tw = Math.max(0, (p.ow - 1) * p.sw + p.kw - p.iw);
       n.attrs = { ...n.attrs, pad_mode: PadMode.PAD, pad: [p.pt, th - p.pt, p.pl, tw - p.pl], same_lower: undefined };
     },

@@ -11,6 +11,7 @@ import { UserError, sizeOf } from '../ir/graph.js';
 import { resizeBilinear, resizeNearest, centerCrop, toTensor, ToTensorOptions } from '../data/images.js';
 import { decodeImage } from '../data/decode.js';
 import type { SampleSource } from './stats.js';
+import { sampleShape } from '../ir/passes/index.js';
 
 export interface ImagePreprocess {
   format: 'RGB' | 'BGR' | 'GRAY';
@@ -46,22 +47,24 @@ export function calibrationSource(g: Graph, set: CalibrationSet): SampleSource {
     if (list.length < set.count) throw new UserError(`calibration directory ${dir} has ${list.length} files, fewer than the ${set.count} samples asked for (batch_count / calibrate_size)`);
     return list.slice(0, set.count);
   });
-  const perSample = g.inputs.map((id) => sizeOf(g.tensors[id].shape.slice(1)) * (g.tensors[id].shape[0] || 1));
+  // Inputs with symbolic dims take the data's size (calibration runs at it): the count must fit the dims.
+  const perSample = g.inputs.map((id) => (g.tensors[id].shape.some((d) => d < 0) ? undefined : sizeOf(g.tensors[id].shape.slice(1)) * (g.tensors[id].shape[0] || 1)));
   return {
     count: set.count,
     get: (i) => files.map((list, k) => {
-      const file = list[i];
-      const data = set.inputType === 'IMAGE' ? imageSample(file, set.image!) : binSample(file, perSample[k] * 4);
-      if (data.length !== perSample[k])
-        throw new UserError(`${file}: preprocessed image has ${data.length} values, input ${g.tensors[g.inputs[k]].name} [${g.tensors[g.inputs[k]].shape}] needs ${perSample[k]}`);
+      const file = list[i], want = perSample[k];
+      const data = set.inputType === 'IMAGE' ? imageSample(file, set.image!) : binSample(file, want === undefined ? undefined : want * 4);
+      if (want === undefined) sampleShape(g, k, data.length);
+      else if (data.length !== want)
+        throw new UserError(`${file}: preprocessed image has ${data.length} values, input ${g.tensors[g.inputs[k]].name} [${g.tensors[g.inputs[k]].shape}] needs ${want}`);
       return data;
     }),
   };
 }
 
-function binSample(file: string, bytes: number): Float32Array {
+function binSample(file: string, bytes: number | undefined): Float32Array {
   const b = readFileSync(file);
-  if (b.length !== bytes) throw new UserError(`Input binary file size error, required: ${bytes}, in fact: ${b.length} (${file})`);
+  if (bytes === undefined ? b.length % 4 : b.length !== bytes) throw new UserError(`Input binary file size error, required: ${bytes}, in fact: ${b.length} (${file})`);
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
 }
 

@@ -15,6 +15,7 @@ import { yieldToEventLoop, cpuCollector } from './stats.js';
 import { run, RunOptions } from '../cpu/executor.js';
 import { conv2dInt8 } from '../cpu/int8.js';
 import type { RT } from '../ir/tensor.js';
+import { sampleShape } from '../ir/passes/index.js';
 
 export interface FullQuantOptions {
   method: CalibrationMethod;
@@ -110,7 +111,7 @@ export async function fullQuantize(g: Graph, samples: SampleSource, o: FullQuant
   for (const n of order) if (int8Role(n.op) === 'move') ranges.set(n.outputs[0], ranges.get(n.inputs[0])!);
 
   // Float copies of what bias correction and the report compare against.
-  const floatGraph = cloneGraph(g);
+  const floatGraph = g.clone();
   for (const n of order) {
     n.quantType = QuantType.QUANT_ALL;
     if (int8Role(n.op) === 'compute') quantizeWeightAndBias(g, n, ranges.get(n.inputs[0])!, o.perChannel ?? true, wMax);
@@ -173,16 +174,6 @@ function quantizeWeightAndBias(g: Graph, n: Node, input: ActivationRange, perCha
 }
 
 
-/** A deep-enough copy: node objects and tensor records are new, constant data arrays are shared (never mutated). */
-export function cloneGraph(g: Graph): Graph {
-  const c = Object.assign(Object.create(Object.getPrototypeOf(g)), g) as Graph;
-  c.tensors = g.tensors.map((t) => ({ ...t, shape: [...t.shape] }));
-  c.nodes = g.nodes.map((n) => ({ ...n, inputs: [...n.inputs], outputs: [...n.outputs], attrs: { ...n.attrs } }));
-  c.inputs = [...g.inputs];
-  c.outputs = [...g.outputs];
-  return c;
-}
-
 /**
  * Bias correction (Conv2DFusion): per sample, the conv's float input is quantized and run through the int8
  * kernel; the mean per output channel of (float output - dequantized int8 output), averaged over samples,
@@ -197,7 +188,7 @@ async function biasCorrect(g: Graph, floatGraph: Graph, convs: Node[], samples: 
   for (let s = 0; s < samples.count; s++) {
     await yieldToEventLoop();
     const values = new Map<number, RT>();
-    const inputs = floatGraph.inputs.map((id, k) => ({ shape: floatGraph.tensors[id].shape, data: samples.get(s)[k] }));
+    const inputs = floatGraph.inputs.map((_, k) => ({ shape: sampleShape(floatGraph, k, samples.get(s)[k].length), data: samples.get(s)[k] }));
     floatGraph.inputs.forEach((id, k) => values.set(id, inputs[k]));
     const opts: RunOptions = { observe: (id, v) => values.set(id, v) };
     run(floatGraph, inputs, opts);
@@ -293,8 +284,8 @@ async function report(g: Graph, floatGraph: Graph, samples: SampleSource, tensor
   for (let s = 0; s < n; s++) {
     await yieldToEventLoop();
     const x = samples.get(s);
-    const inputs = (gr: Graph) => gr.inputs.map((id, k) => ({ shape: gr.tensors[id].shape, data: x[k] }));
-    const floatVals = new Map<number, RT>(floatGraph.inputs.map((id, k) => [id, { shape: floatGraph.tensors[id].shape, data: x[k] }]));
+    const inputs = (gr: Graph) => gr.inputs.map((_, k) => ({ shape: sampleShape(gr, k, x[k].length), data: x[k] }));
+    const floatVals = new Map<number, RT>(floatGraph.inputs.map((id, k) => [id, { shape: sampleShape(floatGraph, k, x[k].length), data: x[k] }]));
     run(floatGraph, inputs(floatGraph), { observe: (id, v) => tensors.has(id) && floatVals.set(id, v) });
     run(g, inputs(g), {
       observe: (qid, v) => {

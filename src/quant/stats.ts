@@ -5,9 +5,10 @@
  */
 import type { Graph } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
-import { run } from '../cpu/executor.js';
+import { run, runNode } from '../cpu/executor.js';
 import type { RT } from '../ir/tensor.js';
-import { batchedGraph } from '../ir/passes/shapes.js';
+import { batchedGraph, hasDynamicInputs } from '../ir/passes/shapes.js';
+import { sampleShape, specialize } from '../ir/passes/index.js';
 
 export const HIST_BINS = 2048;
 const DBL_EPSILON = 2.220446049250313e-16;
@@ -111,8 +112,8 @@ export function batches(count: number, batchSize: number): [number, number][] {
 export function stackBatch(g: Graph, src: SampleSource, start: number, end: number): RT[] {
   const samples: Float32Array[][] = [];
   for (let i = start; i < end; i++) samples.push(src.get(i));
-  return g.inputs.map((id, k) => {
-    const shape = [end - start, ...g.tensors[id].shape.slice(1)];
+  return g.inputs.map((_, k) => {
+    const shape = [end - start, ...sampleShape(g, k, samples[0][k].length).slice(1)];
     const data = new Float32Array(sizeOf(shape));
     samples.forEach((s, j) => data.set(s[k], j * (data.length / samples.length)));
     return { shape, data };
@@ -169,10 +170,12 @@ export async function collectStatisticsCpu(g: Graph, src: SampleSource, o: Stats
   const ids = o.tensors ?? defaultTensors(g);
   const want = new Set(ids);
   const stats = emptyStats(g, ids);
-  // A graph that does not scale with the batch runs one sample at a time.
-  const views = new Map<number, Graph | undefined>([[1, g]]);
+  // Symbolic input dims are fixed at the calibration data's size; a graph that does not scale with the batch
+  // runs one sample at a time.
+  const base = hasDynamicInputs(g) ? specialize(g, g.inputs.map((_, k) => sampleShape(g, k, src.get(0)[k].length)), runNode) : g;
+  const views = new Map<number, Graph | undefined>([[1, base]]);
   const graphFor = (n: number) => {
-    if (!views.has(n)) views.set(n, batchedGraph(g, n)?.graph);
+    if (!views.has(n)) views.set(n, batchedGraph(base, n)?.graph);
     return views.get(n);
   };
   const forEachBatch = async (pass: string, fn: (id: number, v: RT, samples: number) => void) => {
@@ -185,7 +188,7 @@ export async function collectStatisticsCpu(g: Graph, src: SampleSource, o: Stats
         const e = s + step;
         const inputs = stackBatch(g, src, s, e);
         g.inputs.forEach((id, k) => want.has(id) && fn(id, inputs[k], e - s));
-        run(whole ?? g, inputs, { observe: (id, v) => want.has(id) && fn(id, v, e - s) });
+        run(whole ?? base, inputs, { observe: (id, v) => want.has(id) && fn(id, v, e - s) });
       }
       o.onProgress?.(b + 1, list.length, pass);
     }

@@ -60,7 +60,7 @@ export function coords(shape: readonly number[], name = 'c', from = 'idx'): stri
 }
 
 /** The activation applied by fused activation_type or the Activation op, as a WGSL function `act`. */
-export function activationFn(type: number, alpha = 0, minVal = 0, maxVal = 0): string {
+export function activationFn(type: number, alpha = 0, minVal = 0, maxVal = 0, approximate = false): string {
   const body = ((): string => {
     switch (type) {
       case A.NO_ACTIVATION: return 'x';
@@ -76,7 +76,7 @@ export function activationFn(type: number, alpha = 0, minVal = 0, maxVal = 0): s
       case A.ELU: return `select(${f(alpha)} * (exp(x) - 1.0), x, x > 0.0)`;
       case A.ABS: return 'abs(x)';
       case A.SOFTPLUS: return 'log(1.0 + exp(x))';
-      case A.GELU: return '0.5 * x * (1.0 + erf_approx(x * 0.70710678118654752))';
+      case A.GELU: return approximate ? '0.5 * x * (1.0 + tanh_safe(0.7978845608028654 * (x + 0.044715 * x * x * x)))' : '0.5 * x * (1.0 + erf_approx(x * 0.70710678118654752))';
       default: throw new Error(`activation_type ${type} has no WGSL kernel`);
     }
   })();

@@ -181,9 +181,9 @@ ${coords(outShape)}
 }
 
 /** Elementwise unary: `expr` is a WGSL expression of x (or act(x)); `helpers` declares functions it calls. */
-export function unary(total: number, expr: string, actType = 0, alpha = 0, minVal = 0, maxVal = 0, helpers = ''): Kernel {
+export function unary(total: number, expr: string, actType = 0, alpha = 0, minVal = 0, maxVal = 0, helpers = '', approximate = false): Kernel {
   const code = `${bindings(1)}
-${activationFn(actType, alpha, minVal, maxVal)}
+${activationFn(actType, alpha, minVal, maxVal, approximate)}
 ${helpers}
 ${mainLinear(total, `  let x = in0[idx];\n  out[idx] = ${expr};`)}`;
   return { code, dispatch: linearDispatch(total) };

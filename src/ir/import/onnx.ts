@@ -69,7 +69,18 @@ class OnnxBuilder extends NchwGraphBuilder {
     const inits = new Set((graph.initializer ?? []).map((t: PB) => t.name));
     const realInputs = (graph.input ?? []).filter((v: PB) => !inits.has(v.name));
     for (const v of realInputs) this.addGraphInput(v, realInputs.length);
-    for (const n of graph.node) {
+    this.importNodes(graph.node);
+    for (const v of graph.output ?? []) {
+      const id = this.ids.get(v.name);
+      if (id === undefined) throw new UserError(`${this.file}: graph output ${v.name} is not produced by any node`);
+      // Outputs keep their ONNX names, whatever tensor (a layout transpose, a decomposition's last step) holds them.
+      if (!this.g.inputs.includes(id) && !this.g.isConst(id)) this.g.tensors[id].name = v.name;
+      this.g.outputs.push(id);
+    }
+  }
+
+  importNodes(nodes: PB[]): void {
+    for (const n of nodes) {
       this.node = n;
       this.nodeName = n.name || `Default/${n.op_type}-op${this.counter}`;
       this.counter++;
@@ -80,13 +91,17 @@ class OnnxBuilder extends NchwGraphBuilder {
         );
       conv(this, n);
     }
-    for (const v of graph.output ?? []) {
+  }
+
+  /** A subgraph (an If branch) inlined: its initializers and nodes join this graph, its outputs are returned. */
+  inlineGraph(graph: PB): number[] {
+    for (const t of graph.initializer ?? []) this.ids.set(t.name, this.constFromProto(t.name, t));
+    this.importNodes(graph.node ?? []);
+    return (graph.output ?? []).map((v: PB) => {
       const id = this.ids.get(v.name);
-      if (id === undefined) throw new UserError(`${this.file}: graph output ${v.name} is not produced by any node`);
-      // Outputs keep their ONNX names, whatever tensor (a layout transpose, a decomposition's last step) holds them.
-      if (!this.g.inputs.includes(id) && !this.g.isConst(id)) this.g.tensors[id].name = v.name;
-      this.g.outputs.push(id);
-    }
+      if (id === undefined) throw new UserError(`${this.file}: subgraph output ${v.name} is not produced by any node`);
+      return id;
+    });
   }
 
   private addGraphInput(v: PB, count: number): void {
@@ -98,8 +113,7 @@ class OnnxBuilder extends NchwGraphBuilder {
         throw new UserError(`--inputShape: input ${v.name} has rank ${shape.length}, got ${given.length} dims`);
       shape = given;
     }
-    if (shape.some((d) => d < 0))
-      throw new UserError(`${this.file}: input ${v.name} has dynamic dims [${shape}]; give them with --inputShape=${v.name}:${shape.map((d) => (d < 0 ? 1 : d)).join(',')}`);
+    // Symbolic dims stay -1 (as in MindSpore Lite); the executors resolve them from the inputs they are given.
     const elem = v.type?.tensor_type?.elem_type ?? 1;
     // MindSpore makes 4-D inputs NHWC, except a single ONNX input that already looks like NHWC (last dim 3).
     this.addInput(v.name, shape, elem === 7 || elem === 6 ? 'int32' : 'float32', !!this.opts.keepNCHWInputs || (count === 1 && shape[3] === 3));
@@ -354,6 +368,53 @@ function rnn(b: OnnxBuilder, op: 'LSTM' | 'GRU', outputs: number): void {
   names.slice(1).forEach((n: string, k: number) => b.ids.set(n, b.emitNamed('Transpose', {}, [outs[k + 1], b.intConst(`s${k}_perm`, [1, 0, 2])], [n])[0]));
 }
 
+/**
+ * Einsum in the forms that are a MatMul and transposes (one contracted index, at most one free index per
+ * operand, any shared batch indices; leading `...` when the rest is a plain matmul), or a transpose and sum of
+ * one operand. Others (diagonals, several contracted indices) are refused naming the equation.
+ */
+function einsum(b: OnnxBuilder): void {
+  const eq = b.str('equation', '').replace(/\s+/g, '');
+  const [lhs, out] = eq.includes('->') ? eq.split('->') : [eq, undefined];
+  const terms = lhs.split(',');
+  const refuse = (): never => b.fail(`equation "${eq}" is not supported (supported: a MatMul with transposes, or a transpose and sum of one operand)`);
+  const perm = (from: string, to: string) => [...to].map((c) => from.indexOf(c));
+  const transposed = (x: number, from: string, to: string, suffix: string) =>
+    from === to ? x : b.step('Transpose', {}, [x, b.intConst(`${suffix}_perm`, perm(from, to))], suffix);
+  if (terms.some((t) => new Set(t.replace('...', '')).size !== t.replace('...', '').length)) refuse();
+  if (terms.length === 1) {
+    const [a] = terms;
+    const o = out ?? [...a].sort().join('');
+    if (a.includes('...') || [...o].some((c) => !a.includes(c))) refuse();
+    const summed = [...a].filter((c) => !o.includes(c));
+    let x = b.in(0), kept = a;
+    if (summed.length) {
+      x = b.step('ReduceFusion', { keep_dims: false, mode: ReduceMode.Sum, reduce_to_end: false, coeff: 1 }, [x, b.intConst('axes', summed.map((c) => a.indexOf(c)))], 'sum');
+      kept = [...a].filter((c) => o.includes(c)).join('');
+    }
+    b.ids.set(b.node.output[0], transposed(x, kept, o, 'out'));
+    return;
+  }
+  if (terms.length !== 2) refuse();
+  let [a, c] = terms;
+  const o = out ?? refuse();
+  const ellipsis = a.startsWith('...') && c.startsWith('...') && o.startsWith('...');
+  if (ellipsis) [a, c] = [a.slice(3), c.slice(3)];
+  const oo = ellipsis ? o.slice(3) : o;
+  if ([a, c, oo].some((t) => t.includes('.'))) refuse();
+  const batch = [...oo].filter((x) => a.includes(x) && c.includes(x));
+  const contract = [...a].filter((x) => c.includes(x) && !oo.includes(x));
+  const freeA = [...a].filter((x) => !c.includes(x)), freeB = [...c].filter((x) => !a.includes(x));
+  if (contract.length !== 1 || freeA.length !== 1 || freeB.length !== 1 || [...freeA, ...freeB].some((x) => !oo.includes(x))) refuse();
+  const aOrder = [...batch, ...freeA, ...contract].join(''), bOrder = [...batch, ...contract, ...freeB].join('');
+  if (ellipsis && (a !== aOrder || c !== bOrder)) refuse(); // the rank behind ... is unknown: no transposes
+  const mm = b.step('MatMulFusion', { transpose_a: false, transpose_b: false, activation_type: 0 },
+    [transposed(b.in(0), a, aOrder, 'a'), transposed(b.in(1), c, bOrder, 'b')], 'matmul');
+  const mmOrder = [...batch, ...freeA, ...freeB].join('');
+  if (ellipsis && mmOrder !== oo) refuse();
+  b.ids.set(b.node.output[0], transposed(mm, mmOrder, oo, 'out'));
+}
+
 /** Inputs 0..count-1 folded with a binary op, as steps. */
 function fold(b: OnnxBuilder, op: string, count: number): number {
   let acc = b.in(0);
@@ -475,6 +536,7 @@ const CONVERTERS: Record<string, Converter> = {
   Sin: plain('Sin'),
   Cos: plain('Cos'),
   Erf: plain('Erf'),
+  Gelu: (b) => b.emit('Activation', { activation_type: Act.GELU, alpha: 0, min_val: 0, max_val: 0, approximate: b.str('approximate', 'none') === 'tanh' }, [b.in(0)]),
   Pow: (b) => b.emit('PowFusion', { scale: 1, shift: 0 }, [b.in(0), b.in(1)]),
   Tan: math((b, x) => ['DivFusion', { activation_type: 0 }, [b.step('Sin', {}, [x], 'sin'), b.step('Cos', {}, [x], 'cos')]]),
   Sinh: math((b, x) => ['MulFusion', { activation_type: 0 }, [bin(b, 'SubFusion', exp(b, x, 'exp'), exp(b, b.step('Neg', {}, [x], 'neg'), 'exp_neg'), 'sub'), b.scalar('half', 0.5)]]),
@@ -677,12 +739,7 @@ const CONVERTERS: Record<string, Converter> = {
     const sizes = b.opset >= 13 && b.hasIn(1) ? b.constInts(1, 'split') : (b.ints('split', []) ?? []);
     b.emit('Split', { output_num: b.node.output.length, size_splits: sizes.length ? sizes : null, axis: b.int('axis', 0) }, [b.in(0)]);
   },
-  Gather: (b) => {
-    const idx = b.constData(1);
-    const ins = [b.in(0), b.in(1), b.intConst('axis', [b.int('axis', 0)], [1])];
-    if (!idx) b.fail('indices must be constant');
-    b.emit('Gather', {}, ins);
-  },
+  Gather: (b) => b.emit('Gather', {}, [b.in(0), b.in(1), b.intConst('axis', [b.int('axis', 0)], [1])]),
   Softmax: (b) => b.emit('Softmax', { axis: [b.int('axis', b.opset < 13 ? 1 : -1)] }, [b.in(0)]),
   Pad: (b) => {
     const pads = b.opset >= 11 ? b.constInts(1, 'pads') : b.ints('pads')!;
@@ -714,6 +771,21 @@ const CONVERTERS: Record<string, Converter> = {
     b.ids.set(b.node.output[0], id!);
   },
   Identity: (b) => b.alias(),
+  If: (b) => {
+    // Exporters emit If for shape checks whose condition is a constant once the model is loaded: inline the
+    // branch it takes. A condition known only at run time has no MindSpore Lite form.
+    const node = b.node, name = b.nodeName;
+    const cond = b.constData(0);
+    if (!cond) b.fail(`condition ${node.input[0]} is not a constant: only an If whose condition folds at conversion can be converted (inlined)`);
+    const branch = b.attr(cond![0] ? 'then_branch' : 'else_branch')?.g;
+    if (!branch) b.fail('branch graph missing');
+    const outs = b.inlineGraph(branch);
+    node.output.forEach((o: string, k: number) => b.ids.set(o, outs[k]));
+    b.node = node;
+    b.nodeName = name;
+  },
+  Einsum: (b) => einsum(b),
+  NonZero: (b) => b.emit('NonZero', {}, [b.in(0)]),
   Dropout: (b) => b.alias(),
 };
 

@@ -1,6 +1,7 @@
 /**
  * Constant folding: every node whose inputs are all constants is evaluated once and replaced by its result
- * (`constfold_<node>`), and Shape of a statically shaped tensor becomes a constant. Runs to a fixpoint. The
+ * (`constfold_<node>`), and Shape of a statically shaped tensor becomes a constant (of a tensor with dynamic
+ * dims it stays a runtime op). Runs to a fixpoint. The
  * evaluator is given by the caller (the CPU executor's runNode), so the passes import no executor.
  */
 import { Graph } from '../graph.js';
@@ -15,7 +16,7 @@ export function foldConstants(g: Graph, evaluate: Evaluate): void {
     for (const n of [...g.nodes]) {
       if (n.op === 'Shape' && !g.isConst(n.inputs[0])) {
         const shape = g.tensors[n.inputs[0]].shape;
-        if (!shape.length) continue; // not inferred yet
+        if (!shape.length || shape.includes(-1)) continue; // not inferred yet, or known only when running
         setConst(g, n.outputs[0], Int32Array.from(shape), [shape.length], `constfold_${n.name}`);
         g.nodes.splice(g.nodes.indexOf(n), 1);
         changed = true;

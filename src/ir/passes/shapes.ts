@@ -34,9 +34,42 @@ export function tensorInfo(g: Graph, inputShape: (id: number) => number[] = (id)
   return info;
 }
 
-/** Records every node output's shape and dtype on the graph (int32 and bool tensors as such, the rest float32). */
+/**
+ * Graph inputs with symbolic dims (-1) are inferred twice, with the symbols set to two probe sizes (batch 1 and
+ * 2; other dims 224 and 256): a dim or a tracked value that differs between the runs depends on the input size
+ * and is -1 / unknown; one that agrees is static. So shape subgraphs of dynamic dims stay runtime ops, and the
+ * static dims (channels, a fixed height) are still known to the passes.
+ */
+const PROBES = [{ batch: 1, other: 224 }, { batch: 2, other: 256 }];
+
+export const hasDynamicInputs = (g: Graph) => g.inputs.some((id) => g.tensors[id].shape.some((d) => d < 0));
+
+function probeInfo(g: Graph): Map<number, InputView> {
+  const [a, b] = PROBES.map((p) => {
+    try {
+      return tensorInfo(g, (id) => g.tensors[id].shape.map((d, k) => (d >= 0 ? d : k === 0 ? p.batch : p.other)));
+    } catch (e) {
+      throw new UserError(`${(e as Error).message} (with its symbolic input dims at ${p.batch} and ${p.other}: fix them with --inputShape)`);
+    }
+  });
+  const merged = new Map<number, InputView>();
+  for (const [id, va] of a) {
+    const vb = b.get(id)!;
+    if (va.shape.length !== vb.shape.length)
+      throw new UserError(`tensor ${g.tensors[id].name}: its rank depends on the input size; fix the input dims with --inputShape`);
+    const same = va.data && vb.data && va.data.length === vb.data.length && va.data.every((v, k) => v === vb.data![k]);
+    merged.set(id, { shape: va.shape.map((d, k) => (d === vb.shape[k] ? d : -1)), dtype: va.dtype, data: same ? va.data : undefined });
+  }
+  for (const id of g.inputs) merged.set(id, { shape: [...g.tensors[id].shape], dtype: g.tensors[id].dtype });
+  return merged;
+}
+
+/**
+ * Records every node output's shape and dtype on the graph (int32 and bool tensors as such, the rest float32);
+ * dims that depend on symbolic input dims are -1.
+ */
 export function inferShapes(g: Graph): void {
-  const info = tensorInfo(g);
+  const info = hasDynamicInputs(g) ? probeInfo(g) : tensorInfo(g);
   for (const n of g.nodes)
     for (const id of n.outputs) {
       const v = info.get(id);
