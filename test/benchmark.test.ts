@@ -114,6 +114,23 @@ describe('benchmark --device=GPU', () => {
   });
 });
 
+describe('benchmark --device=GPU on an input whose dim 0 is not a batch', () => {
+  it('a [3, 4, 5] input is one sample: the GPU output equals the CPU one value for value', async () => {
+    const { buildOnnx } = await import('./helpers/onnx-builder.js');
+    const dir = mkdtempSync(path.join(tmpdir(), 'webptq-gpu-345-'));
+    const onnx = path.join(dir, 'm.onnx'), ms = path.join(dir, 'm'), x = path.join(dir, 'x.bin'), ref = path.join(dir, 'ref.out');
+    writeFileSync(onnx, buildOnnx({ inputs: [{ name: 'x', dims: [3, 4, 5] }], outputs: ['y'], inits: [{ name: 'c', dims: [5], data: [1, 2, 3, 4, 5] }],
+      nodes: [{ op: 'Mul', inputs: ['x', 'c'], outputs: ['y'] }] }));
+    writeFileSync(x, Float32Array.from({ length: 60 }, (_, i) => i - 30));
+    expect(cli('converter_lite', ['--fmk=ONNX', `--modelFile=${onnx}`, `--outputFile=${ms}`]).code).toBe(0);
+    expect(cli('benchmark', [`--modelFile=${ms}.ms`, `--inDataFile=${x}`, `--saveOutput=${ref}`, '--loopCount=1']).code).toBe(0);
+    expect(readFileSync(ref, 'utf8').split('\n')[1].split(' ').length).toBe(60);
+    const r = cli('benchmark', [`--modelFile=${ms}.ms`, `--inDataFile=${x}`, `--benchmarkDataFile=${ref}`, '--device=GPU', '--loopCount=1']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Mean bias of all nodes/tensors: 0.000000%');
+  });
+});
+
 describe('benchmark on quantized models', () => {
   it('runs a full-quantized (int8) .ms on the CPU executor against the float reference', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'webptq-int8-bench-'));

@@ -63,9 +63,9 @@ async function gpuRunner(g: Graph, inputs: RT[], log: (s: string) => void): Prom
   const ctx = await acquireGpu();
   if (!ctx) throw new UserError('--device=GPU: no WebGPU adapter found (install a GPU driver, or chromium for SwiftShader)');
   log(`GPU adapter: ${ctx.adapterName}`);
-  const batch = inputs[0]?.shape[0] ?? 1;
-  const ex = await GpuExecutor.create(ctx, g, batch, { inputShapes: inputs.map((t) => [1, ...t.shape.slice(1)]) });
-  if (ex.batch !== batch) throw new UserError(`--device=GPU: this model's constants fix its batch; run it with batch ${g.tensors[g.inputs[0]].shape[0]}`);
+  // One pass at the inputs' own shapes: dim 0 is not necessarily a batch (a [3, 4, 5] input is one sample),
+  // and a model with symbolic dims is specialized to these shapes.
+  const ex = await GpuExecutor.create(ctx, g, 1, hasDynamicInputs(g) ? { inputShapes: inputs.map((t) => t.shape) } : {});
   return async () => {
     await ex.run(inputs.map((t) => t.data as Float32Array));
     return ex.outputs();
