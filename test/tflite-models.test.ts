@@ -1,12 +1,17 @@
 /** The TFLite models in ../shared/models/tflite, converted and run on real data. */
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, afterAll } from 'vitest';
 import path from 'node:path';
 import { loadModel, toMs } from '../src/convert.js';
 import { readMs } from '../src/ir/import/ms.js';
 import { run } from '../src/cpu/executor.js';
 import { resizeArea, toTensor } from '../src/data/images.js';
 import { decodeImage } from '../src/data/decode.js';
-import { model, readBytes, argmax, IMAGENET, SHARED, relMaxDiff } from './helpers/data.js';
+import { model, readBytes, argmax, IMAGENET, SHARED, relMaxDiff, photo } from './helpers/data.js';
+import { weightQuantize } from '../src/quant/weight-quant.js';
+import { GpuExecutor } from '../src/gpu/executor.js';
+import { gpuOrSkip, testGpu } from './helpers/gpu.js';
+import type { Graph } from '../src/ir/graph.js';
+import type { RT } from '../src/ir/tensor.js';
 
 const convert = (f: string) => readMs(toMs(loadModel(readBytes(model(f)), 'TFLITE', f)), f);
 const CIFAR = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
@@ -76,4 +81,74 @@ describe('hybrid and fully-connected models', () => {
     expect(() => loadModel(readBytes(model('tflite/resnet8-cifar10-int8-reference.tflite')), 'TFLITE', 'resnet8-int8.tflite'))
       .toThrow(/fully quantized TFLite models are not supported/);
   });
+});
+
+describe('real TFLite exports from the wild (models/corpus), float and WeightQuant 8-bit, CPU and GPU', () => {
+  afterAll(async () => (await testGpu())?.release());
+  const person = path.join(SHARED, 'data/person/person.bmp'), noPerson = path.join(SHARED, 'data/person/no_person.bmp');
+  /** The float model, its 8-bit weight-quantized twin, both through a .ms write and read. */
+  const both = (f: string) => {
+    const wq = loadModel(readBytes(model(f)), 'TFLITE', f);
+    weightQuantize(wq, { bitNum: 8, minQuantWeightSize: 0, minQuantWeightChannel: 16 });
+    return { float: convert(f), wq8: readMs(toMs(wq), f) };
+  };
+  const onGpu = async (skip: () => void, g: Graph, x: Float32Array) => {
+    const ex = await GpuExecutor.create(await gpuOrSkip(skip), g, 1);
+    await ex.run([x]);
+    const outs = await ex.outputs();
+    ex.destroy();
+    return outs;
+  };
+
+  it('MediaPipe selfie segmentation (Convolution2DTransposeBias): the mask is on the person, not the background', async (t) => {
+    const { float, wq8 } = both('corpus/mp-selfie-seg.tflite');
+    expect(float.nodes.filter((n) => n.op === 'Conv2dTransposeFusion').length).toBeGreaterThan(0);
+    const box = (m: RT, x0: number, x1: number, y0: number, y1: number) => {
+      let s = 0;
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) s += m.data[y * 256 + x];
+      return s / ((x1 - x0) * (y1 - y0));
+    };
+    const xp = photo(person, 256, 256, { std: [255, 255, 255] }), xn = photo(noPerson, 256, 256, { std: [255, 255, 255] });
+    for (const g of [float, wq8]) {
+      const [m] = run(g, [{ shape: [1, 256, 256, 3], data: xp }]);
+      const center = box(m, 96, 160, 60, 250), sides = (box(m, 0, 30, 0, 256) + box(m, 226, 256, 0, 256)) / 2;
+      console.log(`selfie mask on person.bmp: person ${center.toFixed(3)}, background ${sides.toFixed(3)}`);
+      expect(center).toBeGreaterThan(0.8);
+      expect(sides).toBeLessThan(0.1);
+      expect(box(run(g, [{ shape: [1, 256, 256, 3], data: xn }])[0], 0, 256, 0, 256)).toBeLessThan(0.05);
+    }
+    const [cpu] = run(float, [{ shape: [1, 256, 256, 3], data: xp }]);
+    const [gpu] = await onGpu(t.skip, float, xp);
+    expect(relMaxDiff(gpu.data, cpu.data)).toBeLessThan(1e-4);
+  }, 180_000);
+
+  it('UltraFace RFB without post-processing (dilated convs as SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND): scores equal the ONNX export of the same network', async (t) => {
+    const { float, wq8 } = both('corpus/ultraface-rfb-320-nopost.tflite');
+    expect(float.nodes.filter((n) => n.op === 'SpaceToBatchND').length).toBeGreaterThan(0);
+    const x = photo('face.jpg', 320, 240, { mean: [127, 127, 127], std: [128, 128, 128] });
+    const [onnxScores] = run(loadModel(readBytes(model('onnx/ultraface-rfb-320.onnx')), 'ONNX', 'rfb'), [{ shape: [1, 240, 320, 3], data: x }]);
+    const [, scores] = run(float, [{ shape: [1, 240, 320, 3], data: x }]);
+    expect(relMaxDiff(scores.data, onnxScores.data)).toBeLessThan(1e-3);
+    const [, wqScores] = run(wq8, [{ shape: [1, 240, 320, 3], data: x }]);
+    const best = (s: RT) => Math.max(...Array.from({ length: 4420 }, (_, i) => s.data[2 * i + 1]));
+    expect(best(wqScores)).toBeGreaterThan(0.9); // the face is still found
+    const gpu = await onGpu(t.skip, float, x);
+    expect(relMaxDiff(gpu[1].data, scores.data)).toBeLessThan(1e-4);
+  }, 180_000);
+
+  it('MediaPipe hand landmarks (fp16 weights through DEQUANTIZE): finite and deterministic, float and 8-bit', async (t) => {
+    const { float, wq8 } = both('corpus/mp-hand-landmark-lite.tflite');
+    const x = photo('face.jpg', 224, 224, { std: [255, 255, 255] });
+    for (const g of [float, wq8]) {
+      const a = run(g, [{ shape: [1, 224, 224, 3], data: x }]), b = run(g, [{ shape: [1, 224, 224, 3], data: x }]);
+      expect(a.map((o) => o.shape)).toEqual([[1, 63], [1, 1], [1, 1], [1, 63]]);
+      a.forEach((o, k) => {
+        expect(o.data.every(Number.isFinite)).toBe(true);
+        expect(Array.from(o.data)).toEqual(Array.from(b[k].data));
+      });
+    }
+    const cpu = run(float, [{ shape: [1, 224, 224, 3], data: x }]);
+    const gpu = await onGpu(t.skip, float, x);
+    gpu.forEach((o, k) => expect(relMaxDiff(o.data, cpu[k].data)).toBeLessThan(1e-4));
+  }, 180_000);
 });

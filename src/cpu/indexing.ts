@@ -1,6 +1,7 @@
 /**
  * Kernels that move or pick elements by index: Tile, BroadcastTo, Depth/SpaceToDepth (NHWC), OneHot, Range,
- * ArgMax/ArgMin, TopK, CumSum, GatherD (ONNX GatherElements), GatherNd, ScatterNdUpdate, ScatterElements.
+ * ArgMax/ArgMin, TopK, CumSum, GatherD (ONNX GatherElements), GatherNd, ScatterNdUpdate, ScatterElements, ReverseV2,
+ * ReverseSequence, SpaceToBatchND, BatchToSpaceND, Stack, Unstack, Fill.
  */
 import type { Node } from '../ir/graph.js';
 import { UserError } from '../ir/graph.js';
@@ -203,4 +204,85 @@ export function scatterElements(n: Node, [x, idx, upd]: RT[]): RT[] {
     data[offsetOf(st, c) + (k - c[axis]) * st[axis]] = upd.data[i];
   });
   return [{ shape: x.shape, data }];
+}
+
+/**
+ * Element movement described by a source function: out[i] = x[source(coords)], or 0 where the source is -1.
+ * The kernels below (reverse, space/batch reshuffles, stack/unstack) are each one such function.
+ */
+export function gatherWith(x: RT, shape: number[], source: (c: number[]) => number): RT {
+  const data = like(x, size(shape));
+  forEachIndex(shape, (i, c) => {
+    const s = source(c);
+    data[i] = s < 0 ? 0 : x.data[s];
+  });
+  return { shape, data };
+}
+
+export function reverseV2(n: Node, [x]: RT[]): RT[] {
+  const axes = ((n.attrs.axis as number[]) ?? []).map((a) => normAxis(a, x.shape.length));
+  const st = strides(x.shape);
+  return [gatherWith(x, x.shape, (c) => c.reduce((o, v, d) => o + (axes.includes(d) ? x.shape[d] - 1 - v : v) * st[d], 0))];
+}
+
+/** Reverses the first seq_lengths[b] elements along seq_dim of every batch_dim slice b. */
+export function reverseSequence(n: Node, [x, lensT]: RT[]): RT[] {
+  const seqDim = normAxis(n.attrs.seq_dim as number, x.shape.length), batchDim = normAxis(n.attrs.batch_dim as number, x.shape.length);
+  const lens = ints(lensT), st = strides(x.shape);
+  return [gatherWith(x, x.shape, (c) => c.reduce((o, v, d) => {
+    const len = lens[c[batchDim]];
+    return o + (d === seqDim && v < len ? len - 1 - v : v) * st[d];
+  }, 0))];
+}
+
+/** SpaceToBatchND on NHWC: padded H and W cut into block_shape tiles that become batches (block offset major). */
+export function spaceToBatchNd(n: Node, [x]: RT[]): RT[] {
+  const [bh, bw] = n.attrs.block_shape as number[];
+  const [[pt, pb], [pl, pr]] = n.attrs.paddings as number[][];
+  const [N, H, W, C] = x.shape;
+  const shape = [N * bh * bw, (H + pt + pb) / bh, (W + pl + pr) / bw, C];
+  return [gatherWith(x, shape, ([b, y, xx, c]) => {
+    const n0 = b % N, off = Math.floor(b / N), iy = y * bh + Math.floor(off / bw) - pt, ix = xx * bw + (off % bw) - pl;
+    return iy < 0 || iy >= H || ix < 0 || ix >= W ? -1 : ((n0 * H + iy) * W + ix) * C + c;
+  })];
+}
+
+/** BatchToSpaceND on NHWC: the inverse tiling, then crops. */
+export function batchToSpaceNd(n: Node, [x]: RT[]): RT[] {
+  const [bh, bw] = n.attrs.block_shape as number[];
+  const [[ct, cb], [cl, cr]] = n.attrs.crops as number[][];
+  const [B, H, W, C] = x.shape, N = B / (bh * bw);
+  const shape = [N, H * bh - ct - cb, W * bw - cl - cr, C];
+  return [gatherWith(x, shape, ([n0, y, xx, c]) => {
+    const yy = y + ct, xw = xx + cl;
+    const b = ((yy % bh) * bw + (xw % bw)) * N + n0;
+    return ((b * H + Math.floor(yy / bh)) * W + Math.floor(xw / bw)) * C + c;
+  })];
+}
+
+/** Stack: the inputs joined along a new axis. */
+export function stack(n: Node, ins: RT[]): RT[] {
+  const rank = ins[0].shape.length + 1, axis = normAxis(n.attrs.axis as number, rank);
+  const shape = [...ins[0].shape.slice(0, axis), ins.length, ...ins[0].shape.slice(axis)];
+  const inner = size(ins[0].shape.slice(axis)), data = like(ins[0], size(shape));
+  const outer = size(ins[0].shape.slice(0, axis));
+  for (let o = 0; o < outer; o++) ins.forEach((t, k) => data.set(t.data.subarray(o * inner, (o + 1) * inner), (o * ins.length + k) * inner));
+  return [{ shape, data }];
+}
+
+/** Unstack: one output per index along the axis, that axis removed. */
+export function unstack(n: Node, [x]: RT[]): RT[] {
+  const axis = normAxis(n.attrs.axis as number, x.shape.length), count = x.shape[axis];
+  const shape = x.shape.filter((_, d) => d !== axis), inner = size(x.shape.slice(axis + 1)), outer = size(x.shape.slice(0, axis));
+  return Array.from({ length: count }, (_, k) => {
+    const data = like(x, size(shape));
+    for (let o = 0; o < outer; o++) data.set(x.data.subarray((o * count + k) * inner, (o * count + k + 1) * inner), o * inner);
+    return { shape, data };
+  });
+}
+
+export function fill(_n: Node, [dimsT, valueT]: RT[]): RT[] {
+  const shape = ints(dimsT), data = like(valueT, size(shape));
+  data.fill(valueT.data[0]);
+  return [{ shape, data }];
 }

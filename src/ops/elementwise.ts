@@ -32,6 +32,16 @@ binaryOp('PowFusion', [['scale', 'float', 1], ['shift', 'float', 0]], Math.pow, 
 // Mod is C's fmod (sign of the dividend), FloorMod Python's % (sign of the divisor).
 binaryOp('Mod', [], (a, b) => a % b, 'fmod');
 binaryOp('FloorMod', [], (a, b) => a - Math.floor(a / b) * b, 'floormod');
+binaryOp('FloorDiv', [], (a, b) => Math.floor(a / b), 'floordiv');
+binaryOp('SquaredDifference', [], (a, b) => (a - b) * (a - b), 'sqdiff');
+
+/** AddN: the sum of any number of same-shape (broadcastable) inputs. */
+defineOp({
+  name: 'AddN', fields: [], layout: 'broadcast',
+  infer: (n, ins) => [ins.slice(1).reduce((acc, x) => broadcastInfer(n, [acc, x])[0], { shape: ins[0].shape, dtype: ins[0].dtype })],
+  cpu: (n, ins) => [ins.slice(1).reduce((acc, x) => broadcastBinary((a, b) => a + b)(n, [acc, x])[0], ins[0])],
+  gpu: (c) => c.one(K.broadcastExpr(c.node.inputs.map(c.shapeOf), c.outShape, c.node.inputs.map((_, k) => `v${k}`).join(' + '))),
+});
 
 // Caffe's Eltwise: read from real .ms files; no kernel.
 defineOp({ name: 'Eltwise', fields: [['mode', 'byte', 0]], layout: 'broadcast', infer: broadcastInfer });
@@ -63,6 +73,9 @@ unaryOp('Reciprocal', (x) => 1 / x, '1.0 / x');
 unaryOp('Sin', Math.sin, 'sin_precise(x)', SIN_COS_WGSL);
 unaryOp('Cos', Math.cos, 'cos_precise(x)', SIN_COS_WGSL);
 unaryOp('Erf', erf, 'erf_approx(x)', ERF_WGSL);
+unaryOp('Rsqrt', (x) => 1 / Math.sqrt(x), 'inverseSqrt(x)');
+unaryOp('Square', (x) => x * x, 'x * x', '', true);
+unaryOp('ZerosLike', () => 0, '0.0', '', true);
 
 /** exp((scale * x + shift) * ln(base)); base -1 means e. */
 function expParams(a: Record<string, unknown>): { scale: number; shift: number; ln: number } {

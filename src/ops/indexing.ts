@@ -1,7 +1,7 @@
 /**
  * Ops that pick or place elements by index or repeat them: TileFusion, BroadcastTo, DepthToSpace, SpaceToDepth,
  * OneHot, Range, ArgMax/ArgMinFusion, TopKFusion, CumSum, GatherD, GatherNd, ScatterNdUpdate, ScatterElements,
- * NonZero.
+ * NonZero, ReverseV2, ReverseSequence, SpaceToBatchND, BatchToSpaceND, Stack, Unstack, Fill, Rank.
  */
 import { defineOp, out } from './define.js';
 import * as I from '../cpu/indexing.js';
@@ -144,4 +144,104 @@ defineOp({
     return [{ ...nonZero({ shape: x.shape, data: x.data }), dtype: 'int32' }];
   },
   cpu: (_n, [x]) => [nonZero(x)],
+});
+
+/** WGSL source offset of output coordinates c0.. for the reshuffles below (the same mapping as the CPU's). */
+const flat = (shape: number[], terms: string[]) => terms.map((t, d) => `(${t}) * ${shape.slice(d + 1).reduce((a, b) => a * b, 1)}`).join(' + ');
+
+defineOp({
+  name: 'ReverseV2', fields: [['axis', '[long]', null]], layout: 'fixed',
+  infer: (_n, [x]) => out([...x.shape], x.dtype),
+  cpu: I.reverseV2,
+  gpu: (c) => {
+    const s = c.inShape(0), axes = ((c.node.attrs.axis as number[]) ?? []).map((a) => normAxis(a, s.length));
+    return c.one(K.gatherBy(c.outShape, `i32(${flat(s, s.map((len, d) => (axes.includes(d) ? `${len - 1}u - c${d}` : `c${d}`)))})`), [c.node.inputs[0]]);
+  },
+});
+
+defineOp({
+  name: 'ReverseSequence', fields: [['seq_dim', 'long', 0], ['batch_dim', 'long', 0]], layout: 'fixed',
+  infer: (_n, [x]) => out([...x.shape], x.dtype),
+  cpu: I.reverseSequence,
+});
+
+const blocks = (n: Node) => ({ bh: (n.attrs.block_shape as number[])[0], bw: (n.attrs.block_shape as number[])[1] });
+
+defineOp({
+  name: 'SpaceToBatchND', fields: [['block_shape', '[long]', null], ['paddings', 'Vec2D', null]], layout: 'nhwc',
+  infer: (n, [x]) => {
+    const { bh, bw } = blocks(n), [[pt, pb], [pl, pr]] = n.attrs.paddings as number[][];
+    return out([x.shape[0] * bh * bw, (x.shape[1] + pt + pb) / bh, (x.shape[2] + pl + pr) / bw, x.shape[3]]);
+  },
+  cpu: I.spaceToBatchNd,
+  gpu: (c) => {
+    const { bh, bw } = blocks(c.node), [[pt], [pl]] = c.node.attrs.paddings as number[][];
+    const [N, H, W, C] = c.inShape(0);
+    const decls = `fn pick(b: u32, y: u32, x: u32, ch: u32) -> i32 {
+  let n0 = i32(b % ${N}u); let off = i32(b / ${N}u);
+  let iy = i32(y) * ${bh} + off / ${bw} - ${pt}; let ix = i32(x) * ${bw} + off % ${bw} - ${pl};
+  if (iy < 0 || iy >= ${H} || ix < 0 || ix >= ${W}) { return -1; }
+  return ((n0 * ${H} + iy) * ${W} + ix) * ${C} + i32(ch);
+}`;
+    return c.one(K.gatherBy(c.outShape, 'pick(c0, c1, c2, c3)', 0, '', decls), [c.node.inputs[0]]);
+  },
+});
+
+defineOp({
+  name: 'BatchToSpaceND', fields: [['block_shape', '[long]', null], ['crops', 'Vec2D', null]], layout: 'nhwc',
+  infer: (n, [x]) => {
+    const { bh, bw } = blocks(n), [[ct, cb], [cl, cr]] = n.attrs.crops as number[][];
+    return out([x.shape[0] / (bh * bw), x.shape[1] * bh - ct - cb, x.shape[2] * bw - cl - cr, x.shape[3]]);
+  },
+  cpu: I.batchToSpaceNd,
+  gpu: (c) => {
+    const { bh, bw } = blocks(c.node), [[ct], [cl]] = c.node.attrs.crops as number[][];
+    const [B, H, W, C] = c.inShape(0), N = B / (bh * bw);
+    const decls = `fn pick(n0: u32, y: u32, x: u32, ch: u32) -> i32 {
+  let yy = y + ${ct}u; let xw = x + ${cl}u;
+  let b = ((yy % ${bh}u) * ${bw}u + xw % ${bw}u) * ${N}u + n0;
+  return i32(((b * ${H}u + yy / ${bh}u) * ${W}u + xw / ${bw}u) * ${C}u + ch);
+}`;
+    return c.one(K.gatherBy(c.outShape, 'pick(c0, c1, c2, c3)', 0, '', decls), [c.node.inputs[0]]);
+  },
+});
+
+defineOp({
+  name: 'Stack', fields: [['axis', 'long', 0]], layout: 'fixed',
+  infer: (n, ins) => {
+    const axis = normAxis(n.attrs.axis as number, ins[0].shape.length + 1);
+    return out([...ins[0].shape.slice(0, axis), ins.length, ...ins[0].shape.slice(axis)], ins[0].dtype);
+  },
+  cpu: I.stack,
+  // Each input is a slice of thickness 1 along the new axis: Concat's copy kernel.
+  gpu: (c) => {
+    const axis = normAxis(c.node.attrs.axis as number, c.outShape.length);
+    return {
+      steps: c.node.inputs.map((id, k) => {
+        const s = c.shapeOf(id);
+        return { label: `${c.node.name}#${k}`, kernel: K.concatPart([...s.slice(0, axis), 1, ...s.slice(axis)], c.outShape, axis, k), inputs: [id], output: c.node.outputs[0] };
+      }),
+    };
+  },
+});
+
+defineOp({
+  name: 'Unstack', fields: [['axis', 'long', 0]], layout: 'fixed',
+  infer: (n, [x]) => {
+    const axis = normAxis(n.attrs.axis as number, x.shape.length);
+    return Array.from({ length: x.shape[axis] }, () => ({ shape: x.shape.filter((_, d) => d !== axis), dtype: x.dtype }));
+  },
+  cpu: I.unstack,
+});
+
+defineOp({
+  name: 'Fill', fields: [], layout: 'fixed',
+  infer: (n, [dims, value]) => out(known(n, dims, 'its dims input'), value.dtype),
+  cpu: I.fill,
+});
+
+defineOp({
+  name: 'Rank', fields: [], layout: 'fixed',
+  infer: (_n, [x]) => [{ shape: [], dtype: 'int32', data: Int32Array.of(x.shape.length) }],
+  cpu: (_n, [x]) => [{ shape: [], data: Int32Array.of(x.shape.length) }],
 });

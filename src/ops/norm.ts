@@ -1,10 +1,11 @@
-/** Normalizations: ScaleFusion (what an unfoldable BatchNorm becomes), FusedBatchNorm, LayerNormFusion. */
+/** Normalizations: ScaleFusion (what an unfoldable BatchNorm becomes), FusedBatchNorm, LayerNormFusion, InstanceNorm, LRN, L2NormalizeFusion. */
 import { defineOp, ACT, floatLikeInput, present, out } from './define.js';
 import type { Node } from '../ir/graph.js';
 import { scale, batchNorm } from '../cpu/elementwise.js';
 import * as K from '../shaders/kernels.js';
 import { scaleParams } from '../ir/op-params.js';
 import { RT, size, normAxis } from '../ir/tensor.js';
+import { activationFn } from '../cpu/activation.js';
 
 defineOp({
   name: 'ScaleFusion', fields: [['axis', 'long', 0], ACT], layout: 'channel', fusedActivation: true, infer: floatLikeInput,
@@ -101,4 +102,24 @@ function lrn(n: Node, [x]: RT[]): RT[] {
 defineOp({
   name: 'LRN', layout: 'nhwc', infer: floatLikeInput, cpu: lrn,
   fields: [['depth_radius', 'long', 0], ['bias', 'float', 0], ['alpha', 'float', 0], ['beta', 'float', 0], ['norm_region', 'string', null]],
+});
+
+/** x / sqrt(max(sum of squares over the (trailing) axes, epsilon)), then the fused activation. */
+function l2Normalize(n: Node, [x]: RT[]): RT[] {
+  const axes = ((n.attrs.axis as number[]) ?? [-1]).map((a) => normAxis(a, x.shape.length)).sort((a, b) => a - b);
+  const len = size(x.shape.slice(axes[0])), eps = (n.attrs.epsilon as number) ?? 0;
+  const act = activationFn((n.attrs.activation_type as number) ?? 0) ?? ((v: number) => v);
+  const xd = x.data as Float32Array, od = new Float32Array(xd.length);
+  for (let r = 0; r < xd.length; r += len) {
+    let sq = 0;
+    for (let i = 0; i < len; i++) sq += xd[r + i] * xd[r + i];
+    const k = 1 / Math.sqrt(Math.max(sq, eps));
+    for (let i = 0; i < len; i++) od[r + i] = act(xd[r + i] * k);
+  }
+  return [{ shape: x.shape, data: od }];
+}
+
+defineOp({
+  name: 'L2NormalizeFusion', fields: [['axis', '[long]', null], ['epsilon', 'float', 0], ACT], layout: 'fixed', infer: floatLikeInput,
+  cpu: l2Normalize,
 });

@@ -138,10 +138,10 @@ function broadcastOffset(inShape: readonly number[], outShape: readonly number[]
   return `0u${terms.join('')}`;
 }
 
-export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow' | 'fmod' | 'floormod';
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow' | 'fmod' | 'floormod' | 'floordiv' | 'sqdiff';
 const BINARY_EXPR: Record<BinaryOp, string> = {
   add: 'a + b', sub: 'a - b', mul: 'a * b', div: 'a / b', max: 'max(a, b)', min: 'min(a, b)', pow: 'pow_any(a, b)',
-  fmod: 'a - trunc(a / b) * b', floormod: 'a - floor(a / b) * b',
+  fmod: 'a - trunc(a / b) * b', floormod: 'a - floor(a / b) * b', floordiv: 'floor(a / b)', sqdiff: '(a - b) * (a - b)',
 };
 
 /**

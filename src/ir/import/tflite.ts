@@ -14,8 +14,9 @@ const MODEL = { operator_codes: 1, subgraphs: 2, buffers: 4 };
 const SUBGRAPH = { tensors: 0, inputs: 1, outputs: 2, operators: 3, name: 4 };
 const TENSOR = { shape: 0, type: 1, buffer: 2, name: 3, quantization: 4 };
 const QUANT = { scale: 2, zero_point: 3, quantized_dimension: 6 };
-const OPERATOR = { opcode_index: 0, inputs: 1, outputs: 2, builtin_options: 4 };
-const OPCODE = { deprecated_builtin_code: 0, builtin_code: 3 };
+const OPERATOR = { opcode_index: 0, inputs: 1, outputs: 2, builtin_options: 4, custom_options: 5 };
+const OPCODE = { deprecated_builtin_code: 0, custom_code: 1, builtin_code: 3 };
+const CUSTOM = 32;
 
 /** TensorType -> bytes per element and how to read it. */
 const TYPES: Record<number, string> = { 0: 'float32', 1: 'float16', 2: 'int32', 3: 'uint8', 4: 'int64', 6: 'bool', 7: 'int16', 9: 'int8' };
@@ -27,6 +28,8 @@ interface Op {
   inputs: number[];
   outputs: number[];
   options?: Table;
+  /** A CUSTOM op's raw options (MediaPipe writes C structs there). */
+  custom?: Uint8Array;
 }
 
 type Converter = (c: TfliteBuilder, op: Op) => void;
@@ -57,7 +60,10 @@ class TfliteBuilder {
 
   build(): Graph {
     const model = new Table(this.bb, this.bb.readInt32(this.bb.position()) + this.bb.position());
-    const codes = model.tables(MODEL.operator_codes).map((c) => Math.max(c.int8(OPCODE.deprecated_builtin_code, 0), c.int32(OPCODE.builtin_code, 0)));
+    const opcodes = model.tables(MODEL.operator_codes);
+    const codes = opcodes.map((c) => Math.max(c.int8(OPCODE.deprecated_builtin_code, 0), c.int32(OPCODE.builtin_code, 0)));
+    // A CUSTOM op is known by its custom_code (MediaPipe's Convolution2DTransposeBias, ...).
+    const opNames = opcodes.map((c, k) => (codes[k] === CUSTOM ? `CUSTOM:${c.string(OPCODE.custom_code) ?? ''}` : BUILTIN_NAMES[codes[k]] ?? `BUILTIN_${codes[k]}`));
     const sub = model.tables(MODEL.subgraphs)[0];
     if (!sub) throw new UserError(`${this.file}: TFLite model has no subgraph`);
     this.g.name = sub.string(SUBGRAPH.name) ?? '';
@@ -66,12 +72,17 @@ class TfliteBuilder {
     this.ids = this.tensors.map((t, i) => this.addTensor(t, i));
     this.g.inputs = (sub.ints(SUBGRAPH.inputs) ?? []).map((i) => this.ids[i]);
     sub.tables(SUBGRAPH.operators).forEach((o, idx) => {
-      const code = codes[o.int32(OPERATOR.opcode_index, 0)];
-      const name = `${BUILTIN_NAMES[code] ?? `BUILTIN_${code}`}-${idx}`;
-      const conv = CONVERTERS[BUILTIN_NAMES[code] ?? ''];
-      if (!conv)
-        throw new UserError(`${this.file}: unsupported TFLite op ${BUILTIN_NAMES[code] ?? code} (node ${name}). Supported ops: ${TFLITE_SUPPORTED_OPS().join(', ')}`);
-      conv(this, { code, name, inputs: o.ints(OPERATOR.inputs) ?? [], outputs: o.ints(OPERATOR.outputs) ?? [], options: o.table(OPERATOR.builtin_options) });
+      const k = o.int32(OPERATOR.opcode_index, 0), code = codes[k], opName = opNames[k] ?? `BUILTIN_${code}`;
+      const name = `${opName.replace(':', '_')}-${idx}`;
+      const conv = CONVERTERS[opName];
+      if (!conv) {
+        const what = code === CUSTOM ? `custom op ${opName.slice(7) || '(no custom_code)'}` : `op ${opName}`;
+        throw new UserError(`${this.file}: unsupported TFLite ${what} (node ${name}). Supported ops: ${TFLITE_SUPPORTED_OPS().join(', ')}`);
+      }
+      conv(this, {
+        code, name, inputs: o.ints(OPERATOR.inputs) ?? [], outputs: o.ints(OPERATOR.outputs) ?? [], options: o.table(OPERATOR.builtin_options),
+        custom: code === CUSTOM ? o.bytes(OPERATOR.custom_options) : undefined,
+      });
     });
     this.g.outputs = (sub.ints(SUBGRAPH.outputs) ?? []).map((i) => this.ids[i]);
     return this.g;
@@ -241,6 +252,35 @@ function resizeOp(method: number): Converter {
 /** An elementwise op with one input and no attributes. */
 const unary = (msOp: string): Converter => (c, op) => c.emit(op, msOp, {}, [c.in(op, 0)]);
 
+/** An op whose first `count` inputs map one to one and that has no attributes. */
+const plain = (msOp: string, count: number): Converter => (c, op) => c.emit(op, msOp, {}, [...Array(count).keys()].map((k) => c.in(op, k)));
+
+/** [before0, after0, before1, after1] (a [2, 2] paddings / crops tensor) as MindSpore's Vec2D rows. */
+const pairs = (v: number[]) => [[v[0], v[1]], [v[2], v[3]]];
+
+/** ARG_MAX / ARG_MIN: axis is a constant input, the reduced dim is dropped. */
+const argOp = (msOp: string): Converter => (c, op) => c.emit(op, msOp, { axis: c.constInts(op, 1)[0], top_k: 1, keep_dims: false, out_max_value: false }, [c.in(op, 0)]);
+
+/**
+ * A transposed convolution: weights [Cout, KH, KW, Cin] become [Cin, KH, KW, Cout]; SAME makes the output
+ * input x stride (or the given output shape), VALID (input - 1) x stride + kernel.
+ */
+function transposeConv(c: TfliteBuilder, op: Op, x: number, wIn: number, bias: number, padding: 'SAME' | 'VALID', sh: number, sw: number, act: number, outShape?: number[]): void {
+  const w = c.g.tensors[wIn];
+  if (!w.data) c.fail(op, 'the weight must be a constant');
+  const p = permuteConst(w.data as Float32Array, w.shape, [3, 1, 2, 0]);
+  const wId = c.g.addConst(w.name, p.data, p.shape, Format.NHWC);
+  const [cin, kh, kw, cout] = p.shape;
+  const [ih, iw] = c.g.tensors[x].shape.slice(1, 3);
+  const outHw = outShape ? outShape.slice(1, 3) : padding === 'SAME' ? [ih * sh, iw * sw] : [(ih - 1) * sh + kh, (iw - 1) * sw + kw];
+  const attrs = {
+    format: Format.NHWC, kernel_size: [kh, kw], stride: [sh, sw], dilation: [1, 1], pad_mode: padding === 'SAME' ? PadMode.SAME : PadMode.VALID,
+    pad: [0, 0, 0, 0], pad_list: [0, 0, 0, 0], mode: 1, group: 1, in_channel: cin, out_channel: cout, activation_type: act === Act.TANH ? 0 : act,
+    output_paddings: [0, 0], output_hw: outHw,
+  };
+  c.emitWithActivation(op, 'Conv2dTransposeFusion', attrs, bias >= 0 ? [x, wId, bias] : [x, wId], act === Act.TANH ? act : 0);
+}
+
 const CONVERTERS: Record<string, Converter> = {
   CONV_2D: convLike(false),
   DEPTHWISE_CONV_2D: convLike(true),
@@ -260,7 +300,10 @@ const CONVERTERS: Record<string, Converter> = {
   AVERAGE_POOL_2D: poolOp('AvgPoolFusion'),
   MAX_POOL_2D: poolOp('MaxPoolFusion'),
   RESHAPE: (c, op) => {
-    const shape = c.in(op, 1) >= 0 && c.g.tensors[c.in(op, 1)].data ? c.constInts(op, 1) : (op.options?.ints(0) ?? []);
+    // The target: a constant input, else the options' new_shape, else a computed input the passes fold.
+    const given = c.in(op, 1);
+    if (given >= 0 && !c.g.tensors[given].data && !op.options?.ints(0)) return c.emit(op, 'Reshape', {}, [c.in(op, 0), given]);
+    const shape = given >= 0 && c.g.tensors[given].data ? c.constInts(op, 1) : (op.options?.ints(0) ?? []);
     c.emit(op, 'Reshape', {}, [c.in(op, 0), c.g.addConst(`${op.name}_shape`, Int32Array.from(shape), [shape.length])]);
   },
   SOFTMAX: (c, op) => {
@@ -317,6 +360,82 @@ const CONVERTERS: Record<string, Converter> = {
   RESIZE_BILINEAR: resizeOp(ResizeMethod.LINEAR),
   RESIZE_NEAREST_NEIGHBOR: resizeOp(ResizeMethod.NEAREST),
   SHAPE: (c, op) => c.emit(op, 'Shape', {}, [c.in(op, 0)]),
+  TRANSPOSE_CONV: (c, op) => {
+    // inputs: output shape, weights [Cout, KH, KW, Cin], input, optional bias
+    const o = op.options;
+    transposeConv(c, op, c.in(op, 2), c.in(op, 1), c.in(op, 3), o?.int8(0, 0) === 1 ? 'VALID' : 'SAME', o?.int32(2, 1) || 1, o?.int32(1, 1) || 1,
+      fusedActivation(c, op, o?.int8(3, 0) ?? 0), c.constInts(op, 0));
+  },
+  'CUSTOM:Convolution2DTransposeBias': (c, op) => {
+    // MediaPipe's transposed conv with bias: options are a TfLiteTransposeConvParams struct {padding, stride_w, stride_h}.
+    const p = op.custom && op.custom.length >= 12 ? new DataView(op.custom.buffer, op.custom.byteOffset, 12) : undefined;
+    if (!p) c.fail(op, 'Convolution2DTransposeBias without its 12-byte options');
+    transposeConv(c, op, c.in(op, 0), c.in(op, 1), c.in(op, 2), p!.getInt32(0, true) === 2 ? 'VALID' : 'SAME', p!.getInt32(8, true) || 1, p!.getInt32(4, true) || 1, Act.NO_ACTIVATION);
+  },
+  BATCH_TO_SPACE_ND: (c, op) => c.emit(op, 'BatchToSpaceND', { block_shape: c.constInts(op, 1), crops: pairs(c.constInts(op, 2)) }, [c.in(op, 0)]),
+  SPACE_TO_BATCH_ND: (c, op) => c.emit(op, 'SpaceToBatchND', { block_shape: c.constInts(op, 1), paddings: pairs(c.constInts(op, 2)) }, [c.in(op, 0)]),
+  DEPTH_TO_SPACE: (c, op) => c.emit(op, 'DepthToSpace', { block_size: op.options?.int32(0, 1) ?? 1, format: Format.NHWC, mode: 'DCR' }, [c.in(op, 0)]),
+  SPACE_TO_DEPTH: (c, op) => c.emit(op, 'SpaceToDepth', { block_size: op.options?.int32(0, 1) ?? 1, format: Format.NHWC }, [c.in(op, 0)]),
+  ADD_N: (c, op) => c.emit(op, 'AddN', {}, op.inputs.map((_, k) => c.in(op, k))),
+  ARG_MAX: argOp('ArgMaxFusion'),
+  ARG_MIN: argOp('ArgMinFusion'),
+  BATCH_MATMUL: (c, op) => c.emit(op, 'MatMulFusion', { transpose_a: !!op.options?.uint8(0, 0), transpose_b: !!op.options?.uint8(1, 0), activation_type: 0 }, [c.in(op, 0), c.in(op, 1)]),
+  CAST: (c, op) => {
+    const to = c.g.tensors[c.ids[op.outputs[0]]].dtype;
+    c.emit(op, 'Cast', {}, [c.in(op, 0), c.g.addConst(`${op.name}_to`, Int32Array.of(to === 'int32' ? 34 : to === 'bool' ? 30 : 43), [])]);
+  },
+  EQUAL: plain('Equal', 2),
+  NOT_EQUAL: plain('NotEqual', 2),
+  GREATER: plain('Greater', 2),
+  GREATER_EQUAL: plain('GreaterEqual', 2),
+  LESS: plain('Less', 2),
+  LESS_EQUAL: plain('LessEqual', 2),
+  LOGICAL_AND: plain('LogicalAnd', 2),
+  LOGICAL_OR: plain('LogicalOr', 2),
+  LOGICAL_NOT: plain('LogicalNot', 1),
+  SELECT: plain('Where', 3),
+  SELECT_V2: plain('Where', 3),
+  FILL: plain('Fill', 2),
+  ZEROS_LIKE: plain('ZerosLike', 1),
+  RANK: plain('Rank', 1),
+  FLOOR_DIV: plain('FloorDiv', 2),
+  FLOOR_MOD: plain('FloorMod', 2),
+  SQUARED_DIFFERENCE: plain('SquaredDifference', 2),
+  POW: (c, op) => c.emit(op, 'PowFusion', { scale: 1, shift: 0 }, [c.in(op, 0), c.in(op, 1)]),
+  ABS: unary('Abs'),
+  NEG: unary('Neg'),
+  RSQRT: unary('Rsqrt'),
+  SQUARE: unary('Square'),
+  ELU: (c, op) => c.emit(op, 'Activation', activationAttrs(Act.ELU, { alpha: 1 }), [c.in(op, 0)]),
+  GELU: (c, op) => c.emit(op, 'Activation', { ...activationAttrs(Act.GELU), approximate: !!op.options?.uint8(0, 0) }, [c.in(op, 0)]),
+  GATHER_ND: plain('GatherNd', 2),
+  SCATTER_ND: (c, op) => {
+    // indices, updates, shape: the updates scattered into zeros of that shape.
+    const shape = c.constInts(op, 2);
+    c.emit(op, 'ScatterNdUpdate', {}, [c.g.addConst(`${op.name}_zeros`, new Float32Array(sizeOf(shape)), shape, Format.NHWC), c.in(op, 0), c.in(op, 1)]);
+  },
+  L2_NORMALIZATION: (c, op) => {
+    const act = fusedActivation(c, op, op.options?.int8(0, 0) ?? 0);
+    // TFLite divides by max(||x||, 1e-6): epsilon is on the sum of squares.
+    c.emitWithActivation(op, 'L2NormalizeFusion', { axis: [-1], epsilon: 1e-12, activation_type: act === Act.TANH ? 0 : act }, [c.in(op, 0)], act === Act.TANH ? act : 0);
+  },
+  LOCAL_RESPONSE_NORMALIZATION: (c, op) => {
+    const o = op.options;
+    c.emit(op, 'LRN', { depth_radius: o?.int32(0, 5) ?? 5, bias: o?.float32(1, 1) ?? 1, alpha: o?.float32(2, 1) ?? 1, beta: o?.float32(3, 0.5) ?? 0.5, norm_region: 'ACROSS_CHANNELS' }, [c.in(op, 0)]);
+  },
+  LOG_SOFTMAX: (c, op) => c.emit(op, 'LogSoftmax', { axis: -1 }, [c.in(op, 0)]),
+  ONE_HOT: (c, op) => c.emit(op, 'OneHot', { axis: op.options?.int32(0, -1) ?? -1 }, [c.in(op, 0), c.in(op, 1), c.in(op, 2), c.in(op, 3)]),
+  PACK: (c, op) => c.emit(op, 'Stack', { axis: op.options?.int32(1, 0) ?? 0 }, op.inputs.map((_, k) => c.in(op, k))),
+  UNPACK: (c, op) => c.emit(op, 'Unstack', { axis: op.options?.int32(1, 0) ?? 0 }, [c.in(op, 0)]),
+  RANGE: (c, op) => c.emit(op, 'Range', { d_type: 0, start: 0, limit: 0, delta: 1 }, [c.in(op, 0), c.in(op, 1), c.in(op, 2)]),
+  REVERSE_V2: (c, op) => c.emit(op, 'ReverseV2', { axis: c.constInts(op, 1) }, [c.in(op, 0)]),
+  REVERSE_SEQUENCE: (c, op) => c.emit(op, 'ReverseSequence', { seq_dim: op.options?.int32(0, 0) ?? 0, batch_dim: op.options?.int32(1, 0) ?? 0 }, [c.in(op, 0), c.in(op, 1)]),
+  SPLIT_V: (c, op) => c.emit(op, 'Split', { output_num: op.outputs.length, size_splits: c.constInts(op, 1), axis: c.constInts(op, 2)[0] }, [c.in(op, 0)]),
+  TILE: (c, op) => c.emit(op, 'TileFusion', { dims: null }, [c.in(op, 0), c.in(op, 1)]),
+  TOPK_V2: (c, op) => c.emit(op, 'TopKFusion', { sorted: true, axis: -1, largest: 1 }, [c.in(op, 0), c.in(op, 1)]),
+  REDUCE_PROD: reduceOp(ReduceMode.Prod),
+  BROADCAST_TO: (c, op) => c.emit(op, 'BroadcastTo', { shape: null }, [c.in(op, 0), c.in(op, 1)]),
+  CUMSUM: (c, op) => c.emit(op, 'CumSum', { exclusive: !!op.options?.uint8(0, 0), reverse: !!op.options?.uint8(1, 0) }, [c.in(op, 0), c.in(op, 1)]),
   DEQUANTIZE: (c, op) => {
     // Constant inputs were already made float32 on load; the op is then an alias.
     const x = c.g.tensors[c.in(op, 0)];
@@ -328,13 +447,28 @@ const CONVERTERS: Record<string, Converter> = {
   },
 };
 
-/** BuiltinOperator code -> name, for the ops above and for clear errors about others. */
-const BUILTIN_NAMES: Record<number, string> = {
-  0: 'ADD', 1: 'AVERAGE_POOL_2D', 2: 'CONCATENATION', 3: 'CONV_2D', 4: 'DEPTHWISE_CONV_2D', 5: 'DEPTH_TO_SPACE', 6: 'DEQUANTIZE',
-  8: 'FLOOR', 9: 'FULLY_CONNECTED', 14: 'LOGISTIC', 16: 'LSTM', 17: 'MAX_POOL_2D', 18: 'MUL', 19: 'RELU', 21: 'RELU6', 22: 'RESHAPE',
-  23: 'RESIZE_BILINEAR', 25: 'SOFTMAX', 26: 'SPACE_TO_DEPTH', 28: 'TANH', 32: 'CUSTOM', 34: 'PAD', 36: 'GATHER', 39: 'TRANSPOSE',
-  40: 'MEAN', 41: 'SUB', 42: 'DIV', 43: 'SQUEEZE', 45: 'STRIDED_SLICE', 47: 'EXP', 49: 'SPLIT', 53: 'CAST', 54: 'PRELU', 55: 'MAXIMUM',
-  57: 'MINIMUM', 60: 'PADV2', 65: 'SLICE', 66: 'SIN', 73: 'LOG', 104: 'CEIL', 108: 'COS', 116: 'ROUND', 67: 'TRANSPOSE_CONV', 70: 'EXPAND_DIMS', 74: 'SUM', 75: 'SQRT', 77: 'SHAPE', 82: 'REDUCE_MAX',
-  83: 'PACK', 89: 'REDUCE_MIN', 97: 'RESIZE_NEAREST_NEIGHBOR', 98: 'LEAKY_RELU', 100: 'MIRROR_PAD', 114: 'QUANTIZE', 117: 'HARD_SWISH',
-  126: 'BATCH_MATMUL',
-};
+/** BuiltinOperator code -> name (TFLite's schema enum, in order), for the converters and for clear errors. */
+const BUILTIN_NAMES: readonly string[] = [
+  'ADD', 'AVERAGE_POOL_2D', 'CONCATENATION', 'CONV_2D', 'DEPTHWISE_CONV_2D', 'DEPTH_TO_SPACE', 'DEQUANTIZE',
+  'EMBEDDING_LOOKUP', 'FLOOR', 'FULLY_CONNECTED', 'HASHTABLE_LOOKUP', 'L2_NORMALIZATION', 'L2_POOL_2D',
+  'LOCAL_RESPONSE_NORMALIZATION', 'LOGISTIC', 'LSH_PROJECTION', 'LSTM', 'MAX_POOL_2D', 'MUL', 'RELU', 'RELU_N1_TO_1',
+  'RELU6', 'RESHAPE', 'RESIZE_BILINEAR', 'RNN', 'SOFTMAX', 'SPACE_TO_DEPTH', 'SVDF', 'TANH', 'CONCAT_EMBEDDINGS',
+  'SKIP_GRAM', 'CALL', 'CUSTOM', 'EMBEDDING_LOOKUP_SPARSE', 'PAD', 'UNIDIRECTIONAL_SEQUENCE_RNN', 'GATHER',
+  'BATCH_TO_SPACE_ND', 'SPACE_TO_BATCH_ND', 'TRANSPOSE', 'MEAN', 'SUB', 'DIV', 'SQUEEZE',
+  'UNIDIRECTIONAL_SEQUENCE_LSTM', 'STRIDED_SLICE', 'BIDIRECTIONAL_SEQUENCE_RNN', 'EXP', 'TOPK_V2', 'SPLIT',
+  'LOG_SOFTMAX', 'DELEGATE', 'BIDIRECTIONAL_SEQUENCE_LSTM', 'CAST', 'PRELU', 'MAXIMUM', 'ARG_MAX', 'MINIMUM', 'LESS',
+  'NEG', 'PADV2', 'GREATER', 'GREATER_EQUAL', 'LESS_EQUAL', 'SELECT', 'SLICE', 'SIN', 'TRANSPOSE_CONV',
+  'SPARSE_TO_DENSE', 'TILE', 'EXPAND_DIMS', 'EQUAL', 'NOT_EQUAL', 'LOG', 'SUM', 'SQRT', 'RSQRT', 'SHAPE', 'POW',
+  'ARG_MIN', 'FAKE_QUANT', 'REDUCE_PROD', 'REDUCE_MAX', 'PACK', 'LOGICAL_OR', 'ONE_HOT', 'LOGICAL_AND',
+  'LOGICAL_NOT', 'UNPACK', 'REDUCE_MIN', 'FLOOR_DIV', 'REDUCE_ANY', 'SQUARE', 'ZEROS_LIKE', 'FILL', 'FLOOR_MOD',
+  'RANGE', 'RESIZE_NEAREST_NEIGHBOR', 'LEAKY_RELU', 'SQUARED_DIFFERENCE', 'MIRROR_PAD', 'ABS', 'SPLIT_V', 'UNIQUE',
+  'CEIL', 'REVERSE_V2', 'ADD_N', 'GATHER_ND', 'COS', 'WHERE', 'RANK', 'ELU', 'REVERSE_SEQUENCE', 'MATRIX_DIAG',
+  'QUANTIZE', 'MATRIX_SET_DIAG', 'ROUND', 'HARD_SWISH', 'IF', 'WHILE', 'NON_MAX_SUPPRESSION_V4',
+  'NON_MAX_SUPPRESSION_V5', 'SCATTER_ND', 'SELECT_V2', 'DENSIFY', 'SEGMENT_SUM', 'BATCH_MATMUL',
+  'PLACEHOLDER_FOR_GREATER_OP_CODES', 'CUMSUM', 'CALL_ONCE', 'BROADCAST_TO', 'RFFT2D', 'CONV_3D', 'IMAG', 'REAL',
+  'COMPLEX_ABS', 'HASHTABLE', 'HASHTABLE_FIND', 'HASHTABLE_IMPORT', 'HASHTABLE_SIZE', 'REDUCE_ALL',
+  'CONV_3D_TRANSPOSE', 'VAR_HANDLE', 'READ_VARIABLE', 'ASSIGN_VARIABLE', 'BROADCAST_ARGS', 'RANDOM_STANDARD_NORMAL',
+  'BUCKETIZE', 'RANDOM_UNIFORM', 'MULTINOMIAL', 'GELU', 'DYNAMIC_UPDATE_SLICE', 'RELU_0_TO_1',
+  'UNSORTED_SEGMENT_PROD', 'UNSORTED_SEGMENT_MAX', 'UNSORTED_SEGMENT_SUM', 'ATAN2', 'UNSORTED_SEGMENT_MIN',
+  'COMPLEX', 'SIGN', 'BITCAST', 'BITWISE_XOR', 'RIGHT_SHIFT',
+];
