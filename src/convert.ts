@@ -8,6 +8,7 @@ import { writeMs } from './ir/export/ms.js';
 import { toMindSporeForm } from './ir/passes/index.js';
 import { runNode } from './cpu/executor.js';
 import { mislabelledNhwcInputs } from './ir/formats.js';
+import { quantizeAsGiven } from './quant/full-quant.js';
 
 export type Fmk = 'TF' | 'TFLITE' | 'CAFFE' | 'MINDIR' | 'ONNX' | 'MSLITE';
 export const FMKS: readonly Fmk[] = ['TF', 'TFLITE', 'CAFFE', 'MINDIR', 'ONNX', 'MSLITE'];
@@ -26,8 +27,12 @@ export function loadModel(bytes: Uint8Array, fmk: Fmk, file: string, opts: LoadO
   switch (fmk) {
     case 'ONNX':
       return loadable(toMindSporeForm(importOnnx(bytes, file, { inputShapes: opts.inputShapes, keepNCHWInputs: opts.inputDataFormat === 'NCHW' }), runNode), file);
-    case 'TFLITE':
-      return loadable(toMindSporeForm(importTflite(bytes, file), runNode), file);
+    case 'TFLITE': {
+      const g = toMindSporeForm(importTflite(bytes, file), runNode);
+      // A fully quantized model (int8 activations) runs int8 with its own parameters where our int8 kernels exist.
+      if (g.tensors.some((t, id) => t.quant && !g.isConst(id))) quantizeAsGiven(g);
+      return loadable(g, file);
+    }
     case 'MINDIR':
       return loadable(toMindSporeForm(importMindIr(bytes, file, { inputShapes: opts.inputShapes, keepNCHWInputs: opts.inputDataFormat === 'NCHW', readExternal: opts.readSideFile }), runNode), file);
     case 'MSLITE': {

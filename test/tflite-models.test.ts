@@ -12,6 +12,7 @@ import { GpuExecutor } from '../src/gpu/executor.js';
 import { gpuOrSkip, testGpu } from './helpers/gpu.js';
 import type { Graph } from '../src/ir/graph.js';
 import type { RT } from '../src/ir/tensor.js';
+import { tfliteTensorParams, tfliteOpOutputs } from './helpers/tflite-quant.js';
 
 const convert = (f: string) => readMs(toMs(loadModel(readBytes(model(f)), 'TFLITE', f)), f);
 const CIFAR = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
@@ -77,9 +78,77 @@ describe('hybrid and fully-connected models', () => {
     expect(out.shape).toEqual([1, 640]);
     expect(out.data.every(Number.isFinite)).toBe(true);
   });
-  it('refuses a fully-quantized TFLite model with one clear error', () => {
-    expect(() => loadModel(readBytes(model('tflite/resnet8-cifar10-int8-reference.tflite')), 'TFLITE', 'resnet8-int8.tflite'))
-      .toThrow(/fully quantized TFLite models are not supported/);
+});
+
+describe('fully int8 TFLite models (TFLite\'s own post-training quantization) run int8 with TFLite\'s parameters', () => {
+  /** Our int8 tensor for each TFLite op output: the node's own output, or the cast that requantizes a float op's. */
+  function compareParams(file: string) {
+    const bytes = readBytes(model(file));
+    const g = convert(file);
+    const tfl = tfliteTensorParams(bytes);
+    const rows: string[] = [];
+    let compared = 0, weights = 0;
+    tfliteOpOutputs(bytes).forEach((outName, k) => {
+      const node = g.nodes.find((n) => n.name.endsWith(`-${k}`) && n.op !== 'QuantDTypeCast');
+      const want = tfl.get(outName);
+      if (!node || !want) return;
+      const cast = g.nodes.find((n) => n.op === 'QuantDTypeCast' && n.inputs[0] === node.outputs[0] && g.tensors[n.outputs[0]].dtype === 'int8');
+      const id = node.quantType === 5 ? node.outputs[0] : cast?.outputs[0];
+      if (id === undefined) return;
+      const q = g.tensors[id].quant![0];
+      const zp = want.zeroPoints[0] - (want.type === 3 ? 128 : 0);
+      rows.push(`${node.name.padEnd(28)} TFLite ${want.scales[0].toExponential(6)} / ${String(zp).padStart(4)}   ours ${q.scale.toExponential(6)} / ${String(q.zeroPoint).padStart(4)}`);
+      expect([q.scale, q.zeroPoint], node.name).toEqual([Math.fround(want.scales[0]), zp]);
+      compared++;
+      if (node.quantType === 5 && (node.op === 'Conv2DFusion' || node.op === 'FullConnection')) {
+        const w = g.tensors[node.inputs[1]], tw = tfl.get(w.name)!;
+        expect(w.dtype).toBe('int8');
+        expect(w.quant!.map((p) => p.scale)).toEqual(tw.scales.map(Math.fround));
+        expect(w.quant!.map((p) => p.zeroPoint)).toEqual(tw.zeroPoints);
+        weights++;
+      }
+    });
+    console.log(`${file}: ${compared} activation and ${weights} weight parameter sets equal TFLite's\n${rows.join('\n')}`);
+    return { g, compared, weights };
+  }
+
+  it('ResNet-8: every QuantParam equals TFLite\'s; the cat and the bird are classified as by the float model', () => {
+    const { g, compared, weights } = compareParams('tflite/resnet8-cifar10-int8-reference.tflite');
+    expect(weights).toBe(10); // 9 convs + the FC
+    expect(compared).toBeGreaterThanOrEqual(weights);
+    const float = convert('tflite/resnet8-cifar10-float.tflite');
+    for (const f of ['cat.bmp', 'bird.bmp']) {
+      const x = toTensor(resizeArea(decodeImage(readBytes(path.join(IMAGENET, f))), 32, 32));
+      const [q] = run(g, [{ shape: [1, 32, 32, 3], data: x }]), [fl] = run(float, [{ shape: [1, 32, 32, 3], data: x }]);
+      expect(CIFAR[argmax(q.data)], f).toBe(CIFAR[argmax(fl.data)]);
+      expect(CIFAR[argmax(q.data)]).toBe(f.replace('.bmp', ''));
+    }
+  });
+
+  it('VWW: every QuantParam equals TFLite\'s; person probabilities follow the float model (input in [0, 1], as its input scale 1/255 says)', () => {
+    const { g, weights } = compareParams('tflite/vww-mobilenetv1-0.25-96-int8-reference.tflite');
+    expect(weights).toBe(28); // 27 convs + the FC
+    const float = convert('tflite/vww-mobilenetv1-0.25-96-float.tflite');
+    const person = (gr: Graph, f: string) => run(gr, [{ shape: [1, 96, 96, 3], data: photo(f, 96, 96, { std: [255, 255, 255] }) }])[0].data[1];
+    for (const f of ['face.jpg', 'horse-cart.jpg', 'daisy.jpg', 'goldfish.jpg', 'tulip.jpg']) {
+      const pq = person(g, f), pf = person(float, f);
+      console.log(`VWW person probability on ${f}: int8 ${pq.toFixed(3)}, float ${pf.toFixed(3)}`);
+      expect(Math.abs(pq - pf), f).toBeLessThan(0.1);
+      expect(pq > 0.5, f).toBe(['face.jpg', 'horse-cart.jpg'].includes(f));
+    }
+  });
+});
+
+describe('MLPerf Tiny streaming wake word (corpus, fully int8 with int8 input)', () => {
+  it('converts to int8 convolutions and an int8 FC behind one input cast; gives a deterministic probability row', () => {
+    const g = convert('corpus/tiny-str-ww.tflite');
+    expect(g.nodes.filter((n) => n.quantType === 5 && n.op === 'Conv2DFusion').length).toBe(8); // 4 CONV_2D + 4 DEPTHWISE_CONV_2D
+    expect(g.nodes[0].op).toBe('QuantDTypeCast');
+    // features in the input's real range: (q + 128) * 0.0037 for q in -128..127
+    const x = Float32Array.from({ length: 1200 }, (_, i) => ((i * 37) % 256) * 0.003701042616739869);
+    const [a] = run(g, [{ shape: [1, 30, 1, 40], data: x }]), [b] = run(g, [{ shape: [1, 30, 1, 40], data: x }]);
+    expect(Array.from(a.data)).toEqual(Array.from(b.data));
+    expect(Array.from(a.data).reduce((s, v) => s + v, 0)).toBeCloseTo(1, 1);
   });
 });
 

@@ -59,11 +59,14 @@ function isFloatData(g: Graph, id: number): boolean {
   return id >= 0 && !g.isConst(id) && g.tensors[id].dtype === 'float32';
 }
 
-/** Nodes that will run int8: conv / FC / MatMul with a constant weight, and the data movement between them. */
-export function selectQuantNodes(g: Graph): Set<Node> {
+/**
+ * Nodes that will run int8: conv / FC / MatMul with a constant weight, and the data movement between them
+ * (`eligible` narrows the choice: a quantization-aware model's nodes need its parameters on their tensors).
+ */
+export function selectQuantNodes(g: Graph, eligible: (n: Node) => boolean = () => true): Set<Node> {
   const q = new Set<Node>();
   for (const n of g.nodes) {
-    if (int8Role(n.op) !== 'compute' || !isFloatData(g, n.inputs[0])) continue;
+    if (int8Role(n.op) !== 'compute' || !isFloatData(g, n.inputs[0]) || !eligible(n)) continue;
     const w = g.tensors[n.inputs[1]];
     if (!(w?.data instanceof Float32Array) || w.shape.length < 2) continue;
     if (n.op === 'MatMulFusion' && (w.shape.length !== 2 || n.attrs.transpose_a)) continue;
@@ -75,7 +78,7 @@ export function selectQuantNodes(g: Graph): Set<Node> {
   while (grew) {
     grew = false;
     for (const n of g.nodes) {
-      if (int8Role(n.op) !== 'move' || q.has(n) || !isFloatData(g, n.inputs[0])) continue;
+      if (int8Role(n.op) !== 'move' || q.has(n) || !isFloatData(g, n.inputs[0]) || !eligible(n)) continue;
       const p = prod.get(n.inputs[0]);
       const users = cons.get(n.outputs[0]) ?? [];
       if ((p && q.has(p)) || (users.length && users.every((u) => q.has(u)))) {
@@ -87,8 +90,38 @@ export function selectQuantNodes(g: Graph): Set<Node> {
   return q;
 }
 
-function activationParam(r: ActivationRange, bits: number): QuantParam {
+function activationParam(r: { scale: number; zeroPoint: number }, bits: number): QuantParam {
   return { scale: r.scale, zeroPoint: r.zeroPoint, min: 0, max: 0, narrowRange: true, numBits: bits, inited: true, varCorr: 1, meanCorr: 0, dstDtype: TypeId.int8, roundType: 1, multiplier: 1 };
+}
+
+/**
+ * Makes the selected nodes int8: QUANT_ALL, weights and int32 bias quantized (with `weightParams` when the
+ * model gives them), int8 outputs with their activation parameters, QuantDTypeCast at every float border.
+ * Returns, per float tensor an int8 node reads, the int8 tensor that carries it.
+ */
+function quantizeNodes(g: Graph, quantNodes: Set<Node>, param: (id: number) => QuantParam, perChannel: boolean, wMax: number,
+  weightParams: (n: Node) => QuantParam[] | undefined = () => undefined): Map<number, number> {
+  const order = g.nodes.filter((n) => quantNodes.has(n));
+  for (const n of order) {
+    n.quantType = QuantType.QUANT_ALL;
+    if (int8Role(n.op) === 'compute') quantizeWeightAndBias(g, n, param(n.inputs[0]), perChannel, wMax, weightParams(n));
+  }
+  for (const n of order) Object.assign(g.tensors[n.outputs[0]], { dtype: 'int8', quant: [param(n.outputs[0])] });
+  return insertCasts(g, quantNodes, param);
+}
+
+/**
+ * A quantization-aware model (a fully int8 TFLite file) imported as float with each tensor's own parameters in
+ * `quant`: the nodes our int8 executor runs become int8 with exactly those scales and zero points (weights and
+ * bias too), the rest stay float between QuantDTypeCasts, and float tensors drop the parameters.
+ */
+export function quantizeAsGiven(g: Graph): void {
+  const given = (id: number) => id >= 0 && !!g.tensors[id].quant?.length && !g.isConst(id);
+  const quantNodes = selectQuantNodes(g, (n) => given(n.inputs[0]) && given(n.outputs[0]));
+  const params = new Map<number, QuantParam>();
+  g.tensors.forEach((t, id) => given(id) && params.set(id, t.quant![0]));
+  quantizeNodes(g, quantNodes, (id) => params.get(id)!, true, 127, (n) => g.tensors[n.inputs[1]].quant);
+  for (const t of g.tensors) if (t.dtype === 'float32' && t.quant) delete t.quant;
 }
 
 export async function fullQuantize(g: Graph, samples: SampleSource, o: FullQuantOptions): Promise<FullQuantResult> {
@@ -112,13 +145,7 @@ export async function fullQuantize(g: Graph, samples: SampleSource, o: FullQuant
 
   // Float copies of what bias correction and the report compare against.
   const floatGraph = g.clone();
-  for (const n of order) {
-    n.quantType = QuantType.QUANT_ALL;
-    if (int8Role(n.op) === 'compute') quantizeWeightAndBias(g, n, ranges.get(n.inputs[0])!, o.perChannel ?? true, wMax);
-  }
-  const param = (id: number) => activationParam(ranges.get(id)!, bits);
-  for (const n of order) Object.assign(g.tensors[n.outputs[0]], { dtype: 'int8', quant: [param(n.outputs[0])] });
-  const int8Of = insertCasts(g, quantNodes, param);
+  const int8Of = quantizeNodes(g, quantNodes, (id) => activationParam(ranges.get(id)!, bits), o.perChannel ?? true, wMax);
   if (o.biasCorrection) await biasCorrect(g, floatGraph, order.filter((n) => n.op === 'Conv2DFusion'), samples);
   const rows = await report(g, floatGraph, samples, tensors, int8Of, o.reportSamples);
   return {
@@ -128,22 +155,30 @@ export async function fullQuantize(g: Graph, samples: SampleSource, o: FullQuant
   };
 }
 
-/** Per-channel symmetric weights (zp 0, [-127, 127] at 8 bits) and int32 bias with the overflow rule. */
-function quantizeWeightAndBias(g: Graph, n: Node, input: ActivationRange, perChannel: boolean, wMax: number): void {
+/**
+ * Per-channel symmetric weights (zp 0, [-127, 127] at 8 bits) and int32 bias with the overflow rule; a
+ * quantization-aware model's own weight parameters (`given`, one or one per channel) are used as they are.
+ */
+function quantizeWeightAndBias(g: Graph, n: Node, input: { scale: number }, perChannel: boolean, wMax: number, given?: QuantParam[]): void {
   const w = g.tensors[n.inputs[1]];
   const data = w.data as Float32Array;
-  const dim = perChannel ? preferredDim(g, n, 1) : -1;
+  const dim = given ? (given.length > 1 ? preferredDim(g, n, 1) : -1) : perChannel ? preferredDim(g, n, 1) : -1;
   const channels = dim < 0 ? 1 : w.shape[dim];
   const chan = dim < 0 ? () => 0 : channelOf(w.shape, dim);
-  const absMax = new Float64Array(channels);
-  for (let j = 0; j < data.length; j++) absMax[chan(j)] = Math.max(absMax[chan(j)], Math.abs(data[j]));
-  const params: QuantParam[] = [];
-  const min = new Float64Array(channels).fill(Infinity), max = new Float64Array(channels).fill(-Infinity);
-  if (dim < 0) for (const v of data) { min[0] = Math.min(min[0], v); max[0] = Math.max(max[0], v); }
-  for (let c = 0; c < channels; c++) {
-    // per channel: symmetric [-wMax, wMax]; per layer: asymmetric [-wMax-1, wMax]
-    const e = dim < 0 ? encodeMinMax(min[0], max[0], -wMax - 1, wMax) : encodeMinMax(-absMax[c], absMax[c], -wMax, wMax, true);
-    params.push({ scale: e.scale, zeroPoint: e.zeroPoint, min: 0, max: 0, narrowRange: true, numBits: 8, inited: true, varCorr: 1, meanCorr: 0, dstDtype: TypeId.int8, roundType: 1, multiplier: 1 });
+  let params: QuantParam[] = [];
+  if (given) {
+    if (given.length !== channels) throw new Error(`${n.name}: ${given.length} weight parameters for ${channels} channels`);
+    params = given.map((p) => ({ ...p }));
+  } else {
+    const absMax = new Float64Array(channels);
+    for (let j = 0; j < data.length; j++) absMax[chan(j)] = Math.max(absMax[chan(j)], Math.abs(data[j]));
+    const min = new Float64Array(channels).fill(Infinity), max = new Float64Array(channels).fill(-Infinity);
+    if (dim < 0) for (const v of data) { min[0] = Math.min(min[0], v); max[0] = Math.max(max[0], v); }
+    for (let c = 0; c < channels; c++) {
+      // per channel: symmetric [-wMax, wMax]; per layer: asymmetric [-wMax-1, wMax]
+      const e = dim < 0 ? encodeMinMax(min[0], max[0], -wMax - 1, wMax) : encodeMinMax(-absMax[c], absMax[c], -wMax, wMax, true);
+      params.push({ scale: e.scale, zeroPoint: e.zeroPoint, min: 0, max: 0, narrowRange: true, numBits: 8, inited: true, varCorr: 1, meanCorr: 0, dstDtype: TypeId.int8, roundType: 1, multiplier: 1 });
+    }
   }
   const biasId = n.inputs[2];
   const bias = biasId !== undefined ? (g.tensors[biasId].data as Float32Array) : undefined;
@@ -152,8 +187,9 @@ function quantizeWeightAndBias(g: Graph, n: Node, input: ActivationRange, perCha
     for (let c = 0; c < bias.length; c++) {
       const p = params[channels === 1 ? 0 : c];
       let s = input.scale * p.scale || 1;
-      // A bias too large for int32 at this scale widens the channel's weight scale instead.
-      if (Math.abs(bias[c] / s) >= 0.5 * INT32_MAX && channels > 1) {
+      // A bias too large for int32 at this scale widens the channel's weight scale instead (a model's own
+      // parameters are kept: its int32 bias fitted them).
+      if (!given && Math.abs(bias[c] / s) >= 0.5 * INT32_MAX && channels > 1) {
         p.scale = Math.abs(bias[c]) / (input.scale * 0.5 * INT32_MAX);
         p.zeroPoint = 0;
         s = Math.abs(bias[c]) / (0.5 * INT32_MAX);

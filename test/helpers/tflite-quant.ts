@@ -18,3 +18,23 @@ export function tfliteOutputScales(bytes: Uint8Array): { code: number; scale: nu
       return { code: o.code, scale: q.floats(2)![0], zeroPoint: q.longs(3)![0] };
     });
 }
+
+/** Every tensor's TFLite quantization: name -> scales and zero points (tensors without parameters left out). */
+export function tfliteTensorParams(bytes: Uint8Array): Map<string, { scales: number[]; zeroPoints: number[]; type: number }> {
+  const bb = new fb.ByteBuffer(bytes);
+  const m = new Table(bb, bb.readInt32(0));
+  const out = new Map<string, { scales: number[]; zeroPoints: number[]; type: number }>();
+  for (const t of m.tables(2)[0].tables(0)) {
+    const q = t.table(4), scales = q?.floats(2);
+    if (scales?.length) out.set(t.string(3)!, { scales: Array.from(scales), zeroPoints: (q!.longs(3) ?? []).map(Number), type: t.int8(1, 0) });
+  }
+  return out;
+}
+
+/** Per operator (in file order, QUANTIZE / DEQUANTIZE included): its output tensor's name. */
+export function tfliteOpOutputs(bytes: Uint8Array): string[] {
+  const bb = new fb.ByteBuffer(bytes);
+  const sub = new Table(bb, bb.readInt32(0)).tables(2)[0];
+  const tensors = sub.tables(0);
+  return sub.tables(3).map((op) => tensors[op.ints(2)![0]].string(3)!);
+}

@@ -4,8 +4,8 @@
  * models) and fp16 constants behind DEQUANTIZE become float32.
  */
 import * as fb from 'flatbuffers';
-import { Graph, FmkType, Format, UserError, TensorData, sizeOf } from '../graph.js';
-import { ActivationType as Act, PadMode, ReduceMode, ResizeMethod, CoordinateTransformMode as CT, NearestMode } from '../schema/ops.js';
+import { Graph, FmkType, Format, UserError, TensorData, QuantParam, sizeOf } from '../graph.js';
+import { ActivationType as Act, PadMode, ReduceMode, ResizeMethod, CoordinateTransformMode as CT, NearestMode, TypeId } from '../schema/ops.js';
 import { halfBytesToFloat32, int64BytesToInt32, alignedCopy, FLT_MAX } from '../numeric.js';
 import { Table } from './fb-table.js';
 import { permuteConst } from '../layout.js';
@@ -50,6 +50,8 @@ export const TFLITE_SUPPORTED_OPS = (): string[] => Object.keys(CONVERTERS).sort
 
 class TfliteBuilder {
   g = new Graph();
+  /** Some activation is int8 / uint8: a quantization-aware model whose parameters the converter applies. */
+  quantized = false;
   ids: number[] = [];
   private tensors: Table[] = [];
   private buffers: Table[] = [];
@@ -85,6 +87,8 @@ class TfliteBuilder {
       });
     });
     this.g.outputs = (sub.ints(SUBGRAPH.outputs) ?? []).map((i) => this.ids[i]);
+    // A float model keeps no parameters (hybrid int8 weights are plain float weights now).
+    if (!this.quantized) for (const t of this.g.tensors) delete t.quant;
     return this.g;
   }
 
@@ -97,16 +101,28 @@ class TfliteBuilder {
     if (bufIndex < 0 || bufIndex >= Math.max(this.buffers.length, 1)) throw new RangeError(`tensor ${name} refers to buffer ${bufIndex} of ${this.buffers.length}`);
     const buf = this.buffers[bufIndex];
     const raw = buf?.bytes(0);
+    const q = t.table(TENSOR.quantization);
+    const scales = q?.floats(QUANT.scale), zps = q?.longs(QUANT.zero_point) ?? [];
     if (!raw || raw.length === 0) {
-      if (type === 'int8' || type === 'uint8' || type === 'int16')
-        throw new UserError(`${this.file}: tensor ${name} is a ${type} activation: fully quantized TFLite models are not supported, convert the float model`);
+      if (type === 'int8' || type === 'uint8') {
+        // A fully quantized model: the graph is built in float with each activation's own parameters, which
+        // quantizeAsGiven then applies (uint8 becomes int8: zero point - 128).
+        if (!scales?.length) throw new UserError(`${this.file}: tensor ${name} is a ${type} activation without quantization parameters`);
+        this.quantized = true;
+        return this.g.addTensor({ name, shape, dtype: 'float32', format: Format.NHWC, quant: [givenParam(scales[0], (zps[0] ?? 0) - (type === 'uint8' ? 128 : 0))] });
+      }
+      if (type === 'int16') throw new UserError(`${this.file}: tensor ${name} is an int16 activation: 16-bit quantized TFLite models are not supported`);
       return this.g.addTensor({ name, shape, dtype: type === 'int32' || type === 'int64' ? 'int32' : 'float32', format: Format.NHWC });
     }
     let data: TensorData;
-    const q = t.table(TENSOR.quantization);
-    const scales = q?.floats(QUANT.scale);
+    let quant: ReturnType<typeof givenParam>[] | undefined;
     if ((type === 'int8' || type === 'uint8') && scales?.length) {
-      data = dequantize(type === 'int8' ? new Int8Array(alignedCopy(raw)) : new Uint8Array(alignedCopy(raw)), shape, scales, q!.longs(QUANT.zero_point) ?? [], q!.int32(QUANT.quantized_dimension, 0));
+      data = dequantize(type === 'int8' ? new Int8Array(alignedCopy(raw)) : new Uint8Array(alignedCopy(raw)), shape, scales, zps, q!.int32(QUANT.quantized_dimension, 0));
+      // Kept for a fully quantized model's weights; dropped again when the model turns out float.
+      quant = scales.map((sc, k) => givenParam(sc, (zps[k] ?? 0) - (type === 'uint8' ? 128 : 0)));
+    } else if (type === 'int32' && scales?.length) {
+      // An int32 bias of a quantized conv / FC: float here, requantized at input scale x weight scale.
+      data = dequantize(new Int32Array(alignedCopy(raw)), shape, scales, zps, q!.int32(QUANT.quantized_dimension, 0));
     } else if (type === 'float32') data = new Float32Array(alignedCopy(raw));
     else if (type === 'float16') data = halfBytesToFloat32(raw);
     else if (type === 'int32') data = new Int32Array(alignedCopy(raw));
@@ -115,7 +131,9 @@ class TfliteBuilder {
     else if (type === 'uint8' || type === 'bool') data = new Uint8Array(alignedCopy(raw));
     else throw new UserError(`${this.file}: constant ${name} of type ${type} is not supported`);
     if (data.length !== sizeOf(shape)) throw new UserError(`${this.file}: constant ${name} has ${data.length} values for shape [${shape}]`);
-    return this.g.addConst(name, data, shape, Format.NHWC);
+    const id = this.g.addConst(name, data, shape, Format.NHWC);
+    if (quant) this.g.tensors[id].quant = quant;
+    return id;
   }
 
   in(op: Op, i: number): number {
@@ -141,12 +159,22 @@ class TfliteBuilder {
     this.g.addNode({ name: `${op.name}_activation`, op: 'Activation', attrs: activationAttrs(act), inputs: [tmp], outputs: op.outputs.map((o) => this.ids[o]) });
   }
 
+  /** The op's output is its input: later readers (and the graph outputs) use `id` instead. */
+  alias(op: Op, id: number): void {
+    this.ids[op.outputs[0]] = id;
+  }
+
   fail(op: Op, msg: string): never {
     throw new UserError(`${this.file}: node ${op.name}: ${msg}`);
   }
 }
 
-function dequantize(q: Int8Array | Uint8Array, shape: number[], scales: number[], zps: number[], axis: number): Float32Array {
+/** A TFLite scale / zero point as the QuantParam of an int8 tensor. */
+function givenParam(scale: number, zeroPoint: number): QuantParam {
+  return { scale, zeroPoint, min: 0, max: 0, narrowRange: false, numBits: 8, inited: true, varCorr: 1, meanCorr: 0, dstDtype: TypeId.int8, roundType: 1, multiplier: 1 };
+}
+
+function dequantize(q: Int8Array | Uint8Array | Int32Array, shape: number[], scales: number[], zps: number[], axis: number): Float32Array {
   const out = new Float32Array(q.length);
   const inner = sizeOf(shape.slice(axis + 1));
   const ch = shape[axis] ?? 1;
@@ -196,6 +224,7 @@ function convLike(depthwise: boolean): Converter {
       // [1, KH, KW, C*m] -> [C*m, KH, KW, 1]
       const p = permuteConst(w.data as Float32Array, w.shape, [3, 1, 2, 0]);
       wId = c.g.addConst(w.name, p.data, p.shape, Format.NHWC);
+      c.g.tensors[wId].quant = w.quant; // per channel along C*m, dim 3 before, dim 0 now
       group = x.shape[3];
     }
     const [cout, kh, kw, cinG] = c.g.tensors[wId].shape;
@@ -270,6 +299,7 @@ function transposeConv(c: TfliteBuilder, op: Op, x: number, wIn: number, bias: n
   if (!w.data) c.fail(op, 'the weight must be a constant');
   const p = permuteConst(w.data as Float32Array, w.shape, [3, 1, 2, 0]);
   const wId = c.g.addConst(w.name, p.data, p.shape, Format.NHWC);
+  c.g.tensors[wId].quant = w.quant;
   const [cin, kh, kw, cout] = p.shape;
   const [ih, iw] = c.g.tensors[x].shape.slice(1, 3);
   const outHw = outShape ? outShape.slice(1, 3) : padding === 'SAME' ? [ih * sh, iw * sw] : [(ih - 1) * sh + kh, (iw - 1) * sw + kw];
@@ -437,13 +467,21 @@ const CONVERTERS: Record<string, Converter> = {
   BROADCAST_TO: (c, op) => c.emit(op, 'BroadcastTo', { shape: null }, [c.in(op, 0), c.in(op, 1)]),
   CUMSUM: (c, op) => c.emit(op, 'CumSum', { exclusive: !!op.options?.uint8(0, 0), reverse: !!op.options?.uint8(1, 0) }, [c.in(op, 0), c.in(op, 1)]),
   DEQUANTIZE: (c, op) => {
-    // Constant inputs were already made float32 on load; the op is then an alias.
+    // Constant inputs were already made float32 on load; the op is then an alias. Of an activation (the float
+    // output of a quantized model) it is the int8 -> float border the quantizer writes as a QuantDTypeCast.
     const x = c.g.tensors[c.in(op, 0)];
-    if (!x.data) c.fail(op, 'DEQUANTIZE of a non-constant tensor (a quantized model) is not supported; convert the float model');
+    if (!x.data) return c.alias(op, c.in(op, 0));
     const out = c.g.tensors[c.ids[op.outputs[0]]];
     out.data = x.data;
     out.shape = x.shape;
     out.name = `constfold_${op.name}`;
+  },
+  // float -> int8 at a quantized model's input: the input takes the int8 tensor's parameters.
+  QUANTIZE: (c, op) => {
+    const x = c.in(op, 0), y = c.ids[op.outputs[0]];
+    if (c.g.tensors[x].quant) c.fail(op, 'QUANTIZE between two quantized tensors (a requantization) is not supported');
+    c.g.tensors[x].quant = c.g.tensors[y].quant;
+    c.alias(op, x);
   },
 };
 
