@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'web/dist/**', 'node_modules/**', 'scratch/**'] },
+  { ignores: ['dist/**', 'web/dist/**', 'node_modules/**', 'scratch/**', 'src/cpu/wasm/assembly/**', 'src/cpu/wasm/kernels.generated.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

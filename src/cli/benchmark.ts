@@ -6,6 +6,7 @@ import { QuantType } from '../ir/schema/ops.js';
 import { readMs } from '../ir/import/ms.js';
 import { hasDynamicInputs } from '../ir/passes/shapes.js';
 import { run } from '../cpu/executor.js';
+import { setThreads } from '../cpu/wasm/index.js';
 import type { RT } from '../ir/tensor.js';
 import { parseBenchmarkData, formatBenchmarkData, meanError, hasNonFinite, cosineSimilarity } from '../bench/accuracy.js';
 import { readFileOrFail, writeFileAtomic, runCli, float32FromBytes } from './io.js';
@@ -82,7 +83,7 @@ export function benchmarkMain(argv: string[]): Promise<number> {
       .option('--cosineDistanceThreshold <v>', 'fail when an output\'s cosine similarity is below this (enabled when >= -1)', '-1.1')
       .option('--loopCount <n>', 'timed runs', '10')
       .option('--warmUpLoopCount <n>', 'untimed runs first', '3')
-      .option('--numThreads <n>', 'accepted for compatibility; the CPU executor is single-threaded', '2')
+      .option('--numThreads <n>', 'threads of the CPU executor\'s WebAssembly kernels (at most the cores)', '2')
       .option('--device <d>', 'CPU, or GPU (WebGPU; hardware adapter, else SwiftShader)', 'CPU')
       .option('--inputShapes <shapes>', 'resize inputs: "1,32,32,3:1,10"')
       .option('--saveOutput <path>', 'write this run\'s outputs as a benchmark data file')
@@ -100,6 +101,9 @@ export function benchmarkMain(argv: string[]): Promise<number> {
     const device = String(o.device).toUpperCase();
     if (device !== 'CPU' && device !== 'GPU') throw new UserError(`INPUT ILLEGAL: device must be CPU|GPU, got "${o.device}"`);
     const loops = num(o.loopCount, '--loopCount'), warm = num(o.warmUpLoopCount, '--warmUpLoopCount');
+    const threads = num(o.numThreads, '--numThreads');
+    if (threads < 1) throw new UserError('INPUT ILLEGAL: numThreads must be greater than 0');
+    o.numThreads = setThreads(threads);
     const threshold = num(o.accuracyThreshold, '--accuracyThreshold', false);
     const cosThreshold = num(o.cosineDistanceThreshold, '--cosineDistanceThreshold', false);
     if (loops < 1) throw new UserError('INPUT ILLEGAL: loopCount must be greater than 0');

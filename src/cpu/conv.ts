@@ -8,14 +8,26 @@ import { convGeometry, deconvGeometry, isDepthwise, ConvGeometry } from '../ir/o
 import { RT, f32 } from '../ir/tensor.js';
 import { applyActivation } from './activation.js';
 import { gemmNT } from './gemm.js';
+import { wasmConv, fusesActivation } from './wasm/conv.js';
 
 export function conv2d(node: Node, [x, w, bias]: RT[]): RT[] {
   const g = convGeometry(node, x.shape, w.shape);
+  const act = (node.attrs.activation_type as number) ?? 0;
+  const fast = wasmConv(g, x.data as Float32Array, w.data as Float32Array, bias?.data as Float32Array | undefined, act);
+  if (fast) {
+    if (!fusesActivation(act)) applyActivation(fast, act);
+    return [{ shape: [g.n, g.oh, g.ow, g.oc], data: fast }];
+  }
+  return [convReference(node, g, x, w, bias)];
+}
+
+/** The TypeScript convolution, the reference the WebAssembly kernels are tested against. */
+export function convReference(node: Node, g: ConvGeometry, x: RT, w: RT, bias: RT | undefined): RT {
   const out = f32([g.n, g.oh, g.ow, g.oc]);
   const od = out.data as Float32Array;
   convAccumulate(g, x.data as Float32Array, w.data as Float32Array, bias?.data as Float32Array | undefined, od);
   applyActivation(od, (node.attrs.activation_type as number) ?? 0);
-  return [out];
+  return out;
 }
 
 /**

@@ -6,11 +6,60 @@ import { applyActivation } from './activation.js';
 
 export type Bin = (a: number, b: number) => number;
 
+type F32 = Float32Array;
+type Loop = (o: F32, a: F32, b: F32, n: number, c: number) => void;
+
 /**
- * Broadcasting binary kernel for `f`, then the fused activation. Integer inputs on both sides stay integer
- * (shape arithmetic); PowFusion's `scale`/`shift` are applied to the base first.
+ * Float32 loops for the common arithmetic, one function literal per op and broadcast form: a loop that calls
+ * `f` through a shared closure cannot be inlined once several ops use it, and runs several times slower.
+ * `same`: equal shapes; `scalar`: b has one value; `rows`: b repeats every c values (a channel vector).
  */
-export function broadcastBinary(f: Bin) {
+const FAST: Record<string, { same: Loop; scalar: Loop; rows: Loop }> = {
+  add: {
+    same: (o, a, b, n) => { for (let i = 0; i < n; i++) o[i] = a[i] + b[i]; },
+    scalar: (o, a, b, n) => { const v = b[0]; for (let i = 0; i < n; i++) o[i] = a[i] + v; },
+    rows: (o, a, b, n, c) => { for (let i = 0; i < n; i += c) for (let j = 0; j < c; j++) o[i + j] = a[i + j] + b[j]; },
+  },
+  sub: {
+    same: (o, a, b, n) => { for (let i = 0; i < n; i++) o[i] = a[i] - b[i]; },
+    scalar: (o, a, b, n) => { const v = b[0]; for (let i = 0; i < n; i++) o[i] = a[i] - v; },
+    rows: (o, a, b, n, c) => { for (let i = 0; i < n; i += c) for (let j = 0; j < c; j++) o[i + j] = a[i + j] - b[j]; },
+  },
+  mul: {
+    same: (o, a, b, n) => { for (let i = 0; i < n; i++) o[i] = a[i] * b[i]; },
+    scalar: (o, a, b, n) => { const v = b[0]; for (let i = 0; i < n; i++) o[i] = a[i] * v; },
+    rows: (o, a, b, n, c) => { for (let i = 0; i < n; i += c) for (let j = 0; j < c; j++) o[i + j] = a[i + j] * b[j]; },
+  },
+  div: {
+    same: (o, a, b, n) => { for (let i = 0; i < n; i++) o[i] = a[i] / b[i]; },
+    scalar: (o, a, b, n) => { const v = b[0]; for (let i = 0; i < n; i++) o[i] = a[i] / v; },
+    rows: (o, a, b, n, c) => { for (let i = 0; i < n; i += c) for (let j = 0; j < c; j++) o[i + j] = a[i + j] / b[j]; },
+  },
+};
+const COMMUTATIVE = new Set(['add', 'mul']);
+
+/** The loop for a float32 `kind` op on these shapes, with the operands in the order it takes them. */
+function fastLoop(kind: string | undefined, x: RT, y: RT, n: number): ((o: F32) => void) | undefined {
+  const ops = kind && FAST[kind];
+  if (!ops || !(x.data instanceof Float32Array) || !(y.data instanceof Float32Array)) return undefined;
+  const plan = (a: RT, b: RT): ((o: F32) => void) | undefined => {
+    if (a.data.length !== n) return undefined;
+    const bn = b.data.length, last = a.shape[a.shape.length - 1];
+    if (bn === n) return (o) => ops.same(o, a.data as F32, b.data as F32, n, 0);
+    if (bn === 1) return (o) => ops.scalar(o, a.data as F32, b.data as F32, n, 0);
+    // b broadcast along everything but the last axis (a per-channel constant on NHWC data)
+    if (bn === last && b.shape[b.shape.length - 1] === last) return (o) => ops.rows(o, a.data as F32, b.data as F32, n, last);
+    return undefined;
+  };
+  return plan(x, y) ?? (COMMUTATIVE.has(kind!) ? plan(y, x) : undefined);
+}
+
+/**
+ * Broadcasting binary kernel for `f` (the float32 loops of `kind` where they apply), then the fused
+ * activation. Integer inputs on both sides stay integer (shape arithmetic); PowFusion's `scale`/`shift` are
+ * applied to the base first.
+ */
+export function broadcastBinary(f: Bin, kind?: string) {
   return (node: Node, ins: RT[]): RT[] => {
     const y = ins[1];
     let x = ins[0];
@@ -23,7 +72,9 @@ export function broadcastBinary(f: Bin) {
     const n = size(outShape);
     const od = isInt ? new Int32Array(n) : new Float32Array(n);
     const xd = x.data, yd = y.data;
-    if (size(x.shape) === n && size(y.shape) === n) {
+    const fast = isInt ? undefined : fastLoop(kind, x, y, n);
+    if (fast) fast(od as Float32Array);
+    else if (size(x.shape) === n && size(y.shape) === n) {
       for (let i = 0; i < n; i++) od[i] = f(xd[i], yd[i]);
     } else if (size(y.shape) === 1) {
       const c = yd[0];

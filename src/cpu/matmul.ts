@@ -4,9 +4,19 @@ import { RT, f32, size, permute } from '../ir/tensor.js';
 import { matMulShape, fullConnectionShape } from '../ir/op-params.js';
 import { gemmNT } from './gemm.js';
 import { applyActivation } from './activation.js';
+import { wasmGemm, fusesActivation } from './wasm/conv.js';
 
 export function fullConnection(node: Node, [x, w, bias]: RT[]): RT[] {
   const { rows, inC, outC, outShape } = fullConnectionShape(node, x.shape, w.shape);
+  const act = (node.attrs.activation_type as number) ?? 0;
+  // A bias of another length than outC (a broadcast scalar) is added here, so the activation follows it.
+  const late = !!bias && bias.data.length !== outC;
+  const fast = wasmGemm(rows, outC, inC, x.data as Float32Array, w.data as Float32Array, bias?.data as Float32Array | undefined, late ? 0 : act, true);
+  if (fast) {
+    if (late) addBias(fast, bias, outC);
+    if (late || !fusesActivation(act)) applyActivation(fast, act);
+    return [{ shape: outShape, data: fast }];
+  }
   const out = f32(outShape);
   const od = out.data as Float32Array;
   gemmNT(rows, outC, inC, x.data as Float32Array, inC, w.data as Float32Array, inC, od, outC);

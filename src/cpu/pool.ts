@@ -3,8 +3,21 @@ import type { Node } from '../ir/graph.js';
 import { poolGeometry } from '../ir/op-params.js';
 import { RT, f32 } from '../ir/tensor.js';
 import { applyActivation } from './activation.js';
+import { wasmPool } from './wasm/conv.js';
 
 export function pool(node: Node, [x]: RT[]): RT[] {
+  const geo = poolGeometry(node, x.shape);
+  const isMax = node.op === 'MaxPoolFusion';
+  const fast = wasmPool(geo, x.data as Float32Array, isMax);
+  if (fast) {
+    applyActivation(fast, (node.attrs.activation_type as number) ?? 0);
+    return [{ shape: [geo.n, geo.oh, geo.ow, geo.c], data: fast }];
+  }
+  return [poolReference(node, x)];
+}
+
+/** The TypeScript pooling, the reference the WebAssembly kernel is tested against. */
+export function poolReference(node: Node, x: RT): RT {
   const { n, ih, iw, c, oh, ow, kh, kw, sh, sw, pt, pl } = poolGeometry(node, x.shape);
   const isMax = node.op === 'MaxPoolFusion';
   const out = f32([n, oh, ow, c]);
@@ -27,5 +40,5 @@ export function pool(node: Node, [x]: RT[]): RT[] {
         for (let ch = 0; ch < c; ch++) od[dst + ch] = isMax ? acc[ch] : acc[ch] / count;
       }
   applyActivation(od, (node.attrs.activation_type as number) ?? 0);
-  return [out];
+  return out;
 }

@@ -1,7 +1,7 @@
 /** Activations: the Activation op with MindSpore's activation table, LeakyRelu, Clip, PReLU. */
 import { defineOp, ACT, floatLikeInput } from './define.js';
 import { mapUnaryWith, prelu } from '../cpu/elementwise.js';
-import { activationFn } from '../cpu/activation.js';
+import { applyActivation } from '../cpu/activation.js';
 import * as K from '../shaders/kernels.js';
 import { ActivationType as A } from '../ir/schema/ops.js';
 import { size } from '../ir/tensor.js';
@@ -9,10 +9,11 @@ import { size } from '../ir/tensor.js';
 defineOp({
   name: 'Activation', fields: [ACT, ['alpha', 'float', 0], ['min_val', 'float', 0], ['max_val', 'float', 0], ['approximate', 'bool', false]],
   layout: 'unary', infer: floatLikeInput,
-  cpu: mapUnaryWith((n) => {
-    const a = n.attrs;
-    return activationFn(a.activation_type as number, a.alpha as number, a.min_val as number, a.max_val as number, !!a.approximate) ?? ((v) => v);
-  }),
+  cpu: (n, [x]) => {
+    const a = n.attrs, out = Float32Array.from(x.data as ArrayLike<number>);
+    applyActivation(out, a.activation_type as number, a.alpha as number, a.min_val as number, a.max_val as number, !!a.approximate);
+    return [{ shape: x.shape, data: out }];
+  },
   gpu: (c) => {
     const a = c.node.attrs;
     return c.one(K.unary(size(c.outShape), 'act(x)', a.activation_type as number, a.alpha as number, a.min_val as number, a.max_val as number, '', !!a.approximate), [c.node.inputs[0]]);

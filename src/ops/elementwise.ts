@@ -13,7 +13,7 @@ function binaryOp(name: string, fields: readonly Field[], f: Bin, wgsl: K.Binary
   defineOp({
     name, fields, layout: 'broadcast', fusedActivation: fused && name !== 'SubFusion' && name !== 'DivFusion',
     infer: broadcastInfer,
-    cpu: broadcastBinary(f),
+    cpu: broadcastBinary(f, wgsl),
     gpu: (c) => {
       const a = c.node.attrs;
       return c.one(K.binary(wgsl, c.inShape(0), c.inShape(1), c.outShape, fused ? c.act : 0, (a.scale as number) ?? 1, (a.shift as number) ?? 0), c.node.inputs.slice(0, 2));

@@ -1,11 +1,11 @@
 /**
  * MindSpore's default fusions that change what the .ms holds: BatchNorm folded into the preceding conv
  * (else turned into ScaleFusion), a per-channel constant Add folded into the conv bias, a 1-D constant Add
- * after MatMul/FullConnection made its bias, RELU/RELU6 fused into the producer's activation_type, and
- * written-out HardSwish and LayerNorm patterns made one op each.
+ * after MatMul/FullConnection made its bias, RELU/RELU6 fused into the producer's activation_type,
+ * written-out HardSwish and LayerNorm patterns made one op each, and zero Pads merged into convolutions.
  */
 import { Graph, Node, sizeOf } from '../graph.js';
-import { ActivationType as Act } from '../schema/ops.js';
+import { ActivationType as Act, PadMode } from '../schema/ops.js';
 import { findOp } from '../op-registry.js';
 
 /** The single consumer of `n`'s only output, when that output is not a graph output. */
@@ -201,5 +201,27 @@ export function fuseLayerNorm(g: Graph): void {
     add!.attrs = { begin_norm_axis: rank - axes.length, begin_params_axis: rank - axes.length, epsilon: eps, elementwise_affine: true };
     add!.inputs = [x, flat(gamma), flat(beta)];
     for (const dead of [...chain, div, mul!]) g.nodes.splice(g.nodes.indexOf(dead), 1);
+  }
+}
+
+/**
+ * ConvPadFusion: a zero Pad (constant mode) of H and W only, read only by a convolution with explicit or VALID
+ * padding, becomes part of the convolution's pad_list, as MindSpore's converter does.
+ */
+export function fusePadIntoConv(g: Graph): void {
+  for (const pad of [...g.nodes]) {
+    if (pad.op !== 'PadFusion' || (pad.attrs.padding_mode ?? 0) !== 0 || (pad.attrs.constant_value ?? 0) !== 0) continue;
+    const padsT = pad.inputs[1] !== undefined ? g.tensors[pad.inputs[1]] : undefined;
+    if (!padsT?.data || padsT.data.length !== 8 || (pad.inputs[2] !== undefined && scalarOf(g, pad.inputs[2]) !== 0)) continue;
+    const [nb, na, hb, ha, wb, wa, cb, ca] = Array.from(padsT.data as ArrayLike<number>);
+    if (nb || na || cb || ca || [hb, ha, wb, wa].some((v) => v < 0)) continue;
+    const conv = soleConsumer(g, pad);
+    if (!conv || conv.op !== 'Conv2DFusion' || conv.inputs[0] !== pad.outputs[0]) continue;
+    const mode = (conv.attrs.pad_mode as number) ?? PadMode.PAD;
+    if (mode !== PadMode.PAD && mode !== PadMode.VALID) continue;
+    const [t, b, l, r] = mode === PadMode.VALID ? [0, 0, 0, 0] : ((conv.attrs.pad_list as number[]) ?? [0, 0, 0, 0]);
+    conv.attrs = { ...conv.attrs, pad_mode: PadMode.PAD, pad_list: [t + hb, b + ha, l + wb, r + wa] };
+    conv.inputs[0] = pad.inputs[0];
+    g.nodes.splice(g.nodes.indexOf(pad), 1);
   }
 }

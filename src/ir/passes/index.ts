@@ -2,7 +2,7 @@
 import { Graph, UserError } from '../graph.js';
 import { foldConstants, Evaluate } from './fold-constants.js';
 import { eliminateTransposes } from './transposes.js';
-import { foldBatchNorm, foldBiasAdd, fuseActivations, fuseHardSwish, fuseLayerNorm } from './fuse.js';
+import { foldBatchNorm, foldBiasAdd, fuseActivations, fuseHardSwish, fuseLayerNorm, fusePadIntoConv } from './fuse.js';
 import { inferShapes, hasDynamicInputs } from './shapes.js';
 import { assignFormats } from '../formats.js';
 import { findOp } from '../op-registry.js';
@@ -18,6 +18,7 @@ export function toMindSporeForm(g: Graph, evaluate: Evaluate): Graph {
   fuseActivations(g);
   fuseHardSwish(g);
   fuseLayerNorm(g);
+  fusePadIntoConv(g);
   g.removeDeadNodes();
   g.compact();
   g.topoSort();

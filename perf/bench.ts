@@ -1,0 +1,78 @@
+/**
+ * npm run bench — forward latency of the CPU executor against onnxruntime-node, side by side, batch 1: for
+ * SqueezeNet 1.1, VWW (the float TFLite model, against onnxruntime only where an ONNX form exists), UltraFace
+ * RFB-320 and mnist-8, at 1 and 2 threads each (the same count for both), plus the int8 executor on the
+ * PostTraining SqueezeNet. Inputs are decoded and laid out before any timed region; each figure is the
+ * minimum of --runs runs after warm-up. Timings never appear in tests.
+ *
+ *   npm run bench [-- --runs=20 --models=squeezenet,ultraface]
+ */
+import * as ort from 'onnxruntime-node';
+import { loadModel, Fmk } from '../src/convert.js';
+import { run } from '../src/cpu/executor.js';
+import { setThreads, useWasm } from '../src/cpu/wasm/index.js';
+import { fullQuantize } from '../src/quant/full-quant.js';
+import { statisticsCollector } from '../src/calibrate.js';
+import type { Graph } from '../src/ir/graph.js';
+import { model, readBytes, photo, PHOTOS, nhwcToNchw, mnistDigits, SHARED } from '../test/helpers/data.js';
+import path from 'node:path';
+
+const arg = (name: string, def: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def;
+const runs = Number(arg('runs', '20'));
+const which = arg('models', 'squeezenet,vww,ultraface,mnist').split(',');
+
+interface Bench { name: string; file: string; fmk: Fmk; onnx?: string; shape: number[]; input: () => Float32Array }
+const BENCHES: Bench[] = [
+  { name: 'squeezenet', file: 'onnx/squeezenet1.1-fp32.onnx', fmk: 'ONNX', onnx: 'onnx/squeezenet1.1-fp32.onnx', shape: [224, 224, 3], input: () => photo('cat.bmp', 224, 224, { channels: 'BGR' }) },
+  { name: 'vww', file: 'tflite/vww-mobilenetv1-0.25-96-float.tflite', fmk: 'TFLITE', shape: [96, 96, 3],
+    input: () => photo(path.join(SHARED, 'data/person/person.bmp'), 96, 96, { std: [255, 255, 255] }) },
+  { name: 'ultraface', file: 'onnx/ultraface-rfb-320.onnx', fmk: 'ONNX', onnx: 'onnx/ultraface-rfb-320.onnx', shape: [240, 320, 3],
+    input: () => photo('face.jpg', 320, 240, { mean: [127, 127, 127], std: [128, 128, 128] }) },
+  { name: 'mnist', file: 'onnx/mnist-8.onnx', fmk: 'ONNX', onnx: 'onnx/mnist-8.onnx', shape: [28, 28, 1], input: () => mnistDigits(1, 7)[0].pixels },
+];
+
+/** Minimum milliseconds of `fn` over the runs, after three warm-up calls. */
+async function minMs(fn: () => unknown): Promise<number> {
+  for (let i = 0; i < 3; i++) await fn();
+  let best = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
+const rows: string[][] = [['model', 'threads', 'onnxruntime ms', 'ours float ms', 'ratio', 'ours int8 ms', 'TypeScript kernels ms']];
+for (const b of BENCHES.filter((x) => which.includes(x.name))) {
+  const g = loadModel(readBytes(model(b.file)), b.fmk, b.file);
+  const [h, w, c] = b.shape;
+  const x = b.input();
+  const feed = [{ shape: [1, h, w, c], data: x }];
+  let int8: Graph | undefined;
+  if (b.name === 'squeezenet') {
+    int8 = loadModel(readBytes(model(b.file)), b.fmk, b.file);
+    const calib = PHOTOS.slice(0, 8).map((p) => [photo(p, 224, 224, { channels: 'BGR' })]);
+    await fullQuantize(int8, { count: calib.length, get: (i) => calib[i] }, { method: 'MAX_MIN', collect: statisticsCollector({ device: 'cpu' }), reportSamples: 1 });
+  }
+  for (const threads of [1, 2]) {
+    let ortMs: number | undefined;
+    if (b.onnx) {
+      const s = await ort.InferenceSession.create(model(b.onnx), { intraOpNumThreads: threads, interOpNumThreads: 1 });
+      const t = new ort.Tensor('float32', nhwcToNchw(x, 1, h, w, c), [1, c, h, w]);
+      ortMs = await minMs(() => s.run({ [s.inputNames[0]]: t }));
+    }
+    setThreads(threads);
+    const ours = await minMs(() => run(g, feed));
+    const q = int8 ? (await minMs(() => run(int8!, feed))).toFixed(2) : '-';
+    useWasm(false);
+    const ts = threads === 1 ? (await minMs(() => run(g, feed))).toFixed(1) : '-';
+    useWasm(true);
+    rows.push([b.name, String(threads), ortMs?.toFixed(2) ?? '-', ours.toFixed(2), ortMs ? `${(ours / ortMs).toFixed(2)}x` : '-', q, ts]);
+    console.log(rows[rows.length - 1].join(' | '));
+  }
+}
+const widths = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
+console.log(`\n${rows.map((r) => r.map((v, k) => v.padEnd(widths[k])).join('  ')).join('\n')}`);
+console.log(`(minimum of ${runs} runs after warm-up; inputs prepared before timing; ratio = ours / onnxruntime)`);
+process.exit(0);

@@ -1,0 +1,275 @@
+// The CPU executor's hot kernels in AssemblyScript, compiled to WebAssembly with 128-bit SIMD
+// (npm run build:wasm). Pointers are byte offsets into the imported memory; every tensor is float32 NHWC.
+// The TypeScript kernels in src/cpu stay the reference the tests compare these with.
+
+// Activation codes (MindSpore ActivationType) applied while storing: 0 none, 1 RELU, 3 RELU6; others are
+// applied by the caller afterwards.
+const RELU: i32 = 1;
+const RELU6: i32 = 3;
+
+@inline function act4(v: v128, act: i32): v128 {
+  if (act == RELU) return f32x4.max(v, f32x4.splat(0));
+  if (act == RELU6) return f32x4.min(f32x4.max(v, f32x4.splat(0)), f32x4.splat(6));
+  return v;
+}
+
+@inline function ptr(base: usize, index: i32): usize {
+  return base + ((index as usize) << 2);
+}
+
+/**
+ * Weights [N, K] (row n holds the K inputs of output n) packed for the GEMM: panels of 8 outputs,
+ * out[(n / 8) * K * 8 + k * 8 + n % 8], the last panel zero-padded.
+ */
+export function packWeights(w: usize, N: i32, K: i32, out: usize): void {
+  const panels = (N + 7) >> 3;
+  for (let p = 0; p < panels; p++)
+    for (let k = 0; k < K; k++)
+      for (let j = 0; j < 8; j++) {
+        const n = p * 8 + j;
+        store<f32>(ptr(out, (p * K + k) * 8 + j), n < N ? load<f32>(ptr(w, n * K + k)) : 0);
+      }
+}
+
+/** Lane j of the 8 values v0 | v1 (j known only at run time: a panel's edge). */
+@inline function lane(v0: v128, v1: v128, j: i32): f32 {
+  switch (j) {
+    case 0: return f32x4.extract_lane(v0, 0);
+    case 1: return f32x4.extract_lane(v0, 1);
+    case 2: return f32x4.extract_lane(v0, 2);
+    case 3: return f32x4.extract_lane(v0, 3);
+    case 4: return f32x4.extract_lane(v1, 0);
+    case 5: return f32x4.extract_lane(v1, 1);
+    case 6: return f32x4.extract_lane(v1, 2);
+    default: return f32x4.extract_lane(v1, 3);
+  }
+}
+
+/** The first `cols` floats at c as a vector (zero beyond); no scratch memory: threads share this memory. */
+@inline function loadCols(c: usize, cols: i32, hi: bool): v128 {
+  let v = f32x4.splat(0);
+  const j0 = hi ? 4 : 0;
+  if (cols > j0) v = f32x4.replace_lane(v, 0, load<f32>(ptr(c, j0)));
+  if (cols > j0 + 1) v = f32x4.replace_lane(v, 1, load<f32>(ptr(c, j0 + 1)));
+  if (cols > j0 + 2) v = f32x4.replace_lane(v, 2, load<f32>(ptr(c, j0 + 2)));
+  if (cols > j0 + 3) v = f32x4.replace_lane(v, 3, load<f32>(ptr(c, j0 + 3)));
+  return v;
+}
+
+/**
+ * Stores 8 results (two vectors) to c; only `cols` of them at a panel's edge. `phase`: 0 the only K chunk,
+ * 1 the first of several, 2 a middle one, 3 the last (partial sums are added to what c holds; bias and
+ * activation come with the last).
+ */
+@inline function store8(c: usize, v0: v128, v1: v128, bias: usize, act: i32, cols: i32, phase: i32): void {
+  if (phase >= 2) {
+    v0 = f32x4.add(v0, cols == 8 ? v128.load(c) : loadCols(c, cols, false));
+    v1 = f32x4.add(v1, cols == 8 ? v128.load(c, 16) : loadCols(c, cols, true));
+  }
+  if (phase == 1 || phase == 2) {
+    bias = 0;
+    act = 0;
+  }
+  if (bias) {
+    v0 = f32x4.add(v0, v128.load(bias));
+    v1 = f32x4.add(v1, v128.load(bias, 16));
+  }
+  v0 = act4(v0, act);
+  v1 = act4(v1, act);
+  if (cols == 8) {
+    v128.store(c, v0);
+    v128.store(c, v1, 16);
+    return;
+  }
+  for (let j = 0; j < cols; j++) store<f32>(ptr(c, j), lane(v0, v1, j));
+}
+
+/** 4 rows x one 8-output panel: 8 vector accumulators, each A value broadcast once per k. */
+@inline function kernel4x8(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, bias: usize, act: i32, cols: i32, phase: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  const a1 = ptr(a, lda), a2 = ptr(a1, lda), a3 = ptr(a2, lda);
+  for (let k = 0; k < K; k++) {
+    const off = (k as usize) << 2;
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    bp += 32;
+    const x0 = f32x4.splat(load<f32>(a + off));
+    c00 = f32x4.add(c00, f32x4.mul(x0, b0));
+    c01 = f32x4.add(c01, f32x4.mul(x0, b1));
+    const x1 = f32x4.splat(load<f32>(a1 + off));
+    c10 = f32x4.add(c10, f32x4.mul(x1, b0));
+    c11 = f32x4.add(c11, f32x4.mul(x1, b1));
+    const x2 = f32x4.splat(load<f32>(a2 + off));
+    c20 = f32x4.add(c20, f32x4.mul(x2, b0));
+    c21 = f32x4.add(c21, f32x4.mul(x2, b1));
+    const x3 = f32x4.splat(load<f32>(a3 + off));
+    c30 = f32x4.add(c30, f32x4.mul(x3, b0));
+    c31 = f32x4.add(c31, f32x4.mul(x3, b1));
+  }
+  store8(c, c00, c01, bias, act, cols, phase);
+  store8(ptr(c, ldc), c10, c11, bias, act, cols, phase);
+  store8(ptr(c, 2 * ldc), c20, c21, bias, act, cols, phase);
+  store8(ptr(c, 3 * ldc), c30, c31, bias, act, cols, phase);
+}
+
+@inline function kernel1x8(a: usize, bp: usize, K: i32, c: usize, bias: usize, act: i32, cols: i32, phase: i32): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
+  for (let k = 0; k < K; k++) {
+    const x = f32x4.splat(load<f32>(ptr(a, k)));
+    c0 = f32x4.add(c0, f32x4.mul(x, v128.load(bp)));
+    c1 = f32x4.add(c1, f32x4.mul(x, v128.load(bp, 16)));
+    bp += 32;
+  }
+  store8(c, c0, c1, bias, act, cols, phase);
+}
+
+/**
+ * C[m, n] = act(sum_k A[m, k] * W[n, k] + bias[n]) for rows m0 <= m < m1, W packed by packWeights. `bias` is 0
+ * or N floats padded to a multiple of 8.
+ */
+export function gemm(m0: i32, m1: i32, N: i32, K: i32, a: usize, lda: i32, packed: usize, bias: usize, c: usize, ldc: i32, act: i32): void {
+  const panels = (N + 7) >> 3;
+  // Row tiles small enough that their A rows stay in cache while every panel passes over them.
+  const tile = 64;
+  // K in chunks whose partial sums are added up: float32 rounding then grows with the chunk count plus the
+  // chunk length, not with K (closer to a double-precision sum for deep layers).
+  const KC = 256;
+  for (let t = m0; t < m1; t += tile) {
+    const tEnd = min(t + tile, m1);
+    for (let p = 0; p < panels; p++) {
+      const cols = min(8, N - p * 8);
+      const bb = bias ? ptr(bias, p * 8) : 0;
+      for (let k0 = 0; k0 < K; k0 += KC) {
+        const kn = min(KC, K - k0);
+        const phase = kn == K ? 0 : k0 == 0 ? 1 : k0 + kn == K ? 3 : 2;
+        const bp = packed + (((((p * K) as usize) + (k0 as usize)) * 8) << 2);
+        let m = t;
+        for (; m + 4 <= tEnd; m += 4) kernel4x8(ptr(a, m * lda + k0), lda, bp, kn, ptr(c, m * ldc + p * 8), ldc, bb, act, cols, phase);
+        for (; m < tEnd; m++) kernel1x8(ptr(a, m * lda + k0), bp, kn, ptr(c, m * ldc + p * 8), bb, act, cols, phase);
+      }
+    }
+  }
+}
+
+/**
+ * im2col rows for output pixels p0 <= p < p1 of sample `b` (group `g`): row (p - p0) holds the KH*KW*Cg inputs
+ * the pixel's window reads, zero outside the image.
+ */
+export function im2col(x: usize, ih: i32, iw: i32, ic: i32, ow: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
+  pt: i32, pl: i32, c0: i32, cg: i32, b: i32, p0: i32, p1: i32, col: usize): void {
+  let q = col;
+  const rowBytes = (cg as usize) << 2;
+  for (let p = p0; p < p1; p++) {
+    const oy = p / ow, ox = p % ow;
+    for (let ky = 0; ky < kh; ky++) {
+      const iy = oy * sh - pt + ky * dh;
+      for (let kx = 0; kx < kw; kx++) {
+        const ix = ox * sw - pl + kx * dw;
+        const inside = iy >= 0 && iy < ih && ix >= 0 && ix < iw;
+        if (cg <= 16) {
+          // a few channels (a first layer): a plain loop beats memory.copy's call
+          if (inside) {
+            const src = ptr(x, ((b * ih + iy) * iw + ix) * ic + c0);
+            for (let c = 0; c < cg; c++) store<f32>(ptr(q, c), load<f32>(ptr(src, c)));
+          } else for (let c = 0; c < cg; c++) store<f32>(ptr(q, c), 0);
+        } else if (inside) memory.copy(q, ptr(x, ((b * ih + iy) * iw + ix) * ic + c0), rowBytes);
+        else memory.fill(q, 0, rowBytes);
+        q += rowBytes;
+      }
+    }
+  }
+}
+
+/**
+ * A convolution's output pixels p0 <= p < p1 of sample `b`, group `g` (input channels c0 .. c0 + cg): im2col
+ * of `tile` pixels at a time into `col` (tile * K floats, this thread's own), then the GEMM with the packed
+ * weights, written at out + p * ldc. `direct` (1x1, stride 1, no padding): the input rows are the GEMM's rows.
+ */
+export function convTiles(x: usize, ih: i32, iw: i32, ic: i32, ow: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
+  pt: i32, pl: i32, c0: i32, cg: i32, b: i32, p0: i32, p1: i32, col: usize, tile: i32, direct: i32,
+  packed: usize, N: i32, bias: usize, out: usize, ldc: i32, act: i32): void {
+  const K = kh * kw * cg;
+  if (direct) {
+    gemm(p0, p1, N, K, ptr(x, b * ih * iw * ic + c0), ic, packed, bias, out, ldc, act);
+    return;
+  }
+  for (let t = p0; t < p1; t += tile) {
+    const t1 = min(p1, t + tile);
+    im2col(x, ih, iw, ic, ow, kh, kw, sh, sw, dh, dw, pt, pl, c0, cg, b, t, t1, col);
+    gemm(0, t1 - t, N, K, col, K, packed, bias, ptr(out, t * ldc), ldc, act);
+  }
+}
+
+/**
+ * Depthwise convolution (multiplier 1) on NHWC for output rows oy0 <= oy < oy1 of every sample. Per output
+ * pixel the bounds are checked once per tap, then the tap's channels are multiplied in vectors into the
+ * output row (which starts as the bias). Weights are [KH*KW, C] (tap-major, repacked by the caller).
+ */
+export function depthwise(x: usize, n: i32, ih: i32, iw: i32, C: i32, oh: i32, ow: i32, kh: i32, kw: i32, sh: i32, sw: i32,
+  dh: i32, dw: i32, pt: i32, pl: i32, w: usize, bias: usize, out: usize, act: i32, oy0: i32, oy1: i32): void {
+  const c4 = C & ~3;
+  for (let b = 0; b < n; b++)
+    for (let oy = oy0; oy < oy1; oy++)
+      for (let ox = 0; ox < ow; ox++) {
+        const dst = ptr(out, ((b * oh + oy) * ow + ox) * C);
+        if (bias) memory.copy(dst, bias, (C as usize) << 2);
+        else memory.fill(dst, 0, (C as usize) << 2);
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = oy * sh - pt + ky * dh;
+          if (iy < 0 || iy >= ih) continue;
+          for (let kx = 0; kx < kw; kx++) {
+            const ix = ox * sw - pl + kx * dw;
+            if (ix < 0 || ix >= iw) continue;
+            const src = ptr(x, ((b * ih + iy) * iw + ix) * C), wt = ptr(w, (ky * kw + kx) * C);
+            let c = 0;
+            for (; c < c4; c += 4) {
+              const o = dst + ((c as usize) << 2);
+              v128.store(o, f32x4.add(v128.load(o), f32x4.mul(v128.load(src + ((c as usize) << 2)), v128.load(wt + ((c as usize) << 2)))));
+            }
+            for (; c < C; c++) store<f32>(ptr(dst, c), load<f32>(ptr(dst, c)) + load<f32>(ptr(src, c)) * load<f32>(ptr(wt, c)));
+          }
+        }
+        if (act == RELU || act == RELU6) {
+          let c = 0;
+          for (; c < c4; c += 4) v128.store(ptr(dst, c), act4(v128.load(ptr(dst, c)), act));
+          for (; c < C; c++) {
+            let v = load<f32>(ptr(dst, c));
+            v = max<f32>(v, 0);
+            if (act == RELU6) v = min<f32>(v, 6);
+            store<f32>(ptr(dst, c), v);
+          }
+        }
+      }
+}
+
+/** Max (isMax) or average (padding excluded) pooling on NHWC for output rows oy0 <= oy < oy1, vectorised over channels. */
+export function pool(x: usize, n: i32, ih: i32, iw: i32, C: i32, oh: i32, ow: i32, kh: i32, kw: i32, sh: i32, sw: i32,
+  pt: i32, pl: i32, isMax: i32, out: usize, oy0: i32, oy1: i32): void {
+  const c4 = C & ~3;
+  for (let b = 0; b < n; b++)
+    for (let oy = oy0; oy < oy1; oy++)
+      for (let ox = 0; ox < ow; ox++) {
+        const y0 = max(oy * sh - pt, 0), y1 = min(oy * sh - pt + kh, ih);
+        const x0 = max(ox * sw - pl, 0), x1 = min(ox * sw - pl + kw, iw);
+        const dst = ptr(out, ((b * oh + oy) * ow + ox) * C);
+        const inv: f32 = 1 / <f32>((y1 - y0) * (x1 - x0));
+        for (let c = 0; c < c4; c += 4) {
+          let acc = isMax ? f32x4.splat(-Infinity) : f32x4.splat(0);
+          for (let iy = y0; iy < y1; iy++)
+            for (let ix = x0; ix < x1; ix++) {
+              const v = v128.load(ptr(x, ((b * ih + iy) * iw + ix) * C + c));
+              acc = isMax ? f32x4.max(acc, v) : f32x4.add(acc, v);
+            }
+          v128.store(ptr(dst, c), isMax ? acc : f32x4.mul(acc, f32x4.splat(inv)));
+        }
+        for (let c = c4; c < C; c++) {
+          let acc: f32 = isMax ? -Infinity : 0;
+          for (let iy = y0; iy < y1; iy++)
+            for (let ix = x0; ix < x1; ix++) {
+              const v = load<f32>(ptr(x, ((b * ih + iy) * iw + ix) * C + c));
+              acc = isMax ? max<f32>(acc, v) : acc + v;
+            }
+          store<f32>(ptr(dst, c), isMax ? acc : acc * inv);
+        }
+      }
+}

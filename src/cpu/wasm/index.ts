@@ -1,0 +1,225 @@
+/**
+ * The WebAssembly SIMD kernels (assembly/kernels.ts) behind the CPU executor's convolutions, GEMMs and pooling.
+ * One memory holds packed weights (packed once per weight array, kept while the process runs) followed by a
+ * per-call arena for the activations a kernel reads and writes. Where WebAssembly or SIMD is missing, or
+ * WEBPTQ_WASM=0, `wasmKernels()` is undefined and the TypeScript kernels run (they stay the reference in tests).
+ *
+ * Threads (Node): the memory is shared and worker threads instantiate the same module on it; a kernel call is
+ * split into ranges (rows, pixels), each worker runs one and the calling thread the first, then waits on an
+ * atomic counter. The executor stays synchronous. In a browser the kernels run on one thread.
+ */
+import { KERNELS_WASM_BASE64, KERNELS_SHARED_WASM_BASE64 } from './kernels.generated.js';
+
+export interface Exports {
+  packWeights(w: number, N: number, K: number, out: number): void;
+  gemm(m0: number, m1: number, N: number, K: number, a: number, lda: number, packed: number, bias: number, c: number, ldc: number, act: number): void;
+  convTiles(x: number, ih: number, iw: number, ic: number, ow: number, kh: number, kw: number, sh: number, sw: number, dh: number, dw: number,
+    pt: number, pl: number, c0: number, cg: number, b: number, p0: number, p1: number, col: number, tile: number, direct: number,
+    packed: number, N: number, bias: number, out: number, ldc: number, act: number): void;
+  depthwise(x: number, n: number, ih: number, iw: number, C: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number,
+    dh: number, dw: number, pt: number, pl: number, w: number, bias: number, out: number, act: number, oy0: number, oy1: number): void;
+  pool(x: number, n: number, ih: number, iw: number, C: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number,
+    pt: number, pl: number, isMax: number, out: number, oy0: number, oy1: number): void;
+}
+
+/** The kernels workers can run, by index in a task. */
+export const TASKS = ['gemm', 'convTiles', 'depthwise', 'pool'] as const;
+export type Task = (typeof TASKS)[number];
+
+/** Below this the module's own data lives (a few bytes of scratch). */
+const HEAP_BASE = 65536;
+const PAGE = 65536;
+
+/** Control words: [0] generation, [1] workers done, then one task slot (kernel index, argument count, args) per worker. */
+const SLOT = 40;
+const CONTROL_WORDS = 2 + 16 * SLOT;
+
+export class WasmKernels {
+  private top = HEAP_BASE;
+  private arenaTop = HEAP_BASE;
+  private cache = new WeakMap<object, Map<string, number>>();
+  /** Threads a call is split over (this one included); at most the workers started plus one. */
+  threads = 1;
+
+  constructor(readonly memory: WebAssembly.Memory, readonly k: Exports, private control?: Int32Array, readonly workers = 0) {
+    this.threads = workers + 1;
+  }
+
+  private ensure(end: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE));
+  }
+
+  /** Float32 view of the memory (a new one after the memory grew). */
+  get f32(): Float32Array {
+    return new Float32Array(this.memory.buffer);
+  }
+
+  /** Floats that stay for the process (packed weights): only while no scratch is allocated. */
+  private persistent(floats: number): number {
+    if (this.arenaTop !== this.top) throw new Error('WasmKernels: constants must be prepared before a call allocates scratch');
+    const p = this.top;
+    this.top += Math.ceil(floats / 4) * 16;
+    this.arenaTop = this.top;
+    this.ensure(this.top);
+    return p;
+  }
+
+  /** Scratch for one kernel call: released by `release()`. */
+  alloc(floats: number): number {
+    const p = this.arenaTop;
+    this.arenaTop += Math.ceil(floats / 4) * 16;
+    this.ensure(this.arenaTop);
+    return p;
+  }
+
+  release(): void {
+    this.arenaTop = this.top;
+  }
+
+  /** Copies `data` into the arena; returns its pointer. */
+  put(data: Float32Array): number {
+    const p = this.alloc(data.length);
+    this.f32.set(data, p >> 2);
+    return p;
+  }
+
+  read(p: number, floats: number): Float32Array {
+    return this.f32.slice(p >> 2, (p >> 2) + floats);
+  }
+
+  /**
+   * A derived form of a constant (packed weights, padded bias), computed once per array and `key`; call before
+   * the kernel call allocates its scratch.
+   */
+  cached(owner: object, key: string, floats: number, fill: (p: number) => void): number {
+    let m = this.cache.get(owner);
+    if (!m) this.cache.set(owner, (m = new Map()));
+    let p = m.get(key);
+    if (p === undefined) {
+      p = this.persistent(floats);
+      fill(p); // may use scratch above it for the source data
+      this.release();
+      m.set(key, p);
+    }
+    return p;
+  }
+
+  /**
+   * Runs `task` once per part: parts[0] on this thread, the others on workers, and returns when all are done.
+   * Each part is the kernel's full argument list.
+   */
+  parallel(task: Task, parts: number[][]): void {
+    const c = this.control;
+    if (!c || parts.length === 1) {
+      for (const args of parts) (this.k[task] as (...a: number[]) => void)(...args);
+      return;
+    }
+    if (parts.length > this.threads) throw new Error(`WasmKernels: ${parts.length} parts for ${this.threads} threads`);
+    for (let w = 0; w < this.workers; w++) {
+      const args = parts[w + 1], base = 2 + w * SLOT;
+      c[base] = args ? TASKS.indexOf(task) : -1;
+      if (args) {
+        c[base + 1] = args.length;
+        c.set(args, base + 2);
+      }
+    }
+    Atomics.store(c, 1, 0);
+    Atomics.add(c, 0, 1);
+    Atomics.notify(c, 0);
+    (this.k[task] as (...a: number[]) => void)(...parts[0]);
+    for (;;) {
+      const done = Atomics.load(c, 1);
+      if (done === this.workers) break;
+      Atomics.wait(c, 1, done);
+    }
+  }
+}
+
+/** What a worker runs: instantiate the module on the shared memory, then serve task slots forever. */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { module, memory, control, slot, names, slotWords } = workerData;
+const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const fns = names.map((n) => k[n]);
+const c = new Int32Array(control);
+let gen = Atomics.load(c, 0);
+parentPort.postMessage('ready');
+for (;;) {
+  Atomics.wait(c, 0, gen);
+  gen = Atomics.load(c, 0);
+  const base = 2 + slot * slotWords;
+  const fn = c[base];
+  if (fn >= 0) fns[fn](...c.subarray(base + 2, base + 2 + c[base + 1]));
+  Atomics.add(c, 1, 1);
+  Atomics.notify(c, 1);
+}`;
+
+function decode(b64: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+}
+
+/** Worker threads for the kernels (Node, shared memory available, more than one core). */
+async function startWorkers(module: WebAssembly.Module, memory: WebAssembly.Memory, control: Int32Array, count: number): Promise<number> {
+  const { Worker } = await import('node:worker_threads');
+  const started = Array.from({ length: count }, (_, slot) => new Promise<void>((resolve, reject) => {
+    const w = new Worker(WORKER_SOURCE, {
+      eval: true, workerData: { module, memory, control: control.buffer, slot, names: [...TASKS], slotWords: SLOT },
+    });
+    w.once('message', () => {
+      w.unref(); // the pool never keeps a process alive (only its start-up does)
+      resolve();
+    });
+    w.once('error', reject);
+  }));
+  await Promise.all(started);
+  return count;
+}
+
+async function load(): Promise<WasmKernels | undefined> {
+  const g = globalThis as { process?: { env?: Record<string, string | undefined>; versions?: { node?: string } } };
+  const env = g.process?.env;
+  if (env?.WEBPTQ_WASM === '0' || typeof WebAssembly === 'undefined') return undefined;
+  try {
+    const isNode = !!g.process?.versions?.node;
+    const cores = isNode ? (await import('node:os')).availableParallelism() : 1;
+    const wanted = Math.max(1, Math.min(16, Number(env?.WEBPTQ_THREADS) || cores));
+    if (isNode && wanted > 1 && typeof SharedArrayBuffer !== 'undefined') {
+      const memory = new WebAssembly.Memory({ initial: 2, maximum: 32768, shared: true });
+      const module = await WebAssembly.compile(decode(KERNELS_SHARED_WASM_BASE64));
+      const instance = await WebAssembly.instantiate(module, { env: { memory } });
+      const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_WORDS));
+      const workers = await startWorkers(module, memory, control, wanted - 1);
+      return new WasmKernels(memory, instance.exports as unknown as Exports, control, workers);
+    }
+    const memory = new WebAssembly.Memory({ initial: 2 });
+    // Asynchronous: browsers refuse synchronous compiles of more than 4 KB on the main thread.
+    const { instance } = await WebAssembly.instantiate(decode(KERNELS_WASM_BASE64), { env: { memory } });
+    return new WasmKernels(memory, instance.exports as unknown as Exports);
+  } catch {
+    return undefined; // no SIMD (an old engine): the TypeScript kernels run
+  }
+}
+
+const loaded = await load();
+let enabled = true;
+
+/** The kernels, unless not loadable or switched off (tests compare them with the TypeScript reference). */
+export function wasmKernels(): WasmKernels | undefined {
+  return enabled ? loaded : undefined;
+}
+
+/** Switches the WebAssembly kernels on or off (default on); returns whether they are loaded at all. */
+export function useWasm(on: boolean): boolean {
+  enabled = on;
+  return !!loaded;
+}
+
+/**
+ * Threads the kernels split a call over (1..the workers started + 1; `--numThreads` / NumThreads). Returns the
+ * number in effect.
+ */
+export function setThreads(n: number): number {
+  if (loaded) loaded.threads = Math.max(1, Math.min(n, loaded.workers + 1));
+  return loaded?.threads ?? 1;
+}

@@ -1,0 +1,117 @@
+/**
+ * The WebAssembly SIMD kernels against the TypeScript reference kernels: convolutions of every shape class,
+ * pooling, FullConnection, and every shared model run end to end both ways (float within 1e-5 relative).
+ * Also: the committed module is what the AssemblyScript source compiles to.
+ */
+import { describe, it, expect, afterAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { useWasm } from '../src/cpu/wasm/index.js';
+import { conv2d, convReference } from '../src/cpu/conv.js';
+import { pool, poolReference } from '../src/cpu/pool.js';
+import { fullConnection } from '../src/cpu/matmul.js';
+import { convGeometry } from '../src/ir/op-params.js';
+import { loadModel, Fmk } from '../src/convert.js';
+import { run, runNode } from '../src/cpu/executor.js';
+import type { Node } from '../src/ir/graph.js';
+import type { RT } from '../src/ir/tensor.js';
+import { ROOT, model, readBytes, relMaxDiff } from './helpers/data.js';
+import { ONNX_CORPUS, corpusPath, corpusInput } from './helpers/corpus.js';
+
+afterAll(() => useWasm(true));
+
+const rand = (n: number, seed: number) => {
+  let s = seed;
+  return Float32Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1);
+};
+const node = (op: string, attrs: Record<string, unknown>): Node => ({ name: op, op, attrs, inputs: [], outputs: [], quantType: 0 });
+
+describe('WebAssembly kernels', () => {
+  it('load here (Node 20 has SIMD), and the committed module is current', () => {
+    expect(useWasm(true)).toBe(true);
+    const r = spawnSync(process.execPath, ['scripts/build-wasm.mjs', '--check'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+  });
+
+  const convs: [string, number[], number[], Record<string, unknown>][] = [
+    ['3x3 stride 2 pad 1 + RELU', [1, 13, 11, 5], [9, 3, 3, 5], { stride: [2, 2], pad_list: [1, 1, 1, 1], activation_type: 1 }],
+    ['1x1 direct (GEMM on the input) + RELU6', [2, 7, 6, 16], [20, 1, 1, 16], { activation_type: 3 }],
+    ['1x1 stride 2 (not direct)', [1, 9, 9, 8], [8, 1, 1, 8], { stride: [2, 2] }],
+    ['dilated 3x3, asymmetric pads, odd channels', [1, 10, 12, 3], [7, 3, 3, 3], { dilation: [2, 3], pad_list: [2, 1, 3, 0] }],
+    ['grouped (4 groups of 3 -> 2)', [1, 8, 8, 12], [8, 3, 3, 3], { group: 4, pad_list: [1, 1, 1, 1] }],
+    ['depthwise 3x3 stride 2, C = 10 (a vector tail)', [2, 9, 9, 10], [10, 3, 3, 1], { group: 10, stride: [2, 2], pad_list: [1, 1, 1, 1], activation_type: 3 }],
+    ['depthwise 5x5 dilated, TANH after', [1, 12, 12, 8], [8, 5, 5, 1], { group: 8, dilation: [2, 2], pad_list: [4, 4, 4, 4], activation_type: 10 }],
+    ['large K (3x3x64), many outputs', [1, 14, 14, 64], [70, 3, 3, 64], { pad_list: [1, 1, 1, 1] }],
+  ];
+  for (const [name, xs, ws, attrs] of convs)
+    it(`Conv2DFusion ${name}: equals the TypeScript kernel`, () => {
+      const n = node('Conv2DFusion', { kernel_size: ws.slice(1, 3), stride: [1, 1], dilation: [1, 1], pad_list: [0, 0, 0, 0], group: 1, ...attrs });
+      const x: RT = { shape: xs, data: rand(xs.reduce((a, b) => a * b), 1) };
+      const w: RT = { shape: ws, data: rand(ws.reduce((a, b) => a * b), 2) };
+      const b: RT = { shape: [ws[0]], data: rand(ws[0], 3) };
+      const [fast] = conv2d(n, [x, w, b]);
+      const ref = convReference(n, convGeometry(n, xs, ws), x, w, b);
+      expect(fast.shape).toEqual(ref.shape);
+      expect(relMaxDiff(fast.data, ref.data)).toBeLessThan(1e-5);
+    });
+
+  for (const [name, attrs] of [['max 3x3 stride 2 ceil', { kernel_size: [3, 3], strides: [2, 2], round_mode: 1 }], ['average 2x2 with padding excluded', { kernel_size: [2, 2], strides: [1, 1], pad: [1, 0, 1, 0] }]] as const)
+    it(`pooling ${name}: equals the TypeScript kernel`, () => {
+      const n = node(name.startsWith('max') ? 'MaxPoolFusion' : 'AvgPoolFusion', { pad: [0, 0, 0, 0], ...attrs });
+      const x: RT = { shape: [2, 11, 9, 7], data: rand(2 * 11 * 9 * 7, 4) };
+      expect(relMaxDiff(pool(n, [x])[0].data, poolReference(n, x).data)).toBeLessThan(1e-6);
+    });
+
+  it('FullConnection with bias and RELU: equals the TypeScript GEMM', () => {
+    const n = node('FullConnection', { has_bias: true, activation_type: 1 });
+    const x: RT = { shape: [5, 37], data: rand(5 * 37, 5) }, w: RT = { shape: [19, 37], data: rand(19 * 37, 6) }, b: RT = { shape: [19], data: rand(19, 7) };
+    const fast = fullConnection(n, [x, w, b])[0];
+    useWasm(false);
+    const ref = fullConnection(n, [x, w, b])[0];
+    useWasm(true);
+    expect(relMaxDiff(fast.data, ref.data)).toBeLessThan(1e-5);
+  });
+
+  const models: [string, Fmk, () => RT][] = [
+    ['onnx/squeezenet1.1-fp32.onnx', 'ONNX', () => ({ shape: [1, 224, 224, 3], data: rand(224 * 224 * 3, 8).map((v) => 128 + 100 * v) })],
+    ['tflite/vww-mobilenetv1-0.25-96-float.tflite', 'TFLITE', () => ({ shape: [1, 96, 96, 3], data: rand(96 * 96 * 3, 9) })],
+    ['tflite/resnet8-cifar10-float.tflite', 'TFLITE', () => ({ shape: [1, 32, 32, 3], data: rand(32 * 32 * 3, 10).map((v) => 128 + 100 * v) })],
+    ['tflite/kws-dscnn-hybrid.tflite', 'TFLITE', () => ({ shape: [1, 49, 10, 1], data: rand(490, 11).map((v) => 20 * v) })],
+    ...ONNX_CORPUS.filter((m) => !m.file.startsWith('road')).map((m): [string, Fmk, () => RT] => [`corpus/${m.file}`, 'ONNX', () => {
+      const x = corpusInput(m);
+      return { shape: x.shape, data: x.nhwc };
+    }]),
+  ];
+  // Every conv / FC / pooling node of the model, given the same inputs, both ways (float32 vs the reference's
+  // double accumulation differ by a few 1e-7 per op); end to end they drift apart like two runtimes do.
+  const KERNEL_OPS = new Set(['Conv2DFusion', 'FullConnection', 'MaxPoolFusion', 'AvgPoolFusion']);
+  for (const [file, fmk, input] of models)
+    it(`${file}: every conv, FC and pooling node equals the TypeScript kernel on the same inputs`, () => {
+      const m = ONNX_CORPUS.find((c) => file.endsWith(c.file));
+      const g = loadModel(readBytes(file.startsWith('corpus/') ? corpusPath(m!) : model(file)), fmk, file, m ? { inputShapes: new Map([[m.input, m.dims]]) } : {});
+      const x = input();
+      const values = new Map<number, RT>([[g.inputs[0], x]]);
+      const valueOf = (id: number) => values.get(id) ?? { shape: g.tensors[id].shape, data: g.tensors[id].data! };
+      let worst = 0, checked = 0;
+      for (const n of g.nodes) {
+        const ins = n.inputs.filter((i) => i >= 0).map(valueOf);
+        const outs = runNode(n, ins, g);
+        if (KERNEL_OPS.has(n.op)) {
+          useWasm(false);
+          const [ref] = runNode(n, ins, g);
+          useWasm(true);
+          const d = relMaxDiff(outs[0].data, ref.data);
+          expect(d, `${n.op} ${n.name}`).toBeLessThan(1e-5);
+          worst = Math.max(worst, d);
+          checked++;
+        }
+        n.outputs.forEach((o, k) => values.set(o, outs[k]));
+      }
+      const [fast] = run(g, [x]);
+      useWasm(false);
+      const [ref] = run(g, [x]);
+      useWasm(true);
+      console.log(`${file}: ${checked} nodes, worst ${worst.toExponential(2)}; end to end ${relMaxDiff(fast.data, ref.data).toExponential(2)}`);
+      expect(checked).toBeGreaterThan(0);
+      expect(relMaxDiff(fast.data, ref.data)).toBeLessThan(1e-4);
+    }, 120_000);
+});
