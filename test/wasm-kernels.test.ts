@@ -12,7 +12,9 @@ import { fullConnection } from '../src/cpu/matmul.js';
 import { convGeometry } from '../src/ir/op-params.js';
 import { loadModel, Fmk } from '../src/convert.js';
 import { run, runNode } from '../src/cpu/executor.js';
+import { Graph } from '../src/ir/graph.js';
 import type { Node } from '../src/ir/graph.js';
+import { conv2dInt8, quantDTypeCast } from '../src/cpu/int8.js';
 import type { RT } from '../src/ir/tensor.js';
 import { ROOT, model, readBytes, relMaxDiff } from './helpers/data.js';
 import { ONNX_CORPUS, corpusPath, corpusInput } from './helpers/corpus.js';
@@ -60,6 +62,53 @@ describe('WebAssembly kernels', () => {
       const x: RT = { shape: [2, 11, 9, 7], data: rand(2 * 11 * 9 * 7, 4) };
       expect(relMaxDiff(pool(n, [x])[0].data, poolReference(n, x).data)).toBeLessThan(1e-6);
     });
+
+  // int8: the same geometry classes, bit for bit (exact int32 sums, the runtime's requantization)
+  const int8Cases: [string, number[], number[], Record<string, unknown>][] = [
+    ['3x3 stride 2, odd K (3 channels), RELU6', [1, 11, 9, 3], [12, 3, 3, 3], { stride: [2, 2], pad_list: [1, 1, 1, 1], activation_type: 3 }],
+    ['1x1 over 16 channels', [2, 6, 5, 16], [9, 1, 1, 16], {}],
+    ['grouped 2 x (5 -> 4), dilated', [1, 9, 9, 10], [8, 3, 3, 5], { group: 2, dilation: [2, 2], pad_list: [2, 2, 2, 2], activation_type: 1 }],
+  ];
+  for (const [name, xs, ws, attrs] of int8Cases)
+    it(`int8 Conv2DFusion ${name}: bit-exact with the TypeScript int8 kernel`, () => {
+      const g = new Graph();
+      const q = (scale: number, zeroPoint: number) => [{ scale, zeroPoint }];
+      const xi = g.addTensor({ name: 'x', shape: xs, dtype: 'int8', quant: q(0.05, -7) });
+      const wi = g.addConst('w', Int8Array.from(rand(ws.reduce((a, b) => a * b), 12), (v) => Math.round(v * 127)), ws);
+      g.tensors[wi].quant = Array.from({ length: ws[0] }, (_, c) => ({ scale: 0.01 + 0.001 * c, zeroPoint: 0 }));
+      const bi = g.addConst('b', Int32Array.from(rand(ws[0], 13), (v) => Math.round(v * 5000)), [ws[0]]);
+      const yi = g.addTensor({ name: 'y', shape: [], dtype: 'int8', quant: q(0.11, 3) });
+      const n: Node = { name: 'conv', op: 'Conv2DFusion', inputs: [xi, wi, bi], outputs: [yi], quantType: 5,
+        attrs: { kernel_size: ws.slice(1, 3), stride: [1, 1], dilation: [1, 1], pad_list: [0, 0, 0, 0], group: 1, ...attrs } };
+      const x: RT = { shape: xs, data: Int8Array.from(rand(xs.reduce((a, b) => a * b), 14), (v) => Math.round(v * 127)) };
+      const args: RT[] = [x, { shape: ws, data: g.tensors[wi].data! }, { shape: [ws[0]], data: g.tensors[bi].data! }];
+      const [fast] = conv2dInt8(n, args, g);
+      useWasm(false);
+      const [ref] = conv2dInt8(n, args, g);
+      useWasm(true);
+      expect(Array.from(fast.data)).toEqual(Array.from(ref.data));
+    });
+
+  it('QuantDTypeCast both ways: bit-exact, ties, NaN and infinities included', () => {
+    const g = new Graph();
+    const f = g.addTensor({ name: 'f', shape: [0], dtype: 'float32' });
+    const q = g.addTensor({ name: 'q', shape: [0], dtype: 'int8', quant: [{ scale: 0.1, zeroPoint: -3 }] });
+    const toInt8: Node = { name: 'q', op: 'QuantDTypeCast', attrs: { src_t: 43, dst_t: 32 }, inputs: [f], outputs: [q], quantType: 0 };
+    const back: Node = { name: 'd', op: 'QuantDTypeCast', attrs: { src_t: 32, dst_t: 43 }, inputs: [q], outputs: [f], quantType: 0 };
+    const xs = Float32Array.from([...rand(4093, 15).map((v) => v * 20), 0.05, -0.05, 0.15, -0.25, 12.75, -12.85, NaN, Infinity, -Infinity, 1e30, -1e30]);
+    const x: RT = { shape: [xs.length], data: xs };
+    const both = (node: Node, input: RT) => {
+      const fast = quantDTypeCast(node, [input], g)[0];
+      useWasm(false);
+      const ref = quantDTypeCast(node, [input], g)[0];
+      useWasm(true);
+      return [fast, ref];
+    };
+    const [qf, qr] = both(toInt8, x);
+    expect(Array.from(qf.data)).toEqual(Array.from(qr.data));
+    const [ff, fr] = both(back, qf);
+    expect(Array.from(ff.data)).toEqual(Array.from(fr.data));
+  });
 
   it('FullConnection with bias and RELU: equals the TypeScript GEMM', () => {
     const n = node('FullConnection', { has_bias: true, activation_type: 1 });

@@ -14,6 +14,7 @@ import { requantMultiplier, multiplyByQuantizedMultiplier } from '../quant/fixed
 import { roundHalfAway } from '../quant/params.js';
 import { clampInt32 } from '../ir/numeric.js';
 import { ActivationType as A, TypeId } from '../ir/schema/ops.js';
+import { wasmConvInt8, wasmGemmInt8, wasmQuantize, wasmDequantize, Requant } from './wasm/int8.js';
 
 function qparam(g: Graph, id: number, what: string, node: Node): QuantParam {
   const q = g.tensors[id].quant?.[0];
@@ -43,14 +44,19 @@ function activationRange(act: number, out: QuantParam): [number, number] {
   return [lo, hi];
 }
 
-/** int32 accumulators [rows, channels] -> int8 with a per-channel multiplier. */
-function requantize(acc: Float64Array, channels: number, inScale: number, wParams: QuantParam[], out: QuantParam, act: number): Int8Array {
+/** How a node's int32 sums become int8: per-channel Q31 multipliers, output zero point, activation clamp. */
+function requantParams(channels: number, inScale: number, wParams: QuantParam[], out: QuantParam, act: number): Requant {
   const mults = Array.from({ length: channels }, (_, c) => requantMultiplier(inScale, (wParams.length > 1 ? wParams[c] : wParams[0]).scale, out.scale));
   const [lo, hi] = activationRange(act, out);
+  return { mults, zeroPoint: out.zeroPoint, lo, hi };
+}
+
+/** int32 accumulators [rows, channels] -> int8 with a per-channel multiplier. */
+function requantize(acc: Float64Array, channels: number, r: Requant): Int8Array {
   const res = new Int8Array(acc.length);
   for (let i = 0; i < acc.length; i++) {
-    const v = out.zeroPoint + multiplyByQuantizedMultiplier(clampInt32(acc[i]), mults[i % channels]);
-    res[i] = v < lo ? lo : v > hi ? hi : v;
+    const v = r.zeroPoint + multiplyByQuantizedMultiplier(clampInt32(acc[i]), r.mults[i % channels]);
+    res[i] = v < r.lo ? r.lo : v > r.hi ? r.hi : v;
   }
   return res;
 }
@@ -64,33 +70,39 @@ export function conv2dInt8(node: Node, [x, w, bias]: RT[], g: Graph): RT[] {
   const inQ = qparam(g, node.inputs[0], 'input', node), outQ = qparam(g, node.outputs[0], 'output', node);
   const wQ = g.tensors[node.inputs[1]].quant!;
   const per = size(w.shape) / w.shape[0];
+  const r = requantParams(geo.oc, inQ.scale, wQ, outQ, (node.attrs.activation_type as number) ?? 0);
+  const shape = [geo.n, geo.oh, geo.ow, geo.oc];
+  const fast = wasmConvInt8(geo, x.data as Int8Array, inQ.zeroPoint, w.data as Int8Array, weightZp(wQ, (i) => Math.floor(i / per)), bias?.data as Int32Array | undefined, r);
+  if (fast) return [{ shape, data: fast }];
   const acc = new Float64Array(geo.n * geo.oh * geo.ow * geo.oc);
   convAccumulate(geo, centered(x.data, () => inQ.zeroPoint), centered(w.data, weightZp(wQ, (i) => Math.floor(i / per))), bias?.data, acc);
-  return [{ shape: [geo.n, geo.oh, geo.ow, geo.oc], data: requantize(acc, geo.oc, inQ.scale, wQ, outQ, (node.attrs.activation_type as number) ?? 0) }];
+  return [{ shape, data: requantize(acc, geo.oc, r) }];
 }
 
 /** FullConnection and 2-D MatMulFusion: weight per channel along the output dim. */
 export function matMulInt8(node: Node, [x, w, bias]: RT[], g: Graph): RT[] {
   const inQ = qparam(g, node.inputs[0], 'input', node), outQ = qparam(g, node.outputs[0], 'output', node);
   const wQ = g.tensors[node.inputs[1]].quant!;
-  let outC: number, inC: number, wRows: Float32Array;
-  if (node.op === 'FullConnection' || node.attrs.transpose_b) {
-    [outC, inC] = w.shape.slice(-2);
-    wRows = centered(w.data, weightZp(wQ, (i) => Math.floor(i / inC)));
-  } else {
-    [inC, outC] = w.shape.slice(-2);
-    // [K, N] -> [N, K] so each output channel is a row
+  const rowsFirst = node.op === 'FullConnection' || !!node.attrs.transpose_b;
+  const [outC, inC] = rowsFirst ? w.shape.slice(-2) : w.shape.slice(-2).reverse();
+  /** Centered weights with one row per output channel ([K, N] transposed to [N, K]). */
+  const weightRows = (): Float32Array => {
+    if (rowsFirst) return centered(w.data, weightZp(wQ, (i) => Math.floor(i / inC)));
     const c = centered(w.data, weightZp(wQ, (i) => i % outC));
-    wRows = new Float32Array(c.length);
-    for (let k = 0; k < inC; k++) for (let n = 0; n < outC; n++) wRows[n * inC + k] = c[k * outC + n];
-  }
+    const rows = new Float32Array(c.length);
+    for (let k = 0; k < inC; k++) for (let n = 0; n < outC; n++) rows[n * inC + k] = c[k * outC + n];
+    return rows;
+  };
   if (w.shape.length !== 2 || node.attrs.transpose_a) throw new UserError(`${node.op} ${node.name}: int8 kernel supports 2-D weights without transpose_a`);
   const rows = size(x.shape) / inC;
-  const acc = new Float64Array(rows * outC);
-  gemmNT(rows, outC, inC, centered(x.data, () => inQ.zeroPoint), inC, wRows, inC, acc, outC);
-  if (bias) for (let i = 0; i < acc.length; i += outC) for (let c = 0; c < outC; c++) acc[i + c] += bias.data[c];
+  const r = requantParams(outC, inQ.scale, wQ, outQ, (node.attrs.activation_type as number) ?? 0);
   const shape = node.op === 'FullConnection' && !node.attrs.use_axis ? [rows, outC] : [...x.shape.slice(0, -1), outC];
-  return [{ shape, data: requantize(acc, outC, inQ.scale, wQ, outQ, (node.attrs.activation_type as number) ?? 0) }];
+  const fast = wasmGemmInt8(rows, outC, inC, x.data as Int8Array, inQ.zeroPoint, w.data, () => Int16Array.from(weightRows()), bias?.data as Int32Array | undefined, r);
+  if (fast) return [{ shape, data: fast }];
+  const acc = new Float64Array(rows * outC);
+  gemmNT(rows, outC, inC, centered(x.data, () => inQ.zeroPoint), inC, weightRows(), inC, acc, outC);
+  if (bias) for (let i = 0; i < acc.length; i += outC) for (let c = 0; c < outC; c++) acc[i + c] += bias.data[c];
+  return [{ shape, data: requantize(acc, outC, r) }];
 }
 
 /** float -> int8: clamp(round(x * (1 / scale) + zp)); int8 -> float: (q - zp) * scale; in float, as the runtime. */
@@ -100,8 +112,10 @@ export function quantDTypeCast(node: Node, [x]: RT[], g: Graph): RT[] {
   const q = outQ ?? inQ;
   if (!q) throw new UserError(`QuantDTypeCast ${node.name}: no quant params on its input or output`);
   if (src === TypeId.float32 && dst === TypeId.int8) {
-    const out = new Int8Array(x.data.length);
     const inverseScale = Math.fround(1 / Math.fround(q.scale));
+    const fast = x.data instanceof Float32Array ? wasmQuantize(x.data, inverseScale, q.zeroPoint) : undefined;
+    if (fast) return [{ shape: x.shape, data: fast }];
+    const out = new Int8Array(x.data.length);
     for (let i = 0; i < out.length; i++) {
       const v = x.data[i];
       // NaN ends at -128 as in the runtime, where (int)round(NaN) is INT_MIN before the clamp.
@@ -111,8 +125,10 @@ export function quantDTypeCast(node: Node, [x]: RT[], g: Graph): RT[] {
     return [{ shape: x.shape, data: out }];
   }
   if (src === TypeId.int8 && dst === TypeId.float32) {
-    const out = new Float32Array(x.data.length);
     const scale = Math.fround(q.scale);
+    const fast = x.data instanceof Int8Array ? wasmDequantize(x.data, scale, q.zeroPoint) : undefined;
+    if (fast) return [{ shape: x.shape, data: fast }];
+    const out = new Float32Array(x.data.length);
     for (let i = 0; i < out.length; i++) out[i] = (x.data[i] - q.zeroPoint) * scale;
     return [{ shape: x.shape, data: out }];
   }

@@ -273,3 +273,171 @@ export function pool(x: usize, n: i32, ih: i32, iw: i32, C: i32, oh: i32, ow: i3
         }
       }
 }
+
+// ---- int8 (the int8 executor): int16 operands (int8 minus zero point), int32 accumulators, exact ----
+
+/**
+ * int16 weights [N, K] packed for gemmI16: per 8-output panel and pair of k, the pairs (w[n][2k], w[n][2k+1])
+ * of outputs 0..3 then 4..7 (two vectors); K is padded to even with zeros, the last panel with zero outputs.
+ */
+export function packWeightsI16(w: usize, N: i32, K: i32, out: usize): void {
+  const pairs = (K + 1) >> 1, panels = (N + 7) >> 3;
+  let q = out;
+  for (let p = 0; p < panels; p++)
+    for (let k2 = 0; k2 < pairs; k2++)
+      for (let j = 0; j < 8; j++) {
+        const n = p * 8 + j;
+        for (let e = 0; e < 2; e++) {
+          const k = 2 * k2 + e;
+          store<i16>(q, n < N && k < K ? load<i16>(w + (((n * K + k) as usize) << 1)) : 0);
+          q += 2;
+        }
+      }
+}
+
+@inline function pair(a: usize, k2: i32): v128 {
+  return i32x4.splat(load<i32>(a + ((k2 as usize) << 2)));
+}
+
+/** acc[m, n] = sum_k a[m, k] * w[n, k] (int32, exact) for rows m0..m1; a rows of `lda` int16 (even, zero-padded). */
+export function gemmI16(m0: i32, m1: i32, N: i32, K: i32, a: usize, lda: i32, packed: usize, acc: usize, ldc: i32): void {
+  const pairs = (K + 1) >> 1, panels = (N + 7) >> 3;
+  const rowBytes = (lda as usize) << 1;
+  for (let p = 0; p < panels; p++) {
+    const cols = min(8, N - p * 8);
+    const bp0 = packed + (((p * pairs) as usize) << 5);
+    let m = m0;
+    for (; m + 4 <= m1; m += 4) {
+      const a0 = a + (m as usize) * rowBytes, a1 = a0 + rowBytes, a2 = a1 + rowBytes, a3 = a2 + rowBytes;
+      let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
+      let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
+      let bp = bp0;
+      for (let k2 = 0; k2 < pairs; k2++) {
+        const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+        bp += 32;
+        let x = pair(a0, k2);
+        c00 = i32x4.add(c00, i32x4.dot_i16x8_s(x, b0)); c01 = i32x4.add(c01, i32x4.dot_i16x8_s(x, b1));
+        x = pair(a1, k2);
+        c10 = i32x4.add(c10, i32x4.dot_i16x8_s(x, b0)); c11 = i32x4.add(c11, i32x4.dot_i16x8_s(x, b1));
+        x = pair(a2, k2);
+        c20 = i32x4.add(c20, i32x4.dot_i16x8_s(x, b0)); c21 = i32x4.add(c21, i32x4.dot_i16x8_s(x, b1));
+        x = pair(a3, k2);
+        c30 = i32x4.add(c30, i32x4.dot_i16x8_s(x, b0)); c31 = i32x4.add(c31, i32x4.dot_i16x8_s(x, b1));
+      }
+      storeI32(ptr(acc, m * ldc + p * 8), c00, c01, cols);
+      storeI32(ptr(acc, (m + 1) * ldc + p * 8), c10, c11, cols);
+      storeI32(ptr(acc, (m + 2) * ldc + p * 8), c20, c21, cols);
+      storeI32(ptr(acc, (m + 3) * ldc + p * 8), c30, c31, cols);
+    }
+    for (; m < m1; m++) {
+      const a0 = a + (m as usize) * rowBytes;
+      let c0 = i32x4.splat(0), c1 = i32x4.splat(0);
+      let bp = bp0;
+      for (let k2 = 0; k2 < pairs; k2++) {
+        const x = pair(a0, k2);
+        c0 = i32x4.add(c0, i32x4.dot_i16x8_s(x, v128.load(bp)));
+        c1 = i32x4.add(c1, i32x4.dot_i16x8_s(x, v128.load(bp, 16)));
+        bp += 32;
+      }
+      storeI32(ptr(acc, m * ldc + p * 8), c0, c1, cols);
+    }
+  }
+}
+
+@inline function storeI32(c: usize, v0: v128, v1: v128, cols: i32): void {
+  if (cols == 8) {
+    v128.store(c, v0);
+    v128.store(c, v1, 16);
+    return;
+  }
+  for (let j = 0; j < cols; j++) {
+    const v = j < 4 ? v0 : v1, l = j & 3;
+    store<i32>(ptr(c, j), l == 0 ? i32x4.extract_lane(v, 0) : l == 1 ? i32x4.extract_lane(v, 1) : l == 2 ? i32x4.extract_lane(v, 2) : i32x4.extract_lane(v, 3));
+  }
+}
+
+/** im2col of int16 data (rows of `ldk` values, K = KH*KW*cg padded with zeros = the zero point's real 0). */
+export function im2colI16(x: usize, ih: i32, iw: i32, ic: i32, ow: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
+  pt: i32, pl: i32, c0: i32, cg: i32, b: i32, p0: i32, p1: i32, col: usize, ldk: i32): void {
+  for (let p = p0; p < p1; p++) {
+    const oy = p / ow, ox = p % ow;
+    let q = col + (((p - p0) * ldk) as usize << 1);
+    const rowEnd = q + ((ldk as usize) << 1);
+    for (let ky = 0; ky < kh; ky++) {
+      const iy = oy * sh - pt + ky * dh;
+      for (let kx = 0; kx < kw; kx++) {
+        const ix = ox * sw - pl + kx * dw;
+        if (iy >= 0 && iy < ih && ix >= 0 && ix < iw) memory.copy(q, x + (((((b * ih + iy) * iw + ix) * ic + c0) as usize) << 1), (cg as usize) << 1);
+        else memory.fill(q, 0, (cg as usize) << 1);
+        q += (cg as usize) << 1;
+      }
+    }
+    if (q < rowEnd) memory.fill(q, 0, rowEnd - q);
+  }
+}
+
+/** The int8 conv's output pixels p0..p1 (im2col by tiles into `col`, then gemmI16 into acc rows p0..p1). */
+export function convTilesI16(x: usize, ih: i32, iw: i32, ic: i32, ow: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
+  pt: i32, pl: i32, c0: i32, cg: i32, b: i32, p0: i32, p1: i32, col: usize, tile: i32, packed: usize, N: i32, acc: usize, ldc: i32): void {
+  const K = kh * kw * cg, ldk = (K + 1) & ~1;
+  for (let t = p0; t < p1; t += tile) {
+    const t1 = min(p1, t + tile);
+    im2colI16(x, ih, iw, ic, ow, kh, kw, sh, sw, dh, dw, pt, pl, c0, cg, b, t, t1, col, ldk);
+    gemmI16(0, t1 - t, N, K, col, ldk, packed, ptr(acc, t * ldc), ldc);
+  }
+}
+
+/**
+ * int32 accumulators (+ bias) -> int8 as MindSpore Lite's runtime requantizes: x * 2^left (wrapping), the Q31
+ * SaturatingRoundingDoublingHighMul, RoundingDivideByPOT, + zero point, clamped to [lo, hi]. Per-channel
+ * multiplier, left and right shift (int32 arrays of N).
+ */
+export function requantize(acc: usize, rows: i32, N: i32, bias: usize, mult: usize, lshift: usize, rshift: usize, zp: i32, lo: i32, hi: i32, out: usize): void {
+  for (let r = 0; r < rows; r++)
+    for (let n = 0; n < N; n++) {
+      let v = <i64>load<i32>(ptr(acc, r * N + n));
+      if (bias) v += <i64>load<i32>(ptr(bias, n));
+      const x = <i32>(v > 2147483647 ? 2147483647 : v < -2147483648 ? -2147483648 : v);
+      const m = load<i32>(ptr(mult, n));
+      const shifted = x * (1 << load<i32>(ptr(lshift, n)));
+      let high: i32;
+      if (shifted == -2147483648 && m == -2147483648) high = 2147483647;
+      else {
+        const ab = <i64>shifted * <i64>m;
+        const nudge: i64 = ab >= 0 ? (1 << 30) : 1 - (1 << 30);
+        // (ab + nudge) / 2^31 truncated toward zero, by shifts (a 64-bit division costs tens of cycles)
+        const t = ab + nudge;
+        high = <i32>(t >= 0 ? t >> 31 : -((-t) >> 31));
+      }
+      const e = load<i32>(ptr(rshift, n));
+      let y = high;
+      if (e > 0) {
+        const mask = (1 << e) - 1, rem = high & mask, threshold = (mask >> 1) + (high < 0 ? 1 : 0);
+        y = (high >> e) + (rem > threshold ? 1 : 0);
+      }
+      y += zp;
+      store<i8>(out + <usize>(r * N + n), <i8>(y < lo ? lo : y > hi ? hi : y));
+    }
+}
+
+/**
+ * QuantDTypeCast float32 -> int8 as the runtime: round(fround(fround(x * inverseScale) + zp)) with C's round
+ * (half away from zero, taken in double), clamped; +-Infinity to the ends, NaN to -128.
+ */
+export function quantizeF32(x: usize, count: i32, inverseScale: f32, zp: f32, out: usize): void {
+  for (let i = 0; i < count; i++) {
+    const v = load<f32>(ptr(x, i));
+    let r: f64;
+    if (v != v) r = -128;
+    else {
+      const t = <f64>(v * inverseScale + zp);
+      r = t < 0 ? -Math.floor(-t + 0.5) : Math.floor(t + 0.5);
+    }
+    store<i8>(out + <usize>i, <i8>(r < -128 ? -128 : r > 127 ? 127 : r));
+  }
+}
+
+/** QuantDTypeCast int8 -> float32: (q - zp) * scale in float. */
+export function dequantizeI8(q: usize, count: i32, scale: f32, zp: i32, out: usize): void {
+  for (let i = 0; i < count; i++) store<f32>(ptr(out, i), <f32>(load<i8>(q + <usize>i) - zp) * scale);
+}
