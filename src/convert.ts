@@ -9,6 +9,7 @@ import { toMindSporeForm } from './ir/passes/index.js';
 import { runNode } from './cpu/executor.js';
 import { mislabelledNhwcInputs } from './ir/formats.js';
 import { quantizeAsGiven } from './quant/full-quant.js';
+import { checkImported, checkShapes } from './ir/validate.js';
 
 export type Fmk = 'TF' | 'TFLITE' | 'CAFFE' | 'MINDIR' | 'ONNX' | 'MSLITE';
 export const FMKS: readonly Fmk[] = ['TF', 'TFLITE', 'CAFFE', 'MINDIR', 'ONNX', 'MSLITE'];
@@ -24,19 +25,34 @@ export interface LoadOptions {
 
 /** Imports a model file and rewrites it into MindSpore Lite form (ops, NHWC layout, fusions). */
 export function loadModel(bytes: Uint8Array, fmk: Fmk, file: string, opts: LoadOptions = {}): Graph {
+  /** The checks an untrusted file gets around the passes (ir/validate). */
+  const form = (imported: Graph): Graph => {
+    checkImported(imported, file);
+    try {
+      const g = toMindSporeForm(imported, runNode);
+      checkShapes(g, file);
+      return g;
+    } catch (e) {
+      // A shape rule names the node and the field; the line names the file too.
+      if (e instanceof UserError && !e.message.startsWith(file)) throw new UserError(`${file}: ${e.message}`);
+      throw e;
+    }
+  };
   switch (fmk) {
     case 'ONNX':
-      return loadable(toMindSporeForm(importOnnx(bytes, file, { inputShapes: opts.inputShapes, keepNCHWInputs: opts.inputDataFormat === 'NCHW' }), runNode), file);
+      return loadable(form(importOnnx(bytes, file, { inputShapes: opts.inputShapes, keepNCHWInputs: opts.inputDataFormat === 'NCHW' })), file);
     case 'TFLITE': {
-      const g = toMindSporeForm(importTflite(bytes, file), runNode);
+      const g = form(importTflite(bytes, file));
       // A fully quantized model (int8 activations) runs int8 with its own parameters where our int8 kernels exist.
       if (g.tensors.some((t, id) => t.quant && !g.isConst(id))) quantizeAsGiven(g);
       return loadable(g, file);
     }
     case 'MINDIR':
-      return loadable(toMindSporeForm(importMindIr(bytes, file, { inputShapes: opts.inputShapes, keepNCHWInputs: opts.inputDataFormat === 'NCHW', readExternal: opts.readSideFile }), runNode), file);
+      return loadable(form(importMindIr(bytes, file, { inputShapes: opts.inputShapes, keepNCHWInputs: opts.inputDataFormat === 'NCHW', readExternal: opts.readSideFile })), file);
     case 'MSLITE': {
       const g = readMs(bytes, file);
+      checkImported(g, file);
+      checkShapes(g, file);
       g.fmkType = FmkType.MSLITE;
       g.version = 'MindSpore Lite 2.7.0';
       return g;

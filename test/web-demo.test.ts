@@ -11,6 +11,7 @@ import path from 'node:path';
 import { ROOT, model } from './helpers/data.js';
 import { launchChromium, serve, CHROMIUM } from './helpers/browser.js';
 import { cli } from './helpers/cli.js';
+import { buildOnnx } from './helpers/onnx-builder.js';
 
 function files(dir: string, base = dir): Record<string, [string, Uint8Array]> {
   const out: Record<string, [string, Uint8Array]> = {};
@@ -27,7 +28,7 @@ function files(dir: string, base = dir): Record<string, [string, Uint8Array]> {
 }
 
 describe('browser demo', () => {
-  it('quantizes the bundled example to the same bytes as the CLI, and reports a corrupt model', async (t) => {
+  it('quantizes the bundled example to the same bytes as the CLI, and reports corrupt and hostile input with one line', async (t) => {
     if (!existsSync(CHROMIUM)) {
       if (process.env.CI) throw new Error('CI must run the demo test: /usr/bin/chromium is missing');
       t.skip();
@@ -70,6 +71,27 @@ describe('browser demo', () => {
       await page.waitForSelector('#error:not([hidden])');
       expect(await page.textContent('#error')).toMatch(/broken\.onnx: not a valid ONNX model/);
       expect(await page.isDisabled('#quantize')).toBe(true);
+
+      // Hostile input gets the CLI's one-line messages in the page too.
+      const huge = buildOnnx({ inputs: [{ name: 'x', dims: [1, 3, 100000, 100000] }], outputs: ['y'], inits: [{ name: 'w', dims: [4, 3, 3, 3], data: new Float32Array(108) }],
+        nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['y'] }] });
+      await page.setInputFiles('#model-file', { name: 'huge.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(huge) });
+      await page.waitForFunction(() => /would need/.test(document.getElementById('error')!.textContent ?? ''));
+      expect(await page.textContent('#error')).toMatch(/^huge\.onnx: tensor x \[1,100000,100000,3\] would need 120 GB \(the limit is 2 GiB/);
+      const pool = buildOnnx({ inputs: [{ name: 'x', dims: [1, 3, 8, 8] }], outputs: ['y'], inits: [], nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [1e9, 1e9] } }] });
+      await page.setInputFiles('#model-file', { name: 'pool.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(pool) });
+      await page.waitForFunction(() => /out of range/.test(document.getElementById('error')!.textContent ?? ''));
+      expect(await page.textContent('#error')).toMatch(/^pool\.onnx: MaxPoolFusion MaxPool_0: kernel \[1000000000,1000000000\] is out of range/);
+      // a calibration image whose header claims 50,000 x 50,000 pixels, with the example model
+      await page.click('#example');
+      await page.waitForFunction(() => !(document.getElementById('quantize') as HTMLButtonElement).disabled);
+      const png = Buffer.from(readFileSync(path.join(ROOT, '..', 'shared/data/imagenet/fish.png')));
+      png.writeUInt32BE(50000, 16);
+      png.writeUInt32BE(50000, 20);
+      await page.setInputFiles('#data-files', [{ name: 'huge.png', mimeType: 'image/png', buffer: png }]);
+      await page.click('#quantize');
+      await page.waitForSelector('#error:not([hidden])');
+      expect(await page.textContent('#error')).toBe('huge.png: image of 50000x50000 pixels refused (at most 64 megapixels, positive sizes)');
       expect(external).toEqual([]); // works offline: nothing fetched from elsewhere
     } finally {
       await browser.close();

@@ -10,7 +10,7 @@ import { statisticsCollector } from '../src/calibrate.js';
 import type { CalibrationMethod } from '../src/quant/calibrators.js';
 import type { SampleSource, TensorStats } from '../src/quant/stats.js';
 import { HIST_BINS } from '../src/quant/stats.js';
-import { resizeBilinear, toTensor, RgbImage } from '../src/data/images.js';
+import { resizeBilinear, toTensor, checkImageSize, RgbImage } from '../src/data/images.js';
 import { Graph, UserError, sizeOf } from '../src/ir/graph.js';
 import exampleModelUrl from '../examples/mnist-8.onnx?url';
 
@@ -62,6 +62,8 @@ async function setData(files: File[]): Promise<void> {
 }
 
 async function decodeInBrowser(file: File): Promise<RgbImage> {
+  // As in the CLI: an image too large to decode is refused from its header, before the browser decodes it.
+  checkImageSize(new Uint8Array(await file.slice(0, 65536).arrayBuffer()), file.name);
   let bmp: ImageBitmap;
   try {
     bmp = await createImageBitmap(file);

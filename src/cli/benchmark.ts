@@ -5,6 +5,7 @@ import { UserError, Graph, sizeOf, bytesPerElement } from '../ir/graph.js';
 import { QuantType } from '../ir/schema/ops.js';
 import { readMs } from '../ir/import/ms.js';
 import { hasDynamicInputs } from '../ir/passes/shapes.js';
+import { checkTensorSize } from '../ir/validate.js';
 import { run } from '../cpu/executor.js';
 import { setThreads } from '../cpu/wasm/index.js';
 import type { RT } from '../ir/tensor.js';
@@ -39,6 +40,7 @@ export function loadInputs(g: Graph, files: string[], shapes = g.inputs.map((id)
   return g.inputs.map((id, i) => {
     const t = g.tensors[id], shape = shapes[i];
     if (shape.some((d) => d < 0)) throw new UserError(`input ${t.name} has dynamic dims [${shape}]: give them with --inputShapes`);
+    checkTensorSize(t.name, shape, bytesPerElement[t.dtype]);
     if (!files.length) return { shape, data: randomInput(shape, 1234 + i) };
     const bytes = readFileOrFail(files[i], 'input file');
     const need = sizeOf(shape) * bytesPerElement[t.dtype];

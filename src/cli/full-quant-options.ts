@@ -57,6 +57,14 @@ function floats(v: string, key: string, file: string): number[] {
   return xs;
 }
 
+/** normalize_mean / normalize_std: one value per channel of the image format; a std of 0 would divide by zero. */
+function perChannel(xs: number[], format: string, key: string, file: string): number[] {
+  const channels = format === 'GRAY' ? 1 : 3;
+  if (xs.length !== channels) throw new UserError(`${file}: ${key} must have ${channels} values for image_to_format=${format}, got ${xs.length}`);
+  if (key === 'normalize_std' && xs.some((x) => x === 0)) throw new UserError(`${file}: normalize_std must not be 0`);
+  return xs;
+}
+
 export function fullQuantOptions(g: Graph, cfg: ConfigFile, bitNumFlag?: number): { quant: FullQuantOptions; calib: CalibrationSet } {
   const f = cfg.file;
   if (!isIniConfig(cfg)) {
@@ -66,7 +74,7 @@ export function fullQuantOptions(g: Graph, cfg: ConfigFile, bitNumFlag?: number)
     return {
       quant: {
         method: s.has('method_x') ? method(s.get('method_x')!, f, true) : 'KL',
-        biasCorrection: s.has('bias_correction') ? s.get('bias_correction')!.toLowerCase() === 'true' : false,
+        biasCorrection: s.has('bias_correction') ? parseBool(s.get('bias_correction')!, 'bias_correction', f) : false,
         perChannel: true,
         bitNum: bitNumFlag ?? 8,
       },
@@ -92,8 +100,8 @@ export function fullQuantOptions(g: Graph, cfg: ConfigFile, bitNumFlag?: number)
     if (rm !== 'LINEAR' && rm !== 'NEAREST') throw new UserError(`${f}: resize_method must be LINEAR|NEAREST (CUBIC is not supported), got "${rm}"`);
     image = {
       format: format as ImagePreprocess['format'],
-      mean: data.has('normalize_mean') ? floats(data.get('normalize_mean')!, 'normalize_mean', f) : undefined,
-      std: data.has('normalize_std') ? floats(data.get('normalize_std')!, 'normalize_std', f) : undefined,
+      mean: data.has('normalize_mean') ? perChannel(floats(data.get('normalize_mean')!, 'normalize_mean', f), format, 'normalize_mean', f) : undefined,
+      std: data.has('normalize_std') ? perChannel(floats(data.get('normalize_std')!, 'normalize_std', f), format, 'normalize_std', f) : undefined,
       resize: rw ? { width: rw, height: rh!, method: rm } : undefined,
       crop: cw ? { width: cw, height: ch! } : undefined,
     };

@@ -17,7 +17,15 @@ export function readFileOrFail(path: string, what: string): Uint8Array {
   }
 }
 
+/** A text file (a config): refused above 1 MB, where no config is and a hostile one would be read whole. */
 export function readTextOrFail(path: string, what: string): string {
+  let size = 0;
+  try {
+    size = statSync(path).size;
+  } catch {
+    /* readFileOrFail says it does not exist */
+  }
+  if (size > 1 << 20) throw new UserError(`${what} ${path} is ${(size / 1e6).toFixed(0)} MB: not a config file (at most 1 MB)`);
   return new TextDecoder().decode(readFileOrFail(path, what));
 }
 
@@ -44,6 +52,11 @@ export async function runCli(body: () => Promise<number> | number): Promise<numb
   } catch (e) {
     if (e instanceof UserError) {
       process.stderr.write(`${e.message}\n`);
+      return 1;
+    }
+    // The last guard against hostile input: an allocation the checks did not foresee is still one line.
+    if (e instanceof RangeError && /Invalid typed array length|Array buffer allocation failed|WebAssembly.Memory/.test(e.message)) {
+      process.stderr.write(`out of memory: a tensor is too large to allocate (${e.message})\n`);
       return 1;
     }
     throw e;

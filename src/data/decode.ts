@@ -3,7 +3,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import bmp from 'bmp-js';
 import { UserError } from '../ir/graph.js';
-import type { RgbImage } from './images.js';
+import { checkImageSize, RgbImage } from './images.js';
 
 function rgbaToRgb(rgba: Uint8Array, width: number, height: number, order: 'RGBA' | 'ABGR'): RgbImage {
   const data = new Uint8Array(width * height * 3);
@@ -22,6 +22,7 @@ function rgbaToRgb(rgba: Uint8Array, width: number, height: number, order: 'RGBA
 }
 
 export function decodeImage(bytes: Uint8Array, file = 'image'): RgbImage {
+  checkImageSize(bytes, file);
   try {
     if (bytes[0] === 0x42 && bytes[1] === 0x4d) {
       const img = bmp.decode(Buffer.from(bytes));

@@ -142,3 +142,31 @@ export function resizeLanczos(img: RgbImage, width: number, height: number): Rgb
   const h = pass(img.data, img.width, img.height, true);
   return { width, height, data: pass(h, width, img.height, false) };
 }
+
+/** Images above this many pixels are refused before decoding (a 8K photo is 33 MPix). */
+export const MAX_IMAGE_PIXELS = 64e6;
+
+/** Width and height from the header alone (BMP, PNG, JPEG's SOF marker); undefined when not found. */
+export function imageSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length >= 26 && bytes[0] === 0x42 && bytes[1] === 0x4d) return { width: v.getInt32(18, true), height: Math.abs(v.getInt32(22, true)) };
+  if (bytes.length >= 24 && bytes[0] === 0x89 && bytes[1] === 0x50) return { width: v.getUint32(16), height: v.getUint32(20) };
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) {
+    // markers: FF xx, then a 2-byte length; SOF0..SOF15 (not C4 DHT, C8 JPG, CC DAC) hold height, width
+    for (let p = 2; p + 9 < bytes.length;) {
+      if (bytes[p] !== 0xff) return undefined;
+      const m = bytes[p + 1];
+      if (m === 0xd8 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) { p += 2; continue; }
+      if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) return { width: v.getUint16(p + 7), height: v.getUint16(p + 5) };
+      p += 2 + v.getUint16(p + 2);
+    }
+  }
+  return undefined;
+}
+
+/** Refuses, from the header, an image too large to decode (before any pixel memory is taken). */
+export function checkImageSize(bytes: Uint8Array, file: string): void {
+  const size = imageSize(bytes);
+  if (size && (size.width <= 0 || size.height <= 0 || size.width * size.height > MAX_IMAGE_PIXELS))
+    throw new UserError(`${file}: image of ${size.width}x${size.height} pixels refused (at most ${MAX_IMAGE_PIXELS / 1e6} megapixels, positive sizes)`);
+}

@@ -25,6 +25,23 @@ export interface ConvGeometry {
   padTop: number; padLeft: number; group: number;
 }
 
+/**
+ * A sliding window's parameters must make sense before any size is computed from them (a hostile model can
+ * hold a 1e9 kernel or a zero stride): positive kernel, stride and dilation, pads not negative, and at least
+ * one output pixel.
+ */
+function checkWindow(node: Node, what: { kernel: number[]; stride: number[]; dilation?: number[]; pads: number[]; out: number[] }): void {
+  const bad = (field: string, v: number[], rule: string) => {
+    throw new UserError(`${node.op} ${node.name}: ${field} [${v}] is out of range (${rule})`);
+  };
+  const ok = (v: number[], min: number) => v.every((x) => Number.isInteger(x) && x >= min && x <= 1e6);
+  if (!ok(what.kernel, 1)) bad('kernel', what.kernel, 'whole numbers 1 .. 1e6');
+  if (!ok(what.stride, 1)) bad('stride', what.stride, 'whole numbers 1 .. 1e6');
+  if (what.dilation && !ok(what.dilation, 1)) bad('dilation', what.dilation, 'whole numbers 1 .. 1e6');
+  if (!ok(what.pads, 0)) bad('pads', what.pads, 'whole numbers 0 .. 1e6');
+  if (what.out.some((d) => !(d >= 1))) throw new UserError(`${node.op} ${node.name}: the window [${what.kernel}] leaves no output (${what.out.join(' x ')}) on this input`);
+}
+
 /** Output size and padding for SAME (TF split: top = total/2), VALID or explicit pads. */
 export function convGeometry(node: Node, input: readonly number[], weightShape: readonly number[]): ConvGeometry {
   if (input.length !== 4) throw new UserError(`${node.op} ${node.name}: expects a 4-D NHWC input, got [${input}]`);
@@ -55,6 +72,9 @@ export function convGeometry(node: Node, input: readonly number[], weightShape: 
   }
   if (weightShape[3] !== ic / group)
     throw new UserError(`${node.op} ${node.name}: weight [${weightShape}] does not match input channels ${ic} / group ${group}`);
+  if (oc % group) throw new UserError(`${node.op} ${node.name}: ${oc} output channels do not split into ${group} groups`);
+  if (ih >= 0 && iw >= 0) // symbolic H and W (-1) are checked when the model runs at a size
+    checkWindow(node, { kernel: [kh, kw], stride: [sh, sw], dilation: [dh, dw], pads: (a.pad_list as number[] | undefined) ?? [0, 0, 0, 0], out: [oh, ow] });
   return { n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, padTop, padLeft, group };
 }
 
@@ -95,6 +115,7 @@ export function deconvGeometry(node: Node, input: readonly number[], weightShape
   }
   const oh = (ih - 1) * sh - pt - pb + (kh - 1) * dh + 1 + oph;
   const ow = (iw - 1) * sw - pl - pr + (kw - 1) * dw + 1 + opw;
+  if (ih >= 0 && iw >= 0) checkWindow(node, { kernel: [kh, kw], stride: [sh, sw], dilation: [dh, dw], pads: [pt, pb, pl, pr], out: [oh, ow] });
   return { n, ih, iw, ic, oh, ow, oc: ocg * group, kh, kw, sh, sw, dh, dw, pt, pl, group, pads: [pt, pb, pl, pr], outputPadding: [oph, opw] };
 }
 
@@ -130,7 +151,8 @@ export function poolGeometry(node: Node, shape: readonly number[]): PoolGeometry
       if ((ow - 1) * sw >= iw + pl) ow--;
     }
   }
-  return { n, ih, iw, c, oh, ow, kh, kw, sh, sw, pt, pl };
+  if (ih >= 0 && iw >= 0) checkWindow(node, { kernel: [kh, kw], stride: [sh, sw], pads: [pt, pb, pl, pr], out: [oh!, ow!] });
+  return { n, ih, iw, c, oh: oh!, ow: ow!, kh, kw, sh, sw, pt, pl };
 }
 
 export interface SliceBox {

@@ -1,5 +1,6 @@
 /** Runtime tensors, as both executors and the passes see them: a shape and a flat typed array in row-major order. */
 import { UserError, stridesOf as strides, sizeOf as size } from './graph.js';
+import { checkTensorSize } from './validate.js';
 
 export type RTData = Float32Array | Int32Array | Int8Array | Uint8Array | Int16Array;
 export interface RT {
@@ -12,7 +13,9 @@ export { size };
 
 export { stridesOf as strides } from './graph.js';
 
+/** A float32 tensor of `shape` (zeros unless `data`); refused with one line over the 2 GiB tensor limit. */
 export function f32(shape: number[], data?: Float32Array): RT {
+  if (!data) checkTensorSize('output', shape);
   return { shape, data: data ?? new Float32Array(size(shape)) };
 }
 

@@ -29,6 +29,9 @@ export interface CalibrationSet {
   image?: ImagePreprocess;
 }
 
+/** More entries than any calibration set needs (calibrate_size is at most 65535). */
+const MAX_CALIBRATION_FILES = 200_000;
+
 /** Regular files of a directory, sorted lexicographically. */
 export function listSamples(dir: string): string[] {
   let names: string[];
@@ -37,16 +40,31 @@ export function listSamples(dir: string): string[] {
   } catch {
     throw new UserError(`calibration directory ${dir} does not exist or cannot be read`);
   }
-  return names.filter((n) => statSync(path.join(dir, n)).isFile()).sort().map((n) => path.join(dir, n));
+  // Counted before anything is read; an entry that cannot be examined (a symlink loop, no permission) is
+  // named rather than crashing the run.
+  if (names.length > MAX_CALIBRATION_FILES)
+    throw new UserError(`calibration directory ${dir} has ${names.length} entries (at most ${MAX_CALIBRATION_FILES})`);
+  const isFile = (n: string) => {
+    try {
+      return statSync(path.join(dir, n)).isFile();
+    } catch (e) {
+      throw new UserError(`calibration file ${path.join(dir, n)} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  };
+  return names.filter(isFile).sort().map((n) => path.join(dir, n));
 }
 
 export function calibrationSource(g: Graph, set: CalibrationSet): SampleSource {
   if (set.dirs.length !== g.inputs.length) throw new UserError(`model's input tensor cnt: ${g.inputs.length} != ${set.dirs.length}`);
-  const files = set.dirs.map((dir) => {
+  const lists = set.dirs.map((dir) => {
     const list = listSamples(dir);
     if (list.length < set.count) throw new UserError(`calibration directory ${dir} has ${list.length} files, fewer than the ${set.count} samples asked for (batch_count / calibrate_size)`);
-    return list.slice(0, set.count);
+    return list;
   });
+  // Files pair across inputs by their sorted order: different counts mean the pairs cannot be trusted.
+  const k = lists.findIndex((l) => l.length !== lists[0].length);
+  if (k > 0) throw new UserError(`calibration directories ${set.dirs[0]} (${lists[0].length} files) and ${set.dirs[k]} (${lists[k].length} files) must hold one file per sample each`);
+  const files = lists.map((l) => l.slice(0, set.count));
   // Inputs with symbolic dims take the data's size (calibration runs at it): the count must fit the dims.
   const perSample = g.inputs.map((id) => (g.tensors[id].shape.some((d) => d < 0) ? undefined : sizeOf(g.tensors[id].shape.slice(1)) * (g.tensors[id].shape[0] || 1)));
   return {

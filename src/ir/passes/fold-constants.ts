@@ -7,6 +7,7 @@
 import { Graph } from '../graph.js';
 import type { RT, RTData } from '../tensor.js';
 import { inferShapes } from './shapes.js';
+import { checkTensorSize } from '../validate.js';
 
 export type Evaluate = (node: Graph['nodes'][number], inputs: RT[]) => RT[];
 
@@ -25,6 +26,8 @@ export function foldConstants(g: Graph, evaluate: Evaluate): void {
       if (!n.inputs.every((i) => i < 0 || g.isConst(i))) continue;
       const consts = n.inputs.filter((i) => i >= 0).map((i) => g.tensors[i]);
       if (consts.some((t) => !t.data)) continue; // compressed weights stay as they are
+      // The inferred output shapes say what evaluating would allocate (a hostile ConstantOfShape).
+      for (const o of n.outputs) checkTensorSize(g.tensors[o].name, g.tensors[o].shape);
       const outs = evaluate(n, consts.map((t) => ({ shape: t.shape, data: t.data! })));
       n.outputs.forEach((id, k) =>
         setConst(g, id, outs[k].data, outs[k].shape, n.outputs.length > 1 ? `${n.name}_const_${k}` : `constfold_${n.name}`),
