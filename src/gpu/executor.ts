@@ -75,6 +75,10 @@ export class GpuExecutor {
   private shapeOf = (id: number): number[] => this.shapes.get(id) ?? this.g.tensors[id].shape;
 
   private newBuffer(bytes: number): GPUBuffer {
+    // The adapter's limit on one storage binding, checked before asking (an over-size request is a device
+    // error that would only surface later, without a name).
+    const limit = this.ctx.device.limits.maxStorageBufferBindingSize;
+    if (bytes > limit) throw new UserError(`a tensor of ${(bytes / 1e6).toFixed(0)} MB does not fit one GPU buffer (this adapter allows ${(limit / 1e6).toFixed(0)} MB); run it on the CPU`);
     const b = this.ctx.device.createBuffer({ size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: STORAGE_USAGE });
     this.owned.push(b);
     return b;
