@@ -52,6 +52,17 @@ describe('converter_lite --quantType=PostTraining', () => {
     expect(r.stdout).toMatch(/MAX_MIN, 3 calibration samples/);
   });
 
+  it('takes our MSE method and MindSpore\'s skip_quant_node: the named convolution stays float', () => {
+    const r = convert(`[common_quant_param]\nquant_type=FULL_QUANT\nskip_quant_node=Convolution28\n[full_quant_param]\nactivation_quant_method=MSE\nbias_correction=false\n` +
+      `[data_preprocess_param]\ncalibrate_path=Input3:${digits}\ncalibrate_size=10\ninput_type=BIN\n`);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Full quantization \(MSE, 10 calibration samples/);
+    const g = readMs(new Uint8Array(readFileSync(`${r.out}.ms`)));
+    const convs = g.nodes.filter((n) => n.op === 'Conv2DFusion');
+    expect(convs.map((n) => [n.name, n.quantType === 5])).toEqual([['Convolution28', false], ['Convolution110', true]]);
+    expect(g.tensors[convs[0].inputs[1]].dtype).toBe('float32');
+  });
+
   const bad: [string, string, RegExp][] = [
     ['no calibration path (INI)', '[common_quant_param]\nquant_type=FULL_QUANT\n', /^calibrate path must pass\. The format is input_name_1:input_1_dir,input_name_2:input_2_dir\.$/m],
     ['no image_path (flat)', 'batch_count=5\n', /image_path is required/],

@@ -9,7 +9,7 @@ import { writeMs } from '../src/ir/export/ms.js';
 import { run } from '../src/cpu/executor.js';
 import { statisticsCollector } from '../src/calibrate.js';
 import { fullQuantize, FullQuantOptions } from '../src/quant/full-quant.js';
-import { klThresholdBin, activationRange } from '../src/quant/calibrators.js';
+import { klThresholdBin, activationRange, CALIBRATION_METHODS } from '../src/quant/calibrators.js';
 import { calibrationSource } from '../src/quant/calib-data.js';
 import type { SampleSource, TensorStats } from '../src/quant/stats.js';
 import { meanError } from '../src/bench/accuracy.js';
@@ -58,7 +58,7 @@ describe('mnist-8: 100 calibration digits, 2,000 test digits', () => {
   const test = mnistDigits(2000, 3000);
   const accuracy = (g: Graph) => test.filter((d) => argmax(run(g, [{ shape: [1, 28, 28, 1], data: d.pixels }])[0].data) === d.label).length / test.length;
   const floatAcc = accuracy(loadModel(readBytes(model('onnx/mnist-8.onnx')), 'ONNX', 'mnist'));
-  for (const method of ['MAX_MIN', 'KL', 'REMOVAL_OUTLIER'] as const) {
+  for (const method of CALIBRATION_METHODS) {
     it(`${method}: int8 accuracy within 0.3 points of float`, async () => {
       const { g } = await quantizeModel('onnx/mnist-8.onnx', 'ONNX', calib, { method, biasCorrection: false });
       const acc = accuracy(g);

@@ -45,10 +45,12 @@ export function mapDirs(g: Graph, spec: string, file: string, key: string): stri
   return named.map((n) => n.dir);
 }
 
+/** MindSpore's methods; the new-format key also takes our extensions MSE and KL_ASYMMETRIC. */
 function method(v: string, file: string, flat: boolean): CalibrationMethod {
   if (v === 'MAX_MIN' || v === 'KL' || v === 'REMOVAL_OUTLIER') return v;
   if (v === 'RemovalOutlier') return 'REMOVAL_OUTLIER';
-  throw new UserError(`${file}: ${flat ? 'method_x' : 'activation_quant_method'} must be MAX_MIN|KL|${flat ? 'RemovalOutlier' : 'REMOVAL_OUTLIER'}, got "${v}"`);
+  if (!flat && (v === 'MSE' || v === 'KL_ASYMMETRIC')) return v;
+  throw new UserError(`${file}: ${flat ? 'method_x' : 'activation_quant_method'} must be MAX_MIN|KL|${flat ? 'RemovalOutlier' : 'REMOVAL_OUTLIER|MSE|KL_ASYMMETRIC'}, got "${v}"`);
 }
 
 function floats(v: string, key: string, file: string): number[] {
@@ -113,6 +115,7 @@ export function fullQuantOptions(g: Graph, cfg: ConfigFile, bitNumFlag?: number)
       biasCorrection: full.has('bias_correction') ? parseBool(full.get('bias_correction')!, 'bias_correction', f) : true,
       perChannel: full.has('per_channel') ? parseBool(full.get('per_channel')!, 'per_channel', f) : true,
       bitNum: bits ?? bitNumFlag ?? 8,
+      skipQuantNode: common.get('skip_quant_node')?.split(',').map((s) => s.trim()).filter(Boolean),
     },
     calib: { dirs: mapDirs(g, data.get('calibrate_path')!, f, 'calibrate_path'), count, inputType, image },
   };

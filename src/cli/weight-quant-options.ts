@@ -39,6 +39,7 @@ export function weightQuantOptions(flags: WeightQuantFlags, cfg?: ConfigFile): W
     if (common.has('skip_quant_node')) o.skipQuantNode = common.get('skip_quant_node')!.split(',').map((s) => s.trim()).filter(Boolean);
     if (wq.has('per_channel')) o.perChannel = parseBool(wq.get('per_channel')!, 'per_channel', f);
     if (wq.has('bias_correction')) o.biasCorrection = parseBool(wq.get('bias_correction')!, 'bias_correction', f);
+    if (wq.has('clip_search')) o.clipSearch = parseBool(wq.get('clip_search')!, 'clip_search', f);
     const names: Record<string, [string, string]> = {
       bitNum: ['--bitNum', 'bit_num'], minQuantWeightSize: ['--quantWeightSize', 'min_quant_weight_size'], minQuantWeightChannel: ['--quantWeightChannel', 'min_quant_weight_channel'],
     };
@@ -53,5 +54,5 @@ export function weightQuantOptions(flags: WeightQuantFlags, cfg?: ConfigFile): W
 
 export const WEIGHT_QUANT_KEYS = {
   common_quant_param: ['quant_type', 'bit_num', 'min_quant_weight_size', 'min_quant_weight_channel', 'skip_quant_node', 'debug_info_save_path', 'enable_encode', 'workspace'],
-  weight_quant_param: ['per_channel', 'bias_correction', 'dequant_strategy', 'quant_strategy', 'update_mindir', 'max_segments'],
+  weight_quant_param: ['per_channel', 'bias_correction', 'clip_search', 'dequant_strategy', 'quant_strategy', 'update_mindir', 'max_segments'],
 } as const;

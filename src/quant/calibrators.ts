@@ -6,7 +6,9 @@
 import { encodeMinMax, Encoded } from './params.js';
 import { HIST_BINS, TensorStats } from './stats.js';
 
-export type CalibrationMethod = 'MAX_MIN' | 'KL' | 'REMOVAL_OUTLIER';
+/** MindSpore's three methods, and our documented extensions MSE and KL_ASYMMETRIC (see docs/ACCURACY.md). */
+export type CalibrationMethod = 'MAX_MIN' | 'KL' | 'REMOVAL_OUTLIER' | 'MSE' | 'KL_ASYMMETRIC';
+export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['MAX_MIN', 'KL', 'REMOVAL_OUTLIER', 'MSE', 'KL_ASYMMETRIC'];
 export const QUANT_BINS = 128;
 
 /** Threshold bin index i in [128, 2048): hist[0..i) kept, KL-optimal; T = (i + 0.5) * interval. */
@@ -78,6 +80,36 @@ export interface ActivationRange extends Encoded {
   hi: number;
 }
 
+/**
+ * MSE (our extension, as TensorRT's and PPQ's MSE calibrators): the clipping threshold T minimising the expected
+ * squared quantization error of the |x| histogram: values above T cost (x - T)^2, values below the rounding
+ * noise step^2 / 12, with step = T / levels on a non-negative tensor ([0, T]) and 2T / levels on a signed one
+ * ([-T, T]). Candidates are the bin edges; prefix sums make the search linear in the bins.
+ */
+export function mseThreshold(hist: ArrayLike<number>, histMax: number, signed: boolean, levels = 255): number {
+  const n = hist.length, interval = histMax / n;
+  // Suffix sums of h, h*c and h*c^2 over bin centres c: the clipped part of the error for any T.
+  const s0 = new Float64Array(n + 1), s1 = new Float64Array(n + 1), s2 = new Float64Array(n + 1);
+  for (let b = n - 1; b >= 0; b--) {
+    const c = (b + 0.5) * interval;
+    s0[b] = s0[b + 1] + hist[b];
+    s1[b] = s1[b + 1] + hist[b] * c;
+    s2[b] = s2[b + 1] + hist[b] * c * c;
+  }
+  let best = histMax, bestErr = Infinity;
+  for (let i = 1; i <= n; i++) {
+    const t = i * interval;
+    const step = (signed ? 2 * t : t) / levels;
+    const clipped = s2[i] - 2 * t * s1[i] + t * t * s0[i];
+    const err = clipped + ((s0[0] - s0[i]) * step * step) / 12;
+    if (err < bestErr) {
+      bestErr = err;
+      best = t;
+    }
+  }
+  return best;
+}
+
 /** Activation quant params of one tensor from its statistics, int8 [qmin, qmax]. */
 export function activationRange(method: CalibrationMethod, st: TensorStats, qmin = -128, qmax = 127): ActivationRange {
   if (!Number.isFinite(st.min) || !Number.isFinite(st.max))
@@ -91,6 +123,21 @@ export function activationRange(method: CalibrationMethod, st: TensorStats, qmin
       const t = (klThresholdBin(st.histogram) + 0.5) * interval;
       return { ...encodeMinMax(-t, t, qmin, qmax, true), lo: -t, hi: t };
     }
+    case 'KL_ASYMMETRIC': {
+      // A non-negative tensor (ReLU output) gets [0, T] and all 2^bits levels, the KL search over that many
+      // bins; a signed one is MindSpore's KL.
+      if (st.min < 0) return activationRange('KL', st, qmin, qmax);
+      if (!st.histogram || st.histMax === undefined) throw new Error(`tensor ${st.name}: KL_ASYMMETRIC needs the histogram pass`);
+      const interval = Math.fround(st.histMax / HIST_BINS);
+      const t = (klThresholdBin(st.histogram, Math.min(qmax - qmin + 1, HIST_BINS / 2)) + 0.5) * interval;
+      return { ...encodeMinMax(0, Math.min(t, st.max), qmin, qmax), lo: 0, hi: t };
+    }
+    case 'MSE': {
+      if (!st.histogram || st.histMax === undefined) throw new Error(`tensor ${st.name}: MSE needs the histogram pass`);
+      const signed = st.min < 0;
+      const t = mseThreshold(st.histogram, st.histMax, signed, qmax - qmin);
+      return signed ? { ...encodeMinMax(-t, t, qmin, qmax, true), lo: -t, hi: t } : { ...encodeMinMax(0, Math.min(t, st.max), qmin, qmax), lo: 0, hi: t };
+    }
     case 'REMOVAL_OUTLIER': {
       if (!st.samples) throw new Error(`tensor ${st.name}: REMOVAL_OUTLIER needs the quantile pass`);
       const lo = st.lowSum! / st.samples, hi = st.highSum! / st.samples;
@@ -100,5 +147,5 @@ export function activationRange(method: CalibrationMethod, st: TensorStats, qmin
 }
 
 export function passesFor(method: CalibrationMethod): ('minmax' | 'histogram' | 'quantiles')[] {
-  return method === 'KL' ? ['minmax', 'histogram'] : method === 'REMOVAL_OUTLIER' ? ['minmax', 'quantiles'] : ['minmax'];
+  return method === 'KL' || method === 'KL_ASYMMETRIC' || method === 'MSE' ? ['minmax', 'histogram'] : method === 'REMOVAL_OUTLIER' ? ['minmax', 'quantiles'] : ['minmax'];
 }

@@ -30,6 +30,8 @@ export interface FullQuantOptions {
   reportSamples?: number;
   /** Also collect |x| histograms (for plots) whatever the method needs. */
   histograms?: boolean;
+  /** Nodes that stay float (`skip_quant_node`), e.g. the layers a sensitivity run finds costly. */
+  skipQuantNode?: string[];
 }
 
 export interface QuantReportRow {
@@ -128,7 +130,8 @@ export async function fullQuantize(g: Graph, samples: SampleSource, o: FullQuant
   const bits = o.bitNum ?? 8;
   const aRange: [number, number] = [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1];
   const wMax = 2 ** (bits - 1) - 1;
-  const quantNodes = selectQuantNodes(g);
+  const skip = new Set(o.skipQuantNode ?? []);
+  const quantNodes = selectQuantNodes(g, (n) => !skip.has(n.name));
   const order = g.nodes.filter((n) => quantNodes.has(n));
   const tensors = new Set<number>();
   for (const n of order) {

@@ -21,7 +21,16 @@ export interface WeightQuantOptions {
   skipQuantNode?: string[];
   perChannel?: boolean;
   biasCorrection?: boolean;
+  /**
+   * Per-channel clipping search (our extension, `clip_search`; default on at bit_num <= 6): each channel's
+   * [min, max] shrinks by the factor that minimises the weights' squared quantization error, instead of
+   * MindSpore's plain min/max, which wastes most of a few-bit grid on one outlier.
+   */
+  clipSearch?: boolean;
 }
+
+/** Shrink factors tried by the clipping search: 1, 0.99, ..., 0.30. */
+const CLIP_FACTORS = Array.from({ length: 71 }, (_, i) => 1 - i / 100);
 
 export interface WeightQuantRow {
   tensor: string;
@@ -81,7 +90,7 @@ export function weightQuantize(g: Graph, o: WeightQuantOptions): WeightQuantRow[
 }
 
 /** Replaces a float tensor's data by b-bit integers with one QuantParam per channel along `dim` (-1: one). */
-export function quantizeTensor(t: Tensor, dim: number, o: Pick<WeightQuantOptions, 'bitNum' | 'biasCorrection'>): void {
+export function quantizeTensor(t: Tensor, dim: number, o: Pick<WeightQuantOptions, 'bitNum' | 'biasCorrection' | 'clipSearch'>): void {
   const data = t.data as Float32Array;
   const bits = o.bitNum;
   const [qmin, qmax] = qRange(bits);
@@ -93,6 +102,8 @@ export function quantizeTensor(t: Tensor, dim: number, o: Pick<WeightQuantOption
     if (data[j] < mins[c]) mins[c] = data[j];
     if (data[j] > maxs[c]) maxs[c] = data[j];
   }
+  const correct = (o.biasCorrection ?? true) && channels > 1;
+  if (o.clipSearch ?? bits <= 6) clipRanges(data, chan, mins, maxs, qmin, qmax, correct);
   const params: QuantParam[] = [];
   for (let c = 0; c < channels; c++) {
     const e = encodeMinMax(mins[c], maxs[c], qmin, qmax);
@@ -105,8 +116,45 @@ export function quantizeTensor(t: Tensor, dim: number, o: Pick<WeightQuantOption
   }
   // Bias correction factors make each channel's dequantized mean and spread match the float weights; the
   // runtime applies them only to per-channel weights.
-  if ((o.biasCorrection ?? true) && channels > 1) biasCorrection(data, q, params, chan);
+  if (correct) biasCorrection(data, q, params, chan);
   store(t, q, params, bits);
+}
+
+/** Narrows every channel's [min, max] in place to the CLIP_FACTORS multiple with the least squared error. */
+function clipRanges(data: Float32Array, chan: (j: number) => number, mins: Float64Array, maxs: Float64Array, qmin: number, qmax: number, corrected: boolean): void {
+  const channels = mins.length;
+  const members: number[][] = Array.from({ length: channels }, () => []);
+  for (let j = 0; j < data.length; j++) members[chan(j)].push(j);
+  for (let c = 0; c < channels; c++) {
+    let best = 1, bestErr = Infinity;
+    for (const f of CLIP_FACTORS) {
+      const e = encodeMinMax(mins[c] * f, maxs[c] * f, qmin, qmax);
+      const err = correctedError(data, members[c], e, qmin, qmax, corrected);
+      if (err < bestErr) {
+        bestErr = err;
+        best = f;
+      }
+    }
+    mins[c] *= best;
+    maxs[c] *= best;
+  }
+}
+
+/**
+ * Squared error of one channel's weights at encoding `e`, after the varCorr / meanCorr the runtime applies when
+ * `corrected` (what the dequantized weights will really be).
+ */
+function correctedError(data: Float32Array, members: number[], e: { scale: number; zeroPoint: number }, qmin: number, qmax: number, corrected: boolean): number {
+  const d = members.map((j) => (quantize(data[j], e.scale, e.zeroPoint, qmin, qmax) - e.zeroPoint) * e.scale);
+  let a = 1, b = 0;
+  if (corrected) {
+    const m = { n: members.length, sr: 0, sr2: 0, sd: 0, sd2: 0 };
+    members.forEach((j, k) => { m.sr += data[j]; m.sr2 += data[j] * data[j]; m.sd += d[k]; m.sd2 += d[k] * d[k]; });
+    ({ varCorr: a, meanCorr: b } = correctionFactors(m.n, m.sr, m.sr2, m.sd, m.sd2));
+  }
+  let err = 0;
+  members.forEach((j, k) => (err += (data[j] - (a * d[k] + b)) ** 2));
+  return err;
 }
 
 function biasCorrection(raw: Float32Array, q: Int32Array, params: QuantParam[], chan: (j: number) => number): void {
@@ -118,14 +166,23 @@ function biasCorrection(raw: Float32Array, q: Int32Array, params: QuantParam[], 
     s.n[k]++; s.sr[k] += raw[j]; s.sr2[k] += raw[j] * raw[j]; s.sd[k] += d; s.sd2[k] += d * d;
   }
   for (let k = 0; k < c; k++) {
-    const mr = s.sr[k] / s.n[k], md = s.sd[k] / s.n[k];
-    const vr = Math.max(s.sr2[k] / s.n[k] - mr * mr, 0), vd = Math.max(s.sd2[k] / s.n[k] - md * md, 0);
-    let varCorr = vd > 0 ? Math.sqrt(vr) / Math.sqrt(vd) : 1;
-    if (!(varCorr > 0 && varCorr < 10)) varCorr = 1;
+    const { varCorr, meanCorr } = correctionFactors(s.n[k], s.sr[k], s.sr2[k], s.sd[k], s.sd2[k]);
     // Stored as float in the file: keep the in-memory graph computing what the written one computes.
     params[k].varCorr = Math.fround(varCorr);
-    params[k].meanCorr = Math.fround(mr - md * varCorr);
+    params[k].meanCorr = Math.fround(meanCorr);
   }
+}
+
+/**
+ * From a channel's count and the sums (and sums of squares) of its float (r) and dequantized (d) weights: the
+ * factors that give the dequantized weights the float ones' spread and mean.
+ */
+function correctionFactors(n: number, sr: number, sr2: number, sd: number, sd2: number): { varCorr: number; meanCorr: number } {
+  const mr = sr / n, md = sd / n;
+  const vr = Math.max(sr2 / n - mr * mr, 0), vd = Math.max(sd2 / n - md * md, 0);
+  let varCorr = vd > 0 ? Math.sqrt(vr) / Math.sqrt(vd) : 1;
+  if (!(varCorr > 0 && varCorr < 10)) varCorr = 1;
+  return { varCorr, meanCorr: mr - md * varCorr };
 }
 
 /** Picks the smallest storage, as the converter's enable_encode does. */
