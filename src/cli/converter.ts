@@ -13,6 +13,7 @@ import { calibrationSource } from '../quant/calib-data.js';
 import { fullQuantize, FullQuantResult } from '../quant/full-quant.js';
 import { statisticsCollector } from '../calibrate.js';
 import { progressReporter } from './progress.js';
+import { storeConstantsAsFloat16 } from '../ir/passes/fp16.js';
 
 const HELP_TAIL = `
 Converts a model to a MindSpore Lite .ms file (".ms" is appended to --outputFile): float, weight-quantized
@@ -36,6 +37,7 @@ export function converterMain(argv: string[]): Promise<number> {
       .option('--quantWeightSize <n>', 'skip weights with at most this many elements')
       .option('--quantWeightChannel <n>', 'skip convolutions with at most this many output channels')
       .option('--configFile <path>', 'quantization config file (INI sections, or r1.x flat key=value for PostTraining)')
+      .option('--fp16 <on|off>', 'store float32 constants as float16 (half the size of a float model)', 'off')
       .option('--device <device>', 'calibration device for PostTraining: auto|gpu|cpu', 'auto')
       .option('--quiet', 'no progress lines on stderr')
       .addHelpText('after', HELP_TAIL)
@@ -56,6 +58,7 @@ export function converterMain(argv: string[]): Promise<number> {
       throw new UserError('INPUT ILLEGAL: inputDataFormat must be NHWC|NCHW');
     if (o.quantType !== undefined && o.quantType !== 'WeightQuant' && o.quantType !== 'PostTraining')
       throw new UserError('INPUT ILLEGAL: quantType must be WeightQuant|PostTraining');
+    if (o.fp16 !== 'on' && o.fp16 !== 'off') throw new UserError(`INPUT ILLEGAL: fp16 must be on|off, got "${o.fp16}"`);
     const cfg = o.configFile ? parseConfig(readTextOrFail(o.configFile, 'config file'), o.configFile) : undefined;
     const mode = quantMode(o.quantType, cfg);
     if (!['auto', 'gpu', 'cpu'].includes(o.device)) throw new UserError(`INPUT ILLEGAL: device must be auto|gpu|cpu, got "${o.device}"`);
@@ -74,10 +77,15 @@ export function converterMain(argv: string[]): Promise<number> {
       readSideFile: (name) => readFileOrFail(path.join(path.dirname(o.modelFile), name), 'external weight file'),
     });
     const out = `${o.outputFile}.ms`;
+    // MindSpore converts to fp16 last, after quantization: what is still float32 is halved.
+    const finish = (ms: () => Uint8Array) => {
+      if (o.fp16 === 'on') storeConstantsAsFloat16(g);
+      return ms();
+    };
     if (weightOpts) {
       const floatSize = writeMs(g).length;
       const rows = weightQuantize(g, weightOpts);
-      const ms = toMs(g);
+      const ms = finish(() => toMs(g));
       process.stdout.write(weightQuantSummary(rows, weightOpts.bitNum, floatSize, ms.length));
       writeFileAtomic(out, ms);
     } else if (mode === 'FULL_QUANT') {
@@ -90,8 +98,8 @@ export function converterMain(argv: string[]): Promise<number> {
         collect: statisticsCollector({ device: o.device, log: o.quiet ? undefined : log, onProgress: progressReporter(!!o.quiet, batchSize) }),
       });
       process.stdout.write(fullQuantSummary(result, quant.method, samples.count));
-      writeFileAtomic(out, writeMs(g, { explicitQuantParams: true }));
-    } else writeFileAtomic(out, toMs(g));
+      writeFileAtomic(out, finish(() => writeMs(g, { explicitQuantParams: true })));
+    } else writeFileAtomic(out, finish(() => toMs(g)));
     process.stdout.write('CONVERT RESULT SUCCESS:0\n');
     return 0;
   });

@@ -9,6 +9,14 @@ export function float16ToFloat32(h: number): number {
   return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
+/** float32 values as little-endian half bytes. */
+export function float32ToHalfBytes(values: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(values.length * 2);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < values.length; i++) dv.setUint16(2 * i, float32ToFloat16(values[i]), true);
+  return out;
+}
+
 export function halfBytesToFloat32(bytes: Uint8Array): Float32Array {
   const n = bytes.length >> 1;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -38,7 +46,7 @@ export function alignedCopy(bytes: Uint8Array): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }
 
-/** float32 -> IEEE half bits, round to nearest even (for feeding fp16 models to reference runtimes). */
+/** float32 -> IEEE half bits, round to nearest even (fp16 model inputs for reference runtimes, --fp16=on). */
 export function float32ToFloat16(v: number): number {
   const f = new Float32Array([v]);
   const x = new Uint32Array(f.buffer)[0];

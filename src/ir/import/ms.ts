@@ -8,6 +8,7 @@ import { Graph, Tensor, QuantParam, Node, UserError, DType, sizeOf, bytesPerElem
 import type { Field } from '../schema/ops.js';
 import { findOp } from '../op-registry.js';
 import { PRIMITIVE_TYPES } from '../schema/primitive-types.js';
+import { halfBytesToFloat32 } from '../numeric.js';
 import { META, SUBGRAPH, CNODE, TENSOR, QUANT, MS_IDENTIFIER, NodeType, dtypeOfTypeId } from '../schema/ms-common.js';
 
 export function readMs(buf: Uint8Array, file = 'model'): Graph {
@@ -70,6 +71,8 @@ function readTensor(t: Table, file: string): Tensor {
     const arr = plain ? typedArrayOf(dtype, bytes) : undefined;
     if (arr) tensor.data = arr;
     else tensor.raw = bytes;
+    // A float16 constant (--fp16=on) keeps its bytes and gets the float32 values the runtime casts it to.
+    if (plain && dtype === 'float16') tensor.data = halfBytesToFloat32(bytes);
   }
   return tensor;
 }
