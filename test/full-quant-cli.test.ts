@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, existsSync, copyFi
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { cli } from './helpers/cli.js';
-import { model, mnistDigits, ROOT, IMAGENET } from './helpers/data.js';
+import { model, mnistDigits, ROOT, IMAGENET, argmax } from './helpers/data.js';
+import { run } from '../src/cpu/executor.js';
 import { readMs } from '../src/ir/import/ms.js';
 import { statisticsCollector } from '../src/calibrate.js';
 import { fullQuantize } from '../src/quant/full-quant.js';
@@ -62,6 +63,54 @@ describe('converter_lite --quantType=PostTraining', () => {
     expect(convs.map((n) => [n.name, n.quantType === 5])).toEqual([['Convolution28', false], ['Convolution110', true]]);
     expect(g.tensors[convs[0].inputs[1]].dtype).toBe('float32');
   });
+
+  it('--inputDataType/--outputDataType INT8 and UINT8: integer graph I/O with QuantParams, no border cast, the same predictions', () => {
+    const cfg = `[common_quant_param]\nquant_type=FULL_QUANT\n[full_quant_param]\nactivation_quant_method=MAX_MIN\nbias_correction=false\n` +
+      `[data_preprocess_param]\ncalibrate_path=Input3:${digits}\ncalibrate_size=12\ninput_type=BIN\n`;
+    const load = (...flags: string[]) => {
+      const r = convert(cfg, ...flags);
+      expect(r.code, r.stderr).toBe(0);
+      return readMs(new Uint8Array(readFileSync(`${r.out}.ms`)));
+    };
+    const floatIo = load(), int8Io = load('--inputDataType=INT8', '--outputDataType=INT8'), uint8Io = load('--inputDataType=UINT8', '--outputDataType=UINT8');
+    // No cast at the borders: the first conv reads the graph input, the MatMul writes the graph output. The casts
+    // around the two MaxPools stay (MindSpore's CPU full quantization keeps pooling in float).
+    const casts = (g: typeof floatIo) => g.nodes.filter((n) => n.op === 'QuantDTypeCast');
+    expect(casts(int8Io).length).toBe(casts(floatIo).length - 2);
+    expect(casts(int8Io).some((n) => n.inputs[0] === int8Io.inputs[0] || n.outputs[0] === int8Io.outputs[0])).toBe(false);
+    expect(int8Io.nodes.find((n) => n.inputs[0] === int8Io.inputs[0])!.op).toBe('Conv2DFusion');
+    const [inT, outT] = [int8Io.tensors[int8Io.inputs[0]], int8Io.tensors[int8Io.outputs[0]]];
+    expect([inT.name, inT.dtype, outT.name, outT.dtype]).toEqual(['Input3', 'int8', 'Plus214_Output_0', 'int8']);
+    expect(inT.quant).toHaveLength(1);
+    expect(outT.quant).toHaveLength(1);
+    const u = [uint8Io.tensors[uint8Io.inputs[0]], uint8Io.tensors[uint8Io.outputs[0]]];
+    expect(u.map((t) => t.dtype)).toEqual(['uint8', 'uint8']);
+    expect(u[0].quant![0].zeroPoint).toBe(inT.quant![0].zeroPoint + 128);
+    const border = casts(uint8Io).filter((n) => n.inputs[0] === uint8Io.inputs[0] || n.outputs[0] === uint8Io.outputs[0]);
+    expect(border.map((n) => [n.name.split('_')[0], n.attrs.src_t, n.attrs.dst_t]).sort()).toEqual([['int8touint8', 32, 37], ['uint8toint8', 37, 32]]);
+    // The caller quantizes the input as the float model's border cast would (C round of x / scale + zp).
+    const p = inT.quant![0], inv = Math.fround(1 / Math.fround(p.scale));
+    const q = (x: Float32Array) => Int8Array.from(x, (v) => { const r = Math.fround(Math.fround(v * inv) + p.zeroPoint); return Math.max(-128, Math.min(127, Math.sign(r) * Math.round(Math.abs(r)))); });
+    const test = mnistDigits(2000, 3000);
+    let same = 0;
+    const correct = [0, 0, 0];
+    for (const d of test) {
+      const xq = q(d.pixels);
+      const outs = [run(floatIo, [{ shape: [1, 28, 28, 1], data: d.pixels }])[0].data, run(int8Io, [{ shape: [1, 28, 28, 1], data: xq }])[0].data,
+        run(uint8Io, [{ shape: [1, 28, 28, 1], data: Uint8Array.from(xq, (v) => v + 128) }])[0].data];
+      const preds = outs.map(argmax);
+      preds.forEach((pr, k) => (correct[k] += pr === d.label ? 1 : 0));
+      if (preds[1] === preds[0] && preds[2] === preds[0]) same++;
+      expect(Array.from(outs[2], (v) => v - 128)).toEqual(Array.from(outs[1]));
+    }
+    console.log(`mnist-8 int8 on 2,000 digits: ${correct.map((c) => (c / 20).toFixed(2) + '%').join(' / ')} (float I/O / INT8 / UINT8), same top-1 on ${same}`);
+    expect(correct[1]).toBe(correct[0]);
+    expect(correct[2]).toBe(correct[0]);
+    expect(same).toBe(test.length);
+    const badType = convert(cfg, '--inputDataType=INT4');
+    expect(badType.code).toBe(1);
+    expect(badType.stderr.trim()).toBe('INPUT ILLEGAL: inputDataType must be FLOAT|INT8|UINT8|DEFAULT, got "INT4"');
+  }, 120_000);
 
   const bad: [string, string, RegExp][] = [
     ['no calibration path (INI)', '[common_quant_param]\nquant_type=FULL_QUANT\n', /^calibrate path must pass\. The format is input_name_1:input_1_dir,input_name_2:input_2_dir\.$/m],

@@ -41,11 +41,17 @@ export function loadInputs(g: Graph, files: string[], shapes = g.inputs.map((id)
     const t = g.tensors[id], shape = shapes[i];
     if (shape.some((d) => d < 0)) throw new UserError(`input ${t.name} has dynamic dims [${shape}]: give them with --inputShapes`);
     checkTensorSize(t.name, shape, bytesPerElement[t.dtype]);
-    if (!files.length) return { shape, data: randomInput(shape, 1234 + i) };
+    if (!files.length) {
+      const r = randomInput(shape, 1234 + i);
+      // int8 / uint8 inputs (--inputDataType of a PostTraining model): random integers over the whole type
+      return { shape, data: t.dtype === 'int8' ? Int8Array.from(r, (v) => Math.floor((v - 0.1) / 0.9 * 256) - 128) : t.dtype === 'uint8' ? Uint8Array.from(r, (v) => Math.floor((v - 0.1) / 0.9 * 256)) : r };
+    }
     const bytes = readFileOrFail(files[i], 'input file');
     const need = sizeOf(shape) * bytesPerElement[t.dtype];
     if (bytes.length !== need) throw new UserError(`Input binary file size error, required: ${need}, in fact: ${bytes.length} (${files[i]})`);
-    return { shape, data: t.dtype === 'int32' ? new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + need)) : float32FromBytes(bytes) };
+    const own = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + need);
+    const data = t.dtype === 'int32' ? new Int32Array(own) : t.dtype === 'int8' ? new Int8Array(own) : t.dtype === 'uint8' ? new Uint8Array(own) : float32FromBytes(bytes);
+    return { shape, data };
   });
 }
 

@@ -14,6 +14,7 @@ import { fullQuantize, FullQuantResult } from '../quant/full-quant.js';
 import { statisticsCollector } from '../calibrate.js';
 import { progressReporter } from './progress.js';
 import { storeConstantsAsFloat16 } from '../ir/passes/fp16.js';
+import { setQuantizedIoTypes, IO_DATA_TYPES } from '../quant/io-types.js';
 
 const HELP_TAIL = `
 Converts a model to a MindSpore Lite .ms file (".ms" is appended to --outputFile): float, weight-quantized
@@ -37,6 +38,8 @@ export function converterMain(argv: string[]): Promise<number> {
       .option('--quantWeightSize <n>', 'skip weights with at most this many elements')
       .option('--quantWeightChannel <n>', 'skip convolutions with at most this many output channels')
       .option('--configFile <path>', 'quantization config file (INI sections, or r1.x flat key=value for PostTraining)')
+      .option('--inputDataType <type>', 'PostTraining graph inputs: FLOAT|INT8|UINT8|DEFAULT (int8/uint8 inputs drop the border casts)', 'DEFAULT')
+      .option('--outputDataType <type>', 'PostTraining graph outputs: FLOAT|INT8|UINT8|DEFAULT', 'DEFAULT')
       .option('--fp16 <on|off>', 'store float32 constants as float16 (half the size of a float model)', 'off')
       .option('--device <device>', 'calibration device for PostTraining: auto|gpu|cpu', 'auto')
       .option('--quiet', 'no progress lines on stderr')
@@ -58,6 +61,8 @@ export function converterMain(argv: string[]): Promise<number> {
       throw new UserError('INPUT ILLEGAL: inputDataFormat must be NHWC|NCHW');
     if (o.quantType !== undefined && o.quantType !== 'WeightQuant' && o.quantType !== 'PostTraining')
       throw new UserError('INPUT ILLEGAL: quantType must be WeightQuant|PostTraining');
+    for (const flag of ['inputDataType', 'outputDataType'])
+      if (!(IO_DATA_TYPES as readonly string[]).includes(o[flag])) throw new UserError(`INPUT ILLEGAL: ${flag} must be FLOAT|INT8|UINT8|DEFAULT, got "${o[flag]}"`);
     if (o.fp16 !== 'on' && o.fp16 !== 'off') throw new UserError(`INPUT ILLEGAL: fp16 must be on|off, got "${o.fp16}"`);
     const cfg = o.configFile ? parseConfig(readTextOrFail(o.configFile, 'config file'), o.configFile) : undefined;
     const mode = quantMode(o.quantType, cfg);
@@ -68,6 +73,8 @@ export function converterMain(argv: string[]): Promise<number> {
     if (!mode && (o.bitNum ?? o.quantWeightSize ?? o.quantWeightChannel) !== undefined)
       process.stderr.write('WARNING: --bitNum, --quantWeightSize and --quantWeightChannel only apply with --quantType\n');
     if (cfg && weightOpts) warnUnknownKeys(cfg, { ...WEIGHT_QUANT_KEYS, '': [] }, (s) => process.stderr.write(`${s}\n`));
+    if (mode !== 'FULL_QUANT' && [o.inputDataType, o.outputDataType].some((t) => t === 'INT8' || t === 'UINT8'))
+      process.stderr.write('WARNING: --inputDataType / --outputDataType INT8|UINT8 only apply to PostTraining models (their tensors have quantization parameters)\n');
     if (cfg && mode === 'FULL_QUANT') warnUnknownKeys(cfg, FULL_QUANT_KEYS, (s) => process.stderr.write(`${s}\n`));
 
     const bytes = readFileOrFail(o.modelFile, 'model file');
@@ -97,6 +104,7 @@ export function converterMain(argv: string[]): Promise<number> {
         ...quant, batchSize,
         collect: statisticsCollector({ device: o.device, log: o.quiet ? undefined : log, onProgress: progressReporter(!!o.quiet, batchSize) }),
       });
+      setQuantizedIoTypes(g, o.inputDataType, o.outputDataType);
       process.stdout.write(fullQuantSummary(result, quant.method, samples.count));
       writeFileAtomic(out, finish(() => writeMs(g, { explicitQuantParams: true })));
     } else writeFileAtomic(out, finish(() => toMs(g)));

@@ -124,12 +124,17 @@ export function quantDTypeCast(node: Node, [x]: RT[], g: Graph): RT[] {
     }
     return [{ shape: x.shape, data: out }];
   }
-  if (src === TypeId.int8 && dst === TypeId.float32) {
-    const scale = Math.fround(q.scale);
-    const fast = x.data instanceof Int8Array ? wasmDequantize(x.data, scale, q.zeroPoint) : undefined;
+  // uint8 graph I/O: the same integers shifted by 128, as the runtime's UInt8ToInt8 / Int8ToUInt8.
+  if (src === TypeId.uint8 && dst === TypeId.int8) return [{ shape: x.shape, data: Int8Array.from(x.data, (v) => v - 128) }];
+  if (src === TypeId.int8 && dst === TypeId.uint8) return [{ shape: x.shape, data: Uint8Array.from(x.data, (v) => v + 128) }];
+  if ((src === TypeId.int8 || src === TypeId.uint8) && dst === TypeId.float32) {
+    // Dequantized with the integer input's own parameters (a uint8 input's zero point is 128 higher).
+    const p = src === TypeId.uint8 ? inQ ?? q : q;
+    const scale = Math.fround(p.scale);
+    const fast = x.data instanceof Int8Array ? wasmDequantize(x.data, scale, p.zeroPoint) : undefined;
     if (fast) return [{ shape: x.shape, data: fast }];
     const out = new Float32Array(x.data.length);
-    for (let i = 0; i < out.length; i++) out[i] = (x.data[i] - q.zeroPoint) * scale;
+    for (let i = 0; i < out.length; i++) out[i] = (x.data[i] - p.zeroPoint) * scale;
     return [{ shape: x.shape, data: out }];
   }
   throw new UserError(`QuantDTypeCast ${node.name}: ${src} -> ${dst} is not supported`);

@@ -1,4 +1,4 @@
-/** QuantDTypeCast: float32 <-> int8 at the borders of the full-quantized region. */
+/** QuantDTypeCast: float32 <-> int8 at the borders of the full-quantized region; uint8 <-> int8 / float32 at uint8 graph I/O. */
 import { defineOp, out } from './define.js';
 import { TypeId } from '../ir/schema/ops.js';
 
@@ -7,6 +7,6 @@ import { quantDTypeCast } from '../cpu/int8.js';
 
 defineOp({
   name: 'QuantDTypeCast', fields: [['src_t', 'long', 0], ['dst_t', 'long', 0], ['axis', 'long', 0]], layout: 'unary',
-  infer: (n, [x]) => out(x.shape, n.attrs.dst_t === TypeId.int8 ? 'int8' : 'float32'),
+  infer: (n, [x]) => out(x.shape, n.attrs.dst_t === TypeId.int8 ? 'int8' : n.attrs.dst_t === TypeId.uint8 ? 'uint8' : 'float32'),
   int8Kernel: quantDTypeCast,
 });

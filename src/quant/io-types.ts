@@ -1,0 +1,69 @@
+/**
+ * `--inputDataType` / `--outputDataType` for full-quantized models (MindSpore's DTypeTransPass): an INT8 graph
+ * input or output is the int8 tensor itself, with its QuantParam, and the border QuantDTypeCast disappears;
+ * UINT8 is the same tensor shifted by 128 (zero point + 128) through a uint8 <-> int8 QuantDTypeCast. FLOAT and
+ * DEFAULT keep the float32 borders.
+ */
+import { Graph, Node, QuantParam, UserError } from '../ir/graph.js';
+import { QuantType, TypeId } from '../ir/schema/ops.js';
+
+export const IO_DATA_TYPES = ['FLOAT', 'INT8', 'UINT8', 'DEFAULT'] as const;
+export type IoDataType = (typeof IO_DATA_TYPES)[number];
+
+const isCast = (n: Node, src: number, dst: number) => n.op === 'QuantDTypeCast' && n.attrs.src_t === src && n.attrs.dst_t === dst;
+const shifted = (p: QuantParam): QuantParam => ({ ...p, zeroPoint: p.zeroPoint + 128, dstDtype: TypeId.uint8 });
+const castNode = (name: string, input: number, output: number, src: number, dst: number): Node =>
+  ({ name, op: 'QuantDTypeCast', attrs: { src_t: src, dst_t: dst, axis: 0 }, inputs: [input], outputs: [output], quantType: QuantType.QUANT_NONE });
+
+export function setQuantizedIoTypes(g: Graph, input: IoDataType, output: IoDataType): void {
+  const removed = new Set<Node>();
+  if (input === 'INT8' || input === 'UINT8') g.inputs.forEach((id) => integerInput(g, id, input, removed));
+  if (output === 'INT8' || output === 'UINT8') g.outputs = g.outputs.map((id) => integerOutput(g, id, output, removed));
+  g.nodes = g.nodes.filter((n) => !removed.has(n));
+  g.topoSort();
+}
+
+/** The graph input becomes the int8 (or uint8) tensor its float -> int8 cast produced. */
+function integerInput(g: Graph, id: number, type: 'INT8' | 'UINT8', removed: Set<Node>): void {
+  const t = g.tensors[id];
+  const users = g.nodes.filter((n) => n.inputs.includes(id));
+  const cast = users.find((n) => isCast(n, TypeId.float32, TypeId.int8));
+  if (!cast) throw new UserError(`--inputDataType=${type}: input ${t.name} is not read by an int8 node, so it has no quantization parameters`);
+  const int8Id = cast.outputs[0];
+  const param = g.tensors[int8Id].quant![0];
+  if (type === 'INT8') {
+    // The input takes the cast output's place in every reader; the cast goes.
+    Object.assign(t, { dtype: 'int8', quant: [{ ...param }] });
+    removed.add(cast);
+    for (const n of g.nodes) n.inputs = n.inputs.map((x) => (x === int8Id ? id : x));
+  } else {
+    Object.assign(t, { dtype: 'uint8', quant: [shifted(param)] });
+    Object.assign(cast, castNode(`uint8toint8_${cast.name}`, id, int8Id, TypeId.uint8, TypeId.int8));
+  }
+  // Float readers of the input get it back in float through a cast of their own.
+  for (const n of users) {
+    if (n === cast) continue;
+    const f = g.addTensor({ name: `${t.name}_float_${n.name}`, dtype: 'float32', shape: t.shape, format: t.format });
+    g.nodes.push(castNode(`${type === 'INT8' ? 'int8' : 'uint8'}toft32_${n.name}_pre`, id, f, type === 'INT8' ? TypeId.int8 : TypeId.uint8, TypeId.float32));
+    n.inputs = n.inputs.map((x) => (x === id ? f : x));
+  }
+}
+
+/** The graph output becomes the int8 tensor behind its int8 -> float cast (or that tensor shifted to uint8). */
+function integerOutput(g: Graph, id: number, type: 'INT8' | 'UINT8', removed: Set<Node>): number {
+  const name = g.tensors[id].name;
+  const cast = g.nodes.find((n) => n.outputs[0] === id && isCast(n, TypeId.int8, TypeId.float32));
+  if (!cast) throw new UserError(`--outputDataType=${type}: output ${name} is computed by a float node, not an int8 one`);
+  const int8Id = cast.inputs[0];
+  const floatReaders = g.nodes.some((n) => n.inputs.includes(id));
+  if (floatReaders) g.tensors[id].name = `${name}_post_cast`;
+  else removed.add(cast);
+  if (type === 'INT8') {
+    g.tensors[int8Id].name = name;
+    return int8Id;
+  }
+  const param = g.tensors[int8Id].quant![0];
+  const u = g.addTensor({ ...g.tensors[int8Id], name, dtype: 'uint8', quant: [shifted(param)] });
+  g.nodes.push(castNode(`int8touint8_${cast.name}`, int8Id, u, TypeId.int8, TypeId.uint8));
+  return u;
+}
