@@ -17,6 +17,7 @@ import { loadModel } from '../src/convert.js';
 import { run } from '../src/cpu/executor.js';
 import { weightQuantize } from '../src/quant/weight-quant.js';
 import { fullQuantize } from '../src/quant/full-quant.js';
+import { fullQuantizeToTarget } from '../src/quant/fallback.js';
 import { CALIBRATION_METHODS, CalibrationMethod } from '../src/quant/calibrators.js';
 import { statisticsCollector } from '../src/calibrate.js';
 import { decodeImage } from '../src/data/decode.js';
@@ -30,6 +31,8 @@ const dataDir = arg('data', path.join(SHARED, 'data/imagenet-500'));
 const calibCount = Number(arg('calib', '100')), seed = Number(arg('seed', '1'));
 const methods = arg('methods', CALIBRATION_METHODS.join(',')).split(',').filter(Boolean) as CalibrationMethod[];
 const wqBits = arg('wq', '8,4').split(',').filter(Boolean).map(Number);
+/** --target=<mean relative error %>: also each method with accuracy_target (our fallback). */
+const targets = arg('target', '').split(',').filter(Boolean).map(Number);
 
 /** mulberry32 */
 function prng(s: number): () => number {
@@ -93,6 +96,12 @@ for (const method of methods) {
   await fullQuantize(g, calib, { method, biasCorrection: true, collect: statisticsCollector({ device: 'cpu' }), reportSamples: 4 });
   const seconds = (performance.now() - s) / 1000;
   report(`PostTraining ${method}`, predict(g), seconds);
+  for (const target of targets) {
+    const s2 = performance.now();
+    const t = load();
+    const { fallback } = await fullQuantizeToTarget(t, calib, { method, biasCorrection: true, collect: statisticsCollector({ device: 'cpu' }), reportSamples: 0 }, target);
+    report(`${method} target ${target}% (${fallback.keptFloat.length} float, ${(100 * fallback.int8WeightShare).toFixed(0)}% int8 weights)`, predict(t), (performance.now() - s2) / 1000);
+  }
 }
 const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
 console.log(`\n${path.basename(modelFile)} on ${path.basename(dataDir)}: ${calibSet.length} calibration photos (seed ${seed}), ${scoreSet.length} scored`);

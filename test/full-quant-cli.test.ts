@@ -112,6 +112,32 @@ describe('converter_lite --quantType=PostTraining', () => {
     expect(badType.stderr.trim()).toBe('INPUT ILLEGAL: inputDataType must be FLOAT|INT8|UINT8|DEFAULT, got "INT4"');
   }, 120_000);
 
+  it('accuracy_target keeps the most helpful layers in float until the held-back error is under it, and says which', () => {
+    const cfg = (target: number) => `[common_quant_param]\nquant_type=FULL_QUANT\n[full_quant_param]\nactivation_quant_method=MAX_MIN\nbias_correction=false\naccuracy_target=${target}\n` +
+      `[data_preprocess_param]\ncalibrate_path=Input3:${digits}\ncalibrate_size=12\ninput_type=BIN\n`;
+    const summary = (stdout: string) => {
+      const m = stdout.match(/all int8: ([\d.]+)%; result: ([\d.]+)%\n {2}kept in float: (.*)\n {2}int8 weights: ([\d.]+)%/);
+      expect(m, stdout).toBeTruthy();
+      return { before: Number(m![1]), after: Number(m![2]), kept: m![3] === 'none' ? [] : m![3].split(', '), int8Share: Number(m![4]) };
+    };
+    const loose = convert(cfg(1000));
+    expect(loose.code).toBe(0);
+    const all = summary(loose.stdout);
+    expect(all.kept).toEqual([]);
+    expect(all.after).toBe(all.before);
+    const target = all.before / 2;
+    const r = convert(cfg(target));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Accuracy target [\d.]+% mean relative error on 2 held-back calibration sample\(s\): met/);
+    const s = summary(r.stdout);
+    console.log(`mnist-8 accuracy_target ${target.toFixed(3)}%: ${s.before}% -> ${s.after}%, float: ${s.kept.join(', ')}, int8 weights ${s.int8Share}%`);
+    expect(s.kept.length).toBeGreaterThan(0);
+    expect(s.after).toBeLessThanOrEqual(target);
+    const g = readMs(new Uint8Array(readFileSync(`${r.out}.ms`)));
+    for (const n of g.nodes.filter((x) => ['Conv2DFusion', 'MatMulFusion'].includes(x.op)))
+      expect([n.name, n.quantType === 5]).toEqual([n.name, !s.kept.includes(n.name)]);
+  }, 120_000);
+
   const bad: [string, string, RegExp][] = [
     ['no calibration path (INI)', '[common_quant_param]\nquant_type=FULL_QUANT\n', /^calibrate path must pass\. The format is input_name_1:input_1_dir,input_name_2:input_2_dir\.$/m],
     ['no image_path (flat)', 'batch_count=5\n', /image_path is required/],
@@ -122,6 +148,10 @@ describe('converter_lite --quantType=PostTraining', () => {
     ['a missing directory', `image_path=/no/such/dir\nbatch_count=1\n`, /calibration directory \/no\/such\/dir does not exist/],
     ['a bad bool', '[common_quant_param]\nquant_type=FULL_QUANT\n[full_quant_param]\nbias_correction=maybe\n[data_preprocess_param]\ncalibrate_path=Input3:DIGITS\n', /bias_correction must be true or false/],
     ['a line without =', 'image_path DIGITS\n', /expected key=value/],
+    ['accuracy_target 0', '[common_quant_param]\nquant_type=FULL_QUANT\n[full_quant_param]\naccuracy_target=0\n[data_preprocess_param]\ncalibrate_path=Input3:DIGITS\ncalibrate_size=4\n',
+      /accuracy_target must be a mean relative error in percent, greater than 0, got "0"/],
+    ['accuracy_target with one sample', '[common_quant_param]\nquant_type=FULL_QUANT\n[full_quant_param]\naccuracy_target=2\n[data_preprocess_param]\ncalibrate_path=Input3:DIGITS\ncalibrate_size=1\n',
+      /accuracy_target needs calibrate_size >= 2/],
   ];
   for (const [what, cfg, msg] of bad)
     it(`fails cleanly on ${what}`, () => {

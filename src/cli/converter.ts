@@ -11,6 +11,7 @@ import { writeMs } from '../ir/export/ms.js';
 import { fullQuantOptions, FULL_QUANT_KEYS } from './full-quant-options.js';
 import { calibrationSource } from '../quant/calib-data.js';
 import { fullQuantize, FullQuantResult } from '../quant/full-quant.js';
+import { fullQuantizeToTarget, FallbackReport } from '../quant/fallback.js';
 import { statisticsCollector } from '../calibrate.js';
 import { progressReporter } from './progress.js';
 import { storeConstantsAsFloat16 } from '../ir/passes/fp16.js';
@@ -96,16 +97,20 @@ export function converterMain(argv: string[]): Promise<number> {
       process.stdout.write(weightQuantSummary(rows, weightOpts.bitNum, floatSize, ms.length));
       writeFileAtomic(out, ms);
     } else if (mode === 'FULL_QUANT') {
-      const { quant, calib } = fullQuantOptions(g, cfg!, ptBits);
+      const { quant, calib, accuracyTarget } = fullQuantOptions(g, cfg!, ptBits);
       const samples = calibrationSource(g, calib);
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const batchSize = 8;
-      const result = await fullQuantize(g, samples, {
+      const options = {
         ...quant, batchSize,
         collect: statisticsCollector({ device: o.device, log: o.quiet ? undefined : log, onProgress: progressReporter(!!o.quiet, batchSize) }),
-      });
+      };
+      const floatSize = writeMs(g).length;
+      const targeted = accuracyTarget === undefined ? undefined : await fullQuantizeToTarget(g, samples, options, accuracyTarget, o.quiet ? undefined : log);
+      const result = targeted ?? await fullQuantize(g, samples, options);
       setQuantizedIoTypes(g, o.inputDataType, o.outputDataType);
       process.stdout.write(fullQuantSummary(result, quant.method, samples.count));
+      if (targeted) process.stdout.write(fallbackSummary(targeted.fallback, floatSize, writeMs(g).length));
       writeFileAtomic(out, finish(() => writeMs(g, { explicitQuantParams: true })));
     } else writeFileAtomic(out, finish(() => toMs(g)));
     process.stdout.write('CONVERT RESULT SUCCESS:0\n');
@@ -142,6 +147,14 @@ function postTrainingBits(v: string): number {
   if (!/^-?\d+$/.test(v.trim())) throw new UserError('bitNum should be a valid number.');
   if (n < 1 || n > 8) throw new UserError('bitNum should be in [1,8] for PostTraining (int8 storage).');
   return n;
+}
+
+function fallbackSummary(r: FallbackReport, floatSize: number, size: number): string {
+  const met = r.errorAfter <= r.target ? 'met' : 'NOT met (every int8 layer tried)';
+  return `Accuracy target ${r.target}% mean relative error on ${r.heldBack} held-back calibration sample(s): ${met}\n` +
+    `  all int8: ${r.errorBefore.toFixed(3)}%; result: ${r.errorAfter.toFixed(3)}%\n` +
+    `  kept in float: ${r.keptFloat.length ? r.keptFloat.join(', ') : 'none'}\n` +
+    `  int8 weights: ${(100 * r.int8WeightShare).toFixed(1)}% of the quantizable weight elements; model ${floatSize} -> ${size} bytes (${(size / floatSize).toFixed(3)}x)\n`;
 }
 
 function fullQuantSummary(r: FullQuantResult, method: string, samples: number): string {

@@ -13,7 +13,7 @@ import { ConfigFile, section, parseBool, parseIntIn } from './config.js';
 export const FULL_QUANT_KEYS = {
   '': ['image_path', 'batch_count', 'method_x', 'thread_num', 'bias_correction', 'mixed', 'mean_error_threshold', 'input_shapes'],
   common_quant_param: ['quant_type', 'bit_num', 'min_quant_weight_size', 'min_quant_weight_channel', 'skip_quant_node', 'debug_info_save_path', 'enable_encode', 'workspace'],
-  full_quant_param: ['activation_quant_method', 'bias_correction', 'per_channel', 'target_device', 'smooth_alpha', 'enable_smooth_shift'],
+  full_quant_param: ['activation_quant_method', 'bias_correction', 'per_channel', 'target_device', 'smooth_alpha', 'enable_smooth_shift', 'accuracy_target'],
   data_preprocess_param: ['calibrate_path', 'calibrate_size', 'input_type', 'image_to_format', 'normalize_mean', 'normalize_std', 'resize_width',
     'resize_height', 'resize_method', 'center_crop_width', 'center_crop_height'],
 } as const;
@@ -67,7 +67,16 @@ function perChannel(xs: number[], format: string, key: string, file: string): nu
   return xs;
 }
 
-export function fullQuantOptions(g: Graph, cfg: ConfigFile, bitNumFlag?: number): { quant: FullQuantOptions; calib: CalibrationSet } {
+/** accuracy_target (ours): the mean relative error, in percent, the fallback brings the outputs under. */
+function accuracyTarget(v: string | undefined, count: number, file: string): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (v.trim() === '' || !(x > 0) || !Number.isFinite(x)) throw new UserError(`${file}: accuracy_target must be a mean relative error in percent, greater than 0, got "${v}"`);
+  if (count < 2) throw new UserError(`${file}: accuracy_target needs calibrate_size >= 2 (a fifth of the samples is held back to measure the error)`);
+  return x;
+}
+
+export function fullQuantOptions(g: Graph, cfg: ConfigFile, bitNumFlag?: number): { quant: FullQuantOptions; calib: CalibrationSet; accuracyTarget?: number } {
   const f = cfg.file;
   if (!isIniConfig(cfg)) {
     const s = section(cfg, '');
@@ -118,5 +127,6 @@ export function fullQuantOptions(g: Graph, cfg: ConfigFile, bitNumFlag?: number)
       skipQuantNode: common.get('skip_quant_node')?.split(',').map((s) => s.trim()).filter(Boolean),
     },
     calib: { dirs: mapDirs(g, data.get('calibrate_path')!, f, 'calibrate_path'), count, inputType, image },
+    accuracyTarget: accuracyTarget(full.get('accuracy_target'), count, f),
   };
 }
