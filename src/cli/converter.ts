@@ -16,6 +16,7 @@ import { statisticsCollector } from '../calibrate.js';
 import { progressReporter } from './progress.js';
 import { storeConstantsAsFloat16 } from '../ir/passes/fp16.js';
 import { setQuantizedIoTypes, IO_DATA_TYPES } from '../quant/io-types.js';
+import { dynamicQuantize } from '../quant/dynamic-quant.js';
 
 const HELP_TAIL = `
 Converts a model to a MindSpore Lite .ms file (".ms" is appended to --outputFile): float, weight-quantized
@@ -76,6 +77,7 @@ export function converterMain(argv: string[]): Promise<number> {
     if (cfg && weightOpts) warnUnknownKeys(cfg, { ...WEIGHT_QUANT_KEYS, '': [] }, (s) => process.stderr.write(`${s}\n`));
     if (mode !== 'FULL_QUANT' && [o.inputDataType, o.outputDataType].some((t) => t === 'INT8' || t === 'UINT8'))
       process.stderr.write('WARNING: --inputDataType / --outputDataType INT8|UINT8 only apply to PostTraining models (their tensors have quantization parameters)\n');
+    if (cfg && mode === 'DYNAMIC_QUANT') warnUnknownKeys(cfg, DYNAMIC_QUANT_KEYS, (s) => process.stderr.write(`${s}\n`));
     if (cfg && mode === 'FULL_QUANT') warnUnknownKeys(cfg, FULL_QUANT_KEYS, (s) => process.stderr.write(`${s}\n`));
 
     const bytes = readFileOrFail(o.modelFile, 'model file');
@@ -112,21 +114,40 @@ export function converterMain(argv: string[]): Promise<number> {
       process.stdout.write(fullQuantSummary(result, quant.method, samples.count));
       if (targeted) process.stdout.write(fallbackSummary(targeted.fallback, floatSize, writeMs(g).length));
       writeFileAtomic(out, finish(() => writeMs(g, { explicitQuantParams: true })));
+    } else if (mode === 'DYNAMIC_QUANT') {
+      const rows = dynamicQuantize(g, dynamicQuantOptions(cfg!));
+      for (const r of rows) process.stdout.write(r.quantized ? `  dynamic int8 ${r.node}\n` : `  float        ${r.node}: ${r.reason}\n`);
+      process.stdout.write(`Dynamic quantization: ${rows.filter((r) => r.quantized).length} of ${rows.length} MatMulFusion nodes int8 (weights per channel, activations per tensor at run time)\n`);
+      writeFileAtomic(out, finish(() => writeMs(g, { explicitQuantParams: true })));
     } else writeFileAtomic(out, finish(() => toMs(g)));
     process.stdout.write('CONVERT RESULT SUCCESS:0\n');
     return 0;
   });
 }
 
+const DYNAMIC_QUANT_KEYS = {
+  common_quant_param: ['quant_type', 'bit_num', 'skip_quant_node', 'debug_info_save_path', 'enable_encode', 'workspace'],
+  dynamic_quant_param: ['quant_strategy'],
+};
+
+/** [common_quant_param] bit_num and skip_quant_node, [dynamic_quant_param] quant_strategy, with MindSpore's checks. */
+function dynamicQuantOptions(cfg: ConfigFile): { skipQuantNode?: string[] } {
+  const common = section(cfg, 'common_quant_param'), dyn = section(cfg, 'dynamic_quant_param');
+  if (common.has('bit_num') && common.get('bit_num')!.trim() !== '8') throw new UserError('INPUT ILLEGAL: bit_num should be 8.');
+  const strategy = dyn.get('quant_strategy') ?? 'ALWC';
+  if (strategy !== 'ALWC' && strategy !== 'ACWL') throw new UserError(`${cfg.file}: quant_strategy must be ALWC|ACWL, got "${strategy}"`);
+  if (strategy === 'ACWL') throw new UserError(`${cfg.file}: quant_strategy=ACWL (per-channel activations) is not supported; use ALWC`);
+  return { skipQuantNode: common.get('skip_quant_node')?.split(',').map((x) => x.trim()).filter(Boolean) };
+}
+
 /** The quantization mode the flags and config ask for; they must agree. */
-function quantMode(flag: string | undefined, cfg?: ConfigFile): 'WEIGHT_QUANT' | 'FULL_QUANT' | undefined {
+function quantMode(flag: string | undefined, cfg?: ConfigFile): 'WEIGHT_QUANT' | 'FULL_QUANT' | 'DYNAMIC_QUANT' | undefined {
   const fromFlag = flag === 'WeightQuant' ? 'WEIGHT_QUANT' : flag === 'PostTraining' ? 'FULL_QUANT' : undefined;
   const q = cfg && section(cfg, 'common_quant_param').get('quant_type');
   if (q !== undefined && !['WEIGHT_QUANT', 'FULL_QUANT', 'DYNAMIC_QUANT'].includes(q))
     throw new UserError('INPUT ILLEGAL: quant_type must be WEIGHT_QUANT|FULL_QUANT|DYNAMIC_QUANT.');
-  if (q === 'DYNAMIC_QUANT') throw new UserError(`${cfg!.file}: quant_type=DYNAMIC_QUANT is not supported`);
   if (fromFlag && q && q !== fromFlag) throw new UserError(`--quantType=${flag} contradicts quant_type=${q} in ${cfg!.file}`);
-  return (fromFlag ?? q) as 'WEIGHT_QUANT' | 'FULL_QUANT' | undefined;
+  return (fromFlag ?? q) as 'WEIGHT_QUANT' | 'FULL_QUANT' | 'DYNAMIC_QUANT' | undefined;
 }
 
 function weightQuantSummary(rows: WeightQuantRow[], bits: number, floatSize: number, quantSize: number): string {

@@ -23,13 +23,14 @@ export function constValue(t: Tensor): RT {
 }
 
 /**
- * One node on its input values. Full-quantized nodes with int8 data (and QuantDTypeCast, which needs the
- * graph's quant params) run the op's int8 kernel; everything else its float kernel.
+ * One node on its input values. Full- and dynamic-quantized nodes with int8 data (and QuantDTypeCast /
+ * DynamicQuant, which need quant params) run the op's int8 kernel; everything else its float kernel.
  */
 export function runNode(node: Node, inputs: RT[], g?: Graph): RT[] {
   const def = findOp(node.op);
   const int8 = def?.int8Kernel;
-  if (g && int8 && (node.op === 'QuantDTypeCast' || (node.quantType === QuantType.QUANT_ALL && inputs[0]?.data instanceof Int8Array)))
+  const integerNode = node.quantType === QuantType.QUANT_ALL || node.quantType === QuantType.QUANT_DYNAMIC;
+  if (g && int8 && (node.op === 'QuantDTypeCast' || node.op === 'DynamicQuant' || (integerNode && inputs[0]?.data instanceof Int8Array)))
     return int8(node, inputs, g);
   if (!def?.cpu) throw new UserError(`op ${node.op} (node ${node.name}) is not supported by the CPU executor`);
   return def.cpu(node, inputs);

@@ -13,7 +13,7 @@ import { gemmNT } from './gemm.js';
 import { requantMultiplier, multiplyByQuantizedMultiplier } from '../quant/fixed-point.js';
 import { roundHalfAway } from '../quant/params.js';
 import { clampInt32 } from '../ir/numeric.js';
-import { ActivationType as A, TypeId } from '../ir/schema/ops.js';
+import { ActivationType as A, TypeId, QuantType } from '../ir/schema/ops.js';
 import { wasmConvInt8, wasmGemmInt8, wasmQuantize, wasmDequantize, Requant } from './wasm/int8.js';
 
 function qparam(g: Graph, id: number, what: string, node: Node): QuantParam {
@@ -81,6 +81,7 @@ export function conv2dInt8(node: Node, [x, w, bias]: RT[], g: Graph): RT[] {
 
 /** FullConnection and 2-D MatMulFusion: weight per channel along the output dim. */
 export function matMulInt8(node: Node, [x, w, bias]: RT[], g: Graph): RT[] {
+  if (node.quantType === QuantType.QUANT_DYNAMIC) return matMulDynamicInt8(node, [x, w, bias], g);
   const inQ = qparam(g, node.inputs[0], 'input', node), outQ = qparam(g, node.outputs[0], 'output', node);
   const wQ = g.tensors[node.inputs[1]].quant!;
   const rowsFirst = node.op === 'FullConnection' || !!node.attrs.transpose_b;
@@ -138,4 +139,68 @@ export function quantDTypeCast(node: Node, [x]: RT[], g: Graph): RT[] {
     return [{ shape: x.shape, data: out }];
   }
   throw new UserError(`QuantDTypeCast ${node.name}: ${src} -> ${dst} is not supported`);
+}
+
+const FLT_MAX = 3.4028234663852886e38, FLT_MIN = 1.1754943508222875e-38;
+
+/**
+ * DynamicQuant (the runtime's DynamicQuantCPUKernel): the live tensor's min and max (the max starts at FLT_MIN,
+ * as the runtime's), asymmetric int8 parameters scale = range / 255 in double, zp = round(-128 - min / scale), or
+ * symmetric scale = 2 max|x| / 254; then DoQuantizeFp32ToInt8. The parameters travel with the value.
+ */
+export function dynamicQuant(node: Node, [x]: RT[]): RT[] {
+  if (node.attrs.activation_channel) throw new UserError(`DynamicQuant ${node.name}: per-channel activations (quant_strategy=ACWL) are not supported`);
+  let min = FLT_MAX, max = FLT_MIN;
+  for (const v of x.data) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  let scale: number, zeroPoint = 0;
+  if (!node.attrs.symmetric) {
+    let range = Math.fround(max - min);
+    if (range <= 0) range = 0.01;
+    scale = range / 255;
+    zeroPoint = roundHalfAway(-128 - min / scale);
+  } else scale = (2 * Math.max(Math.abs(max), Math.abs(min))) / 254;
+  const inverseScale = Math.fround(1 / Math.fround(scale));
+  const out = new Int8Array(x.data.length);
+  for (let i = 0; i < out.length; i++) {
+    const r = quantizeFloat(x.data[i], inverseScale, zeroPoint);
+    out[i] = r < -128 ? -128 : r > 127 ? 127 : r;
+  }
+  return [{ shape: x.shape, data: out, quant: { scale, zeroPoint } }];
+}
+
+/**
+ * MatMulFusion marked QUANT_DYNAMIC (nnacl's DynamicMatmul4x4x16AIWI): int32 sums of int8 products minus the
+ * input zero point times each column's weight sum (weights symmetric), scaled in float by
+ * input_scale * weight_scale[c], plus the float bias, then the fused activation; float32 output.
+ */
+function matMulDynamicInt8(node: Node, [x, w, bias]: RT[], g: Graph): RT[] {
+  if (!x.quant) throw new UserError(`MatMulFusion ${node.name}: a dynamic-quantized input needs its DynamicQuant parameters`);
+  const wQ = g.tensors[node.inputs[1]].quant!;
+  const transB = !!node.attrs.transpose_b;
+  if (w.shape.length !== 2 || node.attrs.transpose_a) throw new UserError(`${node.op} ${node.name}: dynamic int8 kernel supports 2-D weights without transpose_a`);
+  const [outC, inC] = transB ? w.shape : [w.shape[1], w.shape[0]];
+  const at = transB ? (k: number, c: number) => w.data[c * inC + k] : (k: number, c: number) => w.data[k * outC + c];
+  const rows = size(x.shape) / inC;
+  const weightSums = new Int32Array(outC);
+  for (let c = 0; c < outC; c++) for (let k = 0; k < inC; k++) weightSums[c] += at(k, c);
+  const f = Math.fround, inScale = f(x.quant.scale), zp = x.quant.zeroPoint;
+  const scales = Float32Array.from({ length: outC }, (_, c) => f(inScale * f(wQ[wQ.length > 1 ? c : 0].scale)));
+  const out = new Float32Array(rows * outC);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < outC; c++) {
+      let s = 0;
+      for (let k = 0; k < inC; k++) s += x.data[r * inC + k] * at(k, c);
+      let v = f(scales[c] * (s - weightSums[c] * zp));
+      if (bias) v = f(v + bias.data[c]);
+      out[r * outC + c] = v;
+    }
+  }
+  const act = (node.attrs.activation_type as number) ?? 0;
+  if (act === A.RELU) for (let i = 0; i < out.length; i++) out[i] = Math.max(0, out[i]);
+  else if (act === A.RELU6) for (let i = 0; i < out.length; i++) out[i] = Math.min(6, Math.max(0, out[i]));
+  else if (act !== 0) throw new UserError(`MatMulFusion ${node.name}: activation ${act} after a dynamic int8 MatMul is not supported`);
+  return [{ shape: [...x.shape.slice(0, -1), outC], data: out }];
 }

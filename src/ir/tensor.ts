@@ -6,6 +6,8 @@ export type RTData = Float32Array | Int32Array | Int8Array | Uint8Array | Int16A
 export interface RT {
   shape: number[];
   data: RTData;
+  /** The parameters an int8 value was quantized with at run time (DynamicQuant's output). */
+  quant?: { scale: number; zeroPoint: number };
 }
 
 /** Element count of a shape (graph.ts's sizeOf). */
