@@ -1,6 +1,7 @@
 /** converter_lite --quantType=PostTraining as a user runs it: both config dialects, calibration data errors. */
 import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, existsSync, copyFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, existsSync, copyFileSync, readdirSync } from 'node:fs';
+import { cppFloat } from '../src/quant/debug-info.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { cli } from './helpers/cli.js';
@@ -137,6 +138,38 @@ describe('converter_lite --quantType=PostTraining', () => {
     for (const n of g.nodes.filter((x) => ['Conv2DFusion', 'MatMulFusion'].includes(x.op)))
       expect([n.name, n.quantType === 5]).toEqual([n.name, !s.kept.includes(n.name)]);
   }, 120_000);
+
+  it('debug_info_save_path writes MindSpore\'s quant_param.csv, round_<i>.csv and output_summary.csv', () => {
+    const dbg = path.join(dir, 'debug');
+    mkdirSync(dbg);
+    const cfg = `[common_quant_param]\nquant_type=FULL_QUANT\ndebug_info_save_path=${dbg}\n[full_quant_param]\nactivation_quant_method=MAX_MIN\nbias_correction=false\n` +
+      `[data_preprocess_param]\ncalibrate_path=Input3:${digits}\ncalibrate_size=3\ninput_type=BIN\n`;
+    const r = convert(cfg);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(dbg).sort()).toEqual(['output_summary.csv', 'quant_param.csv', 'round_0.csv', 'round_1.csv', 'round_2.csv']);
+    const csv = (f: string) => readFileSync(path.join(dbg, f), 'utf8').trim().split('\n').map((l) => l.split(','));
+    const params = csv('quant_param.csv');
+    expect(params[0].join(',')).toBe('NodeName,NodeType,TensorName,ElementsNum,Dims,Scale,ZeroPoint,Bits,CorrectionVar,CorrectionMean,');
+    const g = readMs(new Uint8Array(readFileSync(`${r.out}.ms`)));
+    const expected = g.nodes.reduce((a, n) => a + [...n.inputs.filter((i) => i >= 0), ...n.outputs].reduce((b, id) => b + (g.tensors[id].quant?.length ?? 0), 0), 0);
+    expect(params.length - 1).toBe(expected);
+    const round = csv('round_1.csv');
+    expect(round[0].join(',')).toBe(',NodeName,NodeType,TensorName,InOutFlag,DataTypeFlag,TensorTypeFlag,Min,Q1,Median,Q3,Max,Mean,Var,Sparsity,Clip,CosineSimilarity,');
+    const convOut = round.filter((row) => row[1] === 'Convolution110' && row[4] === 'Output');
+    expect(convOut.map((row) => row[5])).toEqual(['Origin', 'Dequant']);
+    expect(Number(convOut[1][16])).toBeGreaterThan(0.99);
+    expect(Number(convOut[1][16])).toBeLessThan(1);
+    const weights = round.filter((row) => row[1] === 'Convolution110' && row[6] === 'Weight' && row[5] === 'Dequant');
+    expect(weights).toHaveLength(2); // int8 weight and int32 bias, both dequantized
+    for (const w of weights) expect(Number(w[16])).toBeGreaterThan(0.999);
+    const summary = csv('output_summary.csv');
+    expect(summary.map((row) => row.slice(0, 2).join(','))).toEqual(['Round,TensorName', '0,Plus214_Output_0', '1,Plus214_Output_0', '2,Plus214_Output_0']);
+    for (const row of summary.slice(1)) expect(Number(row[2])).toBeGreaterThan(0.99);
+    const missing = convert(cfg.replace(dbg, path.join(dir, 'no-such-dir')));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/debug_info_save_path .*no-such-dir is not an existing directory/);
+    expect(['1e-05', '0.000123', '123456', '1.23457e+06', '0.1', '-2.5', '0'].join()).toBe([1e-5, 0.000123, 123456, 1234567, 0.1, -2.5, 0].map(cppFloat).join());
+  });
 
   const bad: [string, string, RegExp][] = [
     ['no calibration path (INI)', '[common_quant_param]\nquant_type=FULL_QUANT\n', /^calibrate path must pass\. The format is input_name_1:input_1_dir,input_name_2:input_2_dir\.$/m],

@@ -69,7 +69,7 @@ function inputShapesOf(g: Graph, spec: string): number[][] {
 /** A GPU inference function for a float model; the device is released when the process ends. */
 async function gpuRunner(g: Graph, inputs: RT[], log: (s: string) => void): Promise<() => Promise<RT[]>> {
   if (g.nodes.some((n) => n.quantType === QuantType.QUANT_ALL || n.quantType === QuantType.QUANT_DYNAMIC))
-    throw new UserError('--device=GPU runs float and weight-quantized models; full- and dynamic-quantized (int8) models run on CPU');
+    throw new UserError('--device=GPU runs float and weight-quantized models; full-quantized (int8) models run on CPU, as do dynamic-quantized ones');
   const ctx = await acquireGpu();
   if (!ctx) throw new UserError('--device=GPU: no WebGPU adapter found (install a GPU driver, or chromium for SwiftShader)');
   log(`GPU adapter: ${ctx.adapterName}`);

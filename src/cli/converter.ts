@@ -17,6 +17,8 @@ import { progressReporter } from './progress.js';
 import { storeConstantsAsFloat16 } from '../ir/passes/fp16.js';
 import { setQuantizedIoTypes, IO_DATA_TYPES } from '../quant/io-types.js';
 import { dynamicQuantize } from '../quant/dynamic-quant.js';
+import { writeDebugInfo } from '../quant/debug-info.js';
+import { readMs } from '../ir/import/ms.js';
 
 const HELP_TAIL = `
 Converts a model to a MindSpore Lite .ms file (".ms" is appended to --outputFile): float, weight-quantized
@@ -99,7 +101,8 @@ export function converterMain(argv: string[]): Promise<number> {
       process.stdout.write(weightQuantSummary(rows, weightOpts.bitNum, floatSize, ms.length));
       writeFileAtomic(out, ms);
     } else if (mode === 'FULL_QUANT') {
-      const { quant, calib, accuracyTarget } = fullQuantOptions(g, cfg!, ptBits);
+      const { quant, calib, accuracyTarget, debugInfoDir } = fullQuantOptions(g, cfg!, ptBits);
+      const float = debugInfoDir ? g.clone() : undefined;
       const samples = calibrationSource(g, calib);
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const batchSize = 8;
@@ -113,6 +116,10 @@ export function converterMain(argv: string[]): Promise<number> {
       setQuantizedIoTypes(g, o.inputDataType, o.outputDataType);
       process.stdout.write(fullQuantSummary(result, quant.method, samples.count));
       if (targeted) process.stdout.write(fallbackSummary(targeted.fallback, floatSize, writeMs(g).length));
+      if (debugInfoDir) {
+        const files = writeDebugInfo(debugInfoDir, float!, readMs(writeMs(g, { explicitQuantParams: true })), samples);
+        process.stdout.write(`Debug info: ${files.length} files in ${debugInfoDir} (quant_param.csv, round_0.csv .. round_${samples.count - 1}.csv, output_summary.csv)\n`);
+      }
       writeFileAtomic(out, finish(() => writeMs(g, { explicitQuantParams: true })));
     } else if (mode === 'DYNAMIC_QUANT') {
       const rows = dynamicQuantize(g, dynamicQuantOptions(cfg!));

@@ -3,6 +3,7 @@
  * (image_path, batch_count, method_x, thread_num, bias_correction) or MindSpore's INI sections
  * ([common_quant_param], [full_quant_param], [data_preprocess_param]).
  */
+import { existsSync, statSync } from 'node:fs';
 import type { Graph } from '../ir/graph.js';
 import { UserError } from '../ir/graph.js';
 import type { FullQuantOptions } from '../quant/full-quant.js';
@@ -76,7 +77,14 @@ function accuracyTarget(v: string | undefined, count: number, file: string): num
   return x;
 }
 
-export function fullQuantOptions(g: Graph, cfg: ConfigFile, bitNumFlag?: number): { quant: FullQuantOptions; calib: CalibrationSet; accuracyTarget?: number } {
+/** debug_info_save_path: an existing directory for the debug CSVs. */
+function debugDir(v: string | undefined, file: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (!v.trim() || !existsSync(v) || !statSync(v).isDirectory()) throw new UserError(`${file}: debug_info_save_path ${v} is not an existing directory`);
+  return v;
+}
+
+export function fullQuantOptions(g: Graph, cfg: ConfigFile, bitNumFlag?: number): { quant: FullQuantOptions; calib: CalibrationSet; accuracyTarget?: number; debugInfoDir?: string } {
   const f = cfg.file;
   if (!isIniConfig(cfg)) {
     const s = section(cfg, '');
@@ -128,5 +136,6 @@ export function fullQuantOptions(g: Graph, cfg: ConfigFile, bitNumFlag?: number)
     },
     calib: { dirs: mapDirs(g, data.get('calibrate_path')!, f, 'calibrate_path'), count, inputType, image },
     accuracyTarget: accuracyTarget(full.get('accuracy_target'), count, f),
+    debugInfoDir: debugDir(common.get('debug_info_save_path'), f),
   };
 }

@@ -29,7 +29,7 @@ export function storedIntegers(t: Tensor): Int32Array {
   if (!bytes) throw new UserError(`tensor ${t.name}: quantized weight without data`);
   if (t.compress === Compress.INDEXING) return indexingDecode(bytes, bits, n);
   if (t.compress === Compress.SPARSE) return sparseDecode(bytes, bits, n, sparseZeroPointAt(t.quant!, n));
-  if (bits !== 8 && bits !== 16 && t.quant?.length) return bitUnpack(bytes, bits, n);
+  if (bits !== 8 && bits !== 16 && t.dtype !== 'int32' && t.quant?.length) return bitUnpack(bytes, bits, n);
   if (t.data) return Int32Array.from(t.data as ArrayLike<number>);
   throw new UserError(`tensor ${t.name}: ${bytes.length} bytes do not hold ${n} ${t.dtype} values`);
 }
