@@ -160,7 +160,7 @@ function quantMode(flag: string | undefined, cfg?: ConfigFile): 'WEIGHT_QUANT' |
 function weightQuantSummary(rows: WeightQuantRow[], bits: number, floatSize: number, quantSize: number): string {
   const q = rows.filter((r) => r.quantized);
   const before = rows.reduce((a, r) => a + r.bytesBefore, 0), after = rows.reduce((a, r) => a + r.bytesAfter, 0);
-  const lines = [`Weight quantization, ${bits} bit:`];
+  const lines = [`Weight quantization, ${bits === 0 ? 'mixed-bit (FSE)' : `${bits} bit`}:`];
   for (const r of rows)
     lines.push(r.quantized
       ? `  quantized ${r.tensor} (${r.node}): ${r.channels} channel${r.channels === 1 ? '' : 's'}, ${r.compress}, ${r.bytesBefore} -> ${r.bytesAfter} bytes`

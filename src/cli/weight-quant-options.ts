@@ -1,6 +1,7 @@
 /** Weight-quantization settings from the r1.x CLI flags and/or an INI config, validated as MindSpore does. */
 import { UserError } from '../ir/graph.js';
 import type { WeightQuantOptions } from '../quant/weight-quant.js';
+import type { MixedBitOptions } from '../quant/mixed-bit.js';
 import { ConfigFile, section, parseBool, parseIntIn } from './config.js';
 
 export interface WeightQuantFlags {
@@ -31,8 +32,14 @@ export function weightQuantOptions(flags: WeightQuantFlags, cfg?: ConfigFile): W
     const f = cfg.file;
     if (common.has('bit_num')) {
       const b = parseIntIn(common.get('bit_num')!, 'bit_num', 0, 16, f);
-      if (b === 0) throw new UserError(`${f}: bit_num=0 (mixed-bit search) is not supported; give a fixed bit_num in [1,16]`);
       fromCfg.bitNum = b;
+      if (b === 0) o.mixedBit = mixedBitOptions(cfg);
+    }
+    if (common.has('enable_encode')) {
+      const encode = parseBool(common.get('enable_encode')!, 'enable_encode', f);
+      const bits = fromCfg.bitNum ?? fromFlags.bitNum ?? 8;
+      if (!encode && bits !== 8 && bits !== 16) throw new UserError(`${f}: enable_encode must be true when bit_num is in [0,7] or [9,15] (bit_num=${bits})`);
+      o.encode = encode;
     }
     if (common.has('min_quant_weight_size')) fromCfg.minQuantWeightSize = parseIntIn(common.get('min_quant_weight_size')!, 'min_quant_weight_size', 0, 65535, f);
     if (common.has('min_quant_weight_channel')) fromCfg.minQuantWeightChannel = parseIntIn(common.get('min_quant_weight_channel')!, 'min_quant_weight_channel', 0, 65535, f);
@@ -52,7 +59,20 @@ export function weightQuantOptions(flags: WeightQuantFlags, cfg?: ConfigFile): W
   return { ...o, ...fromCfg, ...fromFlags };
 }
 
+/** [mixed_bit_weight_quant_param] with MindSpore's ranges: init_scale in (0, 1), max_iterations in [40, 65535]. */
+function mixedBitOptions(cfg: ConfigFile): MixedBitOptions {
+  const m = section(cfg, 'mixed_bit_weight_quant_param'), f = cfg.file;
+  const initScale = m.has('init_scale') ? Number(m.get('init_scale')) : 0.02;
+  if (!(initScale > 0 && initScale < 1)) throw new UserError(`${f}: init_scale should be in (0, 1), got "${m.get('init_scale')}"`);
+  return {
+    initScale,
+    maxIterations: m.has('max_iterations') ? parseIntIn(m.get('max_iterations')!, 'max_iterations', 40, 65535, f) : 40,
+    autoTune: m.has('auto_tune') ? parseBool(m.get('auto_tune')!, 'auto_tune', f) : false,
+  };
+}
+
 export const WEIGHT_QUANT_KEYS = {
   common_quant_param: ['quant_type', 'bit_num', 'min_quant_weight_size', 'min_quant_weight_channel', 'skip_quant_node', 'debug_info_save_path', 'enable_encode', 'workspace'],
+  mixed_bit_weight_quant_param: ['init_scale', 'auto_tune', 'use_cv_data', 'max_iterations'],
   weight_quant_param: ['per_channel', 'bias_correction', 'clip_search', 'dequant_strategy', 'quant_strategy', 'update_mindir', 'max_segments'],
 } as const;

@@ -7,9 +7,10 @@ import type { Graph, Node, Tensor, QuantParam } from '../ir/graph.js';
 import { QuantType } from '../ir/schema/ops.js';
 import { UserError, sizeOf } from '../ir/graph.js';
 import { bitUnpack, indexingDecode, sparseDecode } from './packing.js';
+import { fseDecode } from '../ir/fse.js';
 import { preferredDim, channelOf } from './preferred-dim.js';
 
-export const Compress = { NONE: 0, INDEXING: 1, SPARSE: 2, BITPACKING: 4 } as const;
+export const Compress = { NONE: 0, INDEXING: 1, SPARSE: 2, FSE: 3, BITPACKING: 4, FSE_INT: 5 } as const;
 
 /**
  * The zero point SPARSE storage fills skipped elements with, as the runtime's UnSparseTensorData computes it:
@@ -28,6 +29,7 @@ export function storedIntegers(t: Tensor): Int32Array {
   const bytes = t.raw ?? (t.data ? new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) : undefined);
   if (!bytes) throw new UserError(`tensor ${t.name}: quantized weight without data`);
   if (t.compress === Compress.INDEXING) return indexingDecode(bytes, bits, n);
+  if (t.compress === Compress.FSE_INT) return fseDecode(bytes, n, 'int') as Int32Array;
   if (t.compress === Compress.SPARSE) return sparseDecode(bytes, bits, n, sparseZeroPointAt(t.quant!, n));
   if (bits !== 8 && bits !== 16 && t.dtype !== 'int32' && t.quant?.length) return bitUnpack(bytes, bits, n);
   if (t.data) return Int32Array.from(t.data as ArrayLike<number>);

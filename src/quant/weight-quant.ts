@@ -11,6 +11,7 @@ import { encodeMinMax, quantize, qRange } from './params.js';
 import { preferredDim, channelOf } from './preferred-dim.js';
 import { bitPack, indexingSizeBits, indexingEncode, sparseBest, sparseEncode } from './packing.js';
 import { Compress, sparseZeroPointAt } from './dequant.js';
+import { mixedBitQuantize, MixedBitOptions } from './mixed-bit.js';
 
 export interface WeightQuantOptions {
   bitNum: number;
@@ -27,6 +28,10 @@ export interface WeightQuantOptions {
    * MindSpore's plain min/max, which wastes most of a few-bit grid on one outlier.
    */
   clipSearch?: boolean;
+  /** enable_encode=false: plain int8 / int16 storage (only at 8 and 16 bits). */
+  encode?: boolean;
+  /** bit_num=0: MindSpore's mixed-bit search with FSE storage ([mixed_bit_weight_quant_param]). */
+  mixedBit?: MixedBitOptions;
 }
 
 /** Shrink factors tried by the clipping search: 1, 0.99, ..., 0.30. */
@@ -71,6 +76,10 @@ export function weightQuantize(g: Graph, o: WeightQuantOptions): WeightQuantRow[
       else if (findOp(node.op)?.weights?.channelThreshold && t.shape[dim] <= o.minQuantWeightChannel)
         row.reason = `${t.shape[dim]} channels <= min_quant_weight_channel ${o.minQuantWeightChannel}`;
       if (row.reason) continue;
+      if (o.bitNum === 0) {
+        quantizeMixedBit(t, o.mixedBit ?? { initScale: 0.02, maxIterations: 40, autoTune: false }, row, users);
+        continue;
+      }
       const perChannel = (o.perChannel ?? true) && t.shape.length > 1 && !(node.op === 'MatMulFusion' && users.length > 1);
       const perChannelElems = n / t.shape[dim];
       // The gain check: too few elements per channel to pay for a QuantParam each.
@@ -89,8 +98,19 @@ export function weightQuantize(g: Graph, o: WeightQuantOptions): WeightQuantRow[
   return rows;
 }
 
+/** One weight through the mixed-bit search; a weight whose search fails stays float, with the reason. */
+function quantizeMixedBit(t: Tensor, o: MixedBitOptions, row: WeightQuantRow, users: Node[]): void {
+  const levels = mixedBitQuantize(t, o);
+  if (levels === undefined) {
+    row.reason = `the mixed-bit search found no step meeting init_scale ${o.initScale} (or too many levels for FSE)`;
+    return;
+  }
+  for (const u of users) u.quantType = QuantType.QUANT_WEIGHT;
+  Object.assign(row, { quantized: true, channels: 1, compress: `FSE, ${levels} levels`, bytesAfter: t.raw!.byteLength });
+}
+
 /** Replaces a float tensor's data by b-bit integers with one QuantParam per channel along `dim` (-1: one). */
-export function quantizeTensor(t: Tensor, dim: number, o: Pick<WeightQuantOptions, 'bitNum' | 'biasCorrection' | 'clipSearch'>): void {
+export function quantizeTensor(t: Tensor, dim: number, o: Pick<WeightQuantOptions, 'bitNum' | 'biasCorrection' | 'clipSearch' | 'encode'>): void {
   const data = t.data as Float32Array;
   const bits = o.bitNum;
   const [qmin, qmax] = qRange(bits);
@@ -117,7 +137,7 @@ export function quantizeTensor(t: Tensor, dim: number, o: Pick<WeightQuantOption
   // Bias correction factors make each channel's dequantized mean and spread match the float weights; the
   // runtime applies them only to per-channel weights.
   if (correct) biasCorrection(data, q, params, chan);
-  store(t, q, params, bits);
+  store(t, q, params, bits, o.encode ?? true);
 }
 
 /** Narrows every channel's [min, max] in place to the CLIP_FACTORS multiple with the least squared error. */
@@ -185,13 +205,14 @@ function correctionFactors(n: number, sr: number, sr2: number, sd: number, sd2: 
   return { varCorr, meanCorr: mr - md * varCorr };
 }
 
-/** Picks the smallest storage, as the converter's enable_encode does. */
-function store(t: Tensor, q: Int32Array, params: QuantParam[], bits: number): void {
+/** Picks the smallest storage, as the converter's enable_encode does; plain int8 / int16 without it. */
+function store(t: Tensor, q: Int32Array, params: QuantParam[], bits: number, encode: boolean): void {
   const n = q.length;
   const plainBits = bits * n;
   const idxBits = indexingSizeBits(q, bits);
   const sparse = sparseBest(q, bits, sparseZeroPointAt(params, n));
   let compress: number = bits === 8 || bits === 16 ? Compress.NONE : Compress.BITPACKING;
+  if (!encode) return void Object.assign(t, encodeWeight(q, params, bits, compress));
   if (Math.ceil(idxBits / 8) < Math.ceil(plainBits / 8) && idxBits <= sparse.sizeBits) compress = Compress.INDEXING;
   else if (Math.ceil(sparse.sizeBits / 8) < Math.ceil(plainBits / 8)) compress = Compress.SPARSE;
   Object.assign(t, encodeWeight(q, params, bits, compress));

@@ -9,6 +9,10 @@ import type { Field } from '../schema/ops.js';
 import { findOp } from '../op-registry.js';
 import { PRIMITIVE_TYPES } from '../schema/primitive-types.js';
 import { halfBytesToFloat32 } from '../numeric.js';
+import { fseDecode } from '../fse.js';
+
+/** weightQuantCompressType FSE: float centroids, decoded at load. */
+const FSE_COMPRESS = 3;
 import { META, SUBGRAPH, CNODE, TENSOR, QUANT, MS_IDENTIFIER, NodeType, dtypeOfTypeId } from '../schema/ms-common.js';
 
 export function readMs(buf: Uint8Array, file = 'model'): Graph {
@@ -71,8 +75,10 @@ function readTensor(t: Table, file: string): Tensor {
     const arr = plain ? typedArrayOf(dtype, bytes) : undefined;
     if (arr) tensor.data = arr;
     else tensor.raw = bytes;
-    // A float16 constant (--fp16=on) keeps its bytes and gets the float32 values the runtime casts it to.
+    // A float16 constant (--fp16=on) keeps its bytes and gets the float32 values the runtime casts it to; an
+    // FSE-coded float weight (mixed-bit) gets the values the runtime decodes.
     if (plain && dtype === 'float16') tensor.data = halfBytesToFloat32(bytes);
+    if (compress === FSE_COMPRESS && dtype === 'float32') tensor.data = fseDecode(bytes, sizeOf(shape), 'float') as Float32Array;
   }
   return tensor;
 }
