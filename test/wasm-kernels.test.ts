@@ -5,7 +5,7 @@
  */
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { useWasm } from '../src/cpu/wasm/index.js';
+import { useWasm, wasmKernels, setThreads } from '../src/cpu/wasm/index.js';
 import { conv2d, convReference } from '../src/cpu/conv.js';
 import { pool, poolReference } from '../src/cpu/pool.js';
 import { fullConnection } from '../src/cpu/matmul.js';
@@ -88,6 +88,26 @@ describe('WebAssembly kernels', () => {
       useWasm(true);
       expect(Array.from(fast.data)).toEqual(Array.from(ref.data));
     });
+
+  it('a part that fails on a worker runs again on the calling thread: a call throws, never hangs, and the pool goes on', (t) => {
+    const k = wasmKernels();
+    if (!k || k.workers === 0) return t.skip();
+    console.log(`pool: ${k.workers} worker(s)`);
+    const threads = k.threads;
+    setThreads(2);
+    try {
+      const out = k.alloc(16), a = k.put(new Float32Array(16).fill(1)), packed = k.alloc(64), bias = k.alloc(4);
+      k.k.packWeights(k.put(new Float32Array(16).fill(2)), 4, 4, packed);
+      const part = (m0: number, m1: number, src: number) => [m0, m1, 4, 4, src, 4, packed, bias, out, 4, 0];
+      // the worker's rows read far past the memory: it traps there, then here, and the error reaches the caller
+      expect(() => k.parallel('gemm', [part(0, 2, a), part(2, 4, 0x7ff00000)])).toThrow(/out of bounds/);
+      k.parallel('gemm', [part(0, 2, a), part(2, 4, a)]);
+      expect(Array.from(k.read(out, 16))).toEqual(new Array(16).fill(8));
+    } finally {
+      k.release();
+      setThreads(threads);
+    }
+  });
 
   it('QuantDTypeCast both ways: bit-exact, ties, NaN and infinities included', () => {
     const g = new Graph();

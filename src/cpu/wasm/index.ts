@@ -37,9 +37,13 @@ export type Task = (typeof TASKS)[number];
 const HEAP_BASE = 65536;
 const PAGE = 65536;
 
-/** Control words: [0] generation, [1] workers done, then one task slot (kernel index, argument count, args) per worker. */
+/**
+ * Control words: [0] generation, [1] workers done, [2] the memory's size in pages when the task was posted, [3]
+ * unused; then one task slot per worker: kernel index, status (1 when the part threw), argument count, arguments.
+ */
+const HEADER = 4;
 const SLOT = 40;
-const CONTROL_WORDS = 2 + 16 * SLOT;
+const CONTROL_WORDS = HEADER + 16 * SLOT;
 
 export class WasmKernels {
   private top = HEAP_BASE;
@@ -134,41 +138,59 @@ export class WasmKernels {
       return;
     }
     if (parts.length > this.threads) throw new Error(`WasmKernels: ${parts.length} parts for ${this.threads} threads`);
+    if (parts.some((p) => p.length > SLOT - 3)) throw new Error(`WasmKernels: ${task} takes more arguments than a task slot holds`);
     for (let w = 0; w < this.workers; w++) {
-      const args = parts[w + 1], base = 2 + w * SLOT;
+      const args = parts[w + 1], base = HEADER + w * SLOT;
       c[base] = args ? TASKS.indexOf(task) : -1;
+      c[base + 1] = 0;
       if (args) {
-        c[base + 1] = args.length;
-        c.set(args, base + 2);
+        c[base + 2] = args.length;
+        c.set(args, base + 3);
       }
     }
+    c[2] = this.memory.buffer.byteLength / PAGE;
     Atomics.store(c, 1, 0);
     Atomics.add(c, 0, 1);
     Atomics.notify(c, 0);
-    (this.k[task] as (...a: number[]) => void)(...parts[0]);
+    const run = (args: number[]) => (this.k[task] as (...a: number[]) => void)(...args);
+    run(parts[0]);
     for (;;) {
       const done = Atomics.load(c, 1);
       if (done === this.workers) break;
       Atomics.wait(c, 1, done);
     }
+    // A part a worker could not run (its view of the grown memory lagging, say) runs here: the same
+    // arithmetic on the same memory, so the result does not depend on which thread ran it.
+    for (let w = 0; w < this.workers; w++) if (c[HEADER + w * SLOT + 1] && parts[w + 1]) run(parts[w + 1]);
   }
 }
 
 /** What a worker runs: instantiate the module on the shared memory, then serve task slots forever. */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { module, memory, control, slot, names, slotWords } = workerData;
+const { module, memory, control, slot, names, slotWords, header } = workerData;
 const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const fns = names.map((n) => k[n]);
 const c = new Int32Array(control);
 let gen = Atomics.load(c, 0);
+let pages = memory.buffer.byteLength / 65536;
 parentPort.postMessage('ready');
 for (;;) {
   Atomics.wait(c, 0, gen);
   gen = Atomics.load(c, 0);
-  const base = 2 + slot * slotWords;
+  const base = header + slot * slotWords;
   const fn = c[base];
-  if (fn >= 0) fns[fn](...c.subarray(base + 2, base + 2 + c[base + 1]));
+  try {
+    // The main thread grew the shared memory: growing by 0 pages here makes this thread's instance see the new
+    // size at once (bulk memory copies check it), instead of whenever the engine's interrupt arrives.
+    if (c[2] !== pages) {
+      memory.grow(0);
+      pages = c[2];
+    }
+    if (fn >= 0) fns[fn](...c.subarray(base + 3, base + 3 + c[base + 2]));
+  } catch {
+    c[base + 1] = 1; // the main thread runs this part itself; a worker never dies with the pool waiting on it
+  }
   Atomics.add(c, 1, 1);
   Atomics.notify(c, 1);
 }`;
@@ -182,7 +204,7 @@ async function startWorkers(module: WebAssembly.Module, memory: WebAssembly.Memo
   const { Worker } = await import('node:worker_threads');
   const started = Array.from({ length: count }, (_, slot) => new Promise<void>((resolve, reject) => {
     const w = new Worker(WORKER_SOURCE, {
-      eval: true, workerData: { module, memory, control: control.buffer, slot, names: [...TASKS], slotWords: SLOT },
+      eval: true, workerData: { module, memory, control: control.buffer, slot, names: [...TASKS], slotWords: SLOT, header: HEADER },
     });
     w.once('message', () => {
       w.unref(); // the pool never keeps a process alive (only its start-up does)
