@@ -74,11 +74,15 @@ describe('converter_lite --quantType=PostTraining', () => {
       return readMs(new Uint8Array(readFileSync(`${r.out}.ms`)));
     };
     const floatIo = load(), int8Io = load('--inputDataType=INT8', '--outputDataType=INT8'), uint8Io = load('--inputDataType=UINT8', '--outputDataType=UINT8');
-    // No cast at the borders: the first conv reads the graph input, the MatMul writes the graph output. The casts
-    // around the two MaxPools stay (MindSpore's CPU full quantization keeps pooling in float).
+    // No cast at all: the first conv reads the graph input, the MatMul writes the graph output, and the two
+    // MaxPools run int8 on their input's parameters (float I/O keeps MindSpore's float pooling between casts).
     const casts = (g: typeof floatIo) => g.nodes.filter((n) => n.op === 'QuantDTypeCast');
-    expect(casts(int8Io).length).toBe(casts(floatIo).length - 2);
-    expect(casts(int8Io).some((n) => n.inputs[0] === int8Io.inputs[0] || n.outputs[0] === int8Io.outputs[0])).toBe(false);
+    expect(casts(floatIo).length).toBe(6);
+    expect(casts(int8Io)).toEqual([]);
+    const pools = int8Io.nodes.filter((n) => n.op === 'MaxPoolFusion');
+    expect(pools.map((n) => [n.quantType, int8Io.tensors[n.inputs[0]].dtype, int8Io.tensors[n.outputs[0]].dtype])).toEqual([[5, 'int8', 'int8'], [5, 'int8', 'int8']]);
+    for (const n of pools) expect(int8Io.tensors[n.outputs[0]].quant).toEqual(int8Io.tensors[n.inputs[0]].quant);
+    expect(int8Io.nodes.every((n) => n.quantType === 5)).toBe(true);
     expect(int8Io.nodes.find((n) => n.inputs[0] === int8Io.inputs[0])!.op).toBe('Conv2DFusion');
     const [inT, outT] = [int8Io.tensors[int8Io.inputs[0]], int8Io.tensors[int8Io.outputs[0]]];
     expect([inT.name, inT.dtype, outT.name, outT.dtype]).toEqual(['Input3', 'int8', 'Plus214_Output_0', 'int8']);
@@ -87,7 +91,7 @@ describe('converter_lite --quantType=PostTraining', () => {
     const u = [uint8Io.tensors[uint8Io.inputs[0]], uint8Io.tensors[uint8Io.outputs[0]]];
     expect(u.map((t) => t.dtype)).toEqual(['uint8', 'uint8']);
     expect(u[0].quant![0].zeroPoint).toBe(inT.quant![0].zeroPoint + 128);
-    const border = casts(uint8Io).filter((n) => n.inputs[0] === uint8Io.inputs[0] || n.outputs[0] === uint8Io.outputs[0]);
+    const border = casts(uint8Io);
     expect(border.map((n) => [n.name.split('_')[0], n.attrs.src_t, n.attrs.dst_t]).sort()).toEqual([['int8touint8', 32, 37], ['uint8toint8', 37, 32]]);
     // The caller quantizes the input as the float model's border cast would (C round of x / scale + zp).
     const p = inT.quant![0], inv = Math.fround(1 / Math.fround(p.scale));

@@ -7,6 +7,7 @@ import { loadModel, Fmk } from '../src/convert.js';
 import { readMs } from '../src/ir/import/ms.js';
 import { writeMs } from '../src/ir/export/ms.js';
 import { run } from '../src/cpu/executor.js';
+import { maxPoolInt8 } from '../src/cpu/int8.js';
 import { statisticsCollector } from '../src/calibrate.js';
 import { fullQuantize, FullQuantOptions } from '../src/quant/full-quant.js';
 import { klThresholdBin, activationRange, CALIBRATION_METHODS } from '../src/quant/calibrators.js';
@@ -50,6 +51,21 @@ describe('calibrator arithmetic', () => {
     const ro = activationRange('REMOVAL_OUTLIER', { tensor: 0, name: 'b', min: -9, max: 99, nanCount: 0, infCount: 0, lowSum: -6, highSum: 16, samples: 2 });
     expect([ro.lo, ro.hi]).toEqual([-3, 8]);
     expect(ro.scale).toBeCloseTo(11 / 255, 6);
+  });
+});
+
+describe('int8 MaxPool (nnacl pooling_int8)', () => {
+  const node = { name: 'p', op: 'MaxPoolFusion', attrs: { kernel_size: [2, 2], strides: [2, 2], pad: [0, 0, 0, 0], pad_mode: 0 }, inputs: [0], outputs: [1], quantType: 5 };
+  const q = (scale: number, zeroPoint: number) => [{ scale, zeroPoint, min: 0, max: 0, narrowRange: true, numBits: 8, inited: true, varCorr: 1, meanCorr: 0, dstDtype: 32, roundType: 1, multiplier: 1 }];
+  const graphWith = (outScale: number, outZp: number) => ({ tensors: [{ name: 'x', quant: q(0.5, 3) }, { name: 'y', quant: q(outScale, outZp) }] }) as unknown as Graph;
+  // 1x2x4x1 NHWC: windows {-7, 5, -128, 0} and {12, 127, 9, -3}.
+  const x = { shape: [1, 2, 4, 1], data: Int8Array.from([-7, 5, 12, 127, -128, 0, 9, -3]) };
+  it('is the plain max when the output keeps the input parameters', () => {
+    expect(Array.from(maxPoolInt8(node, [x], graphWith(0.5, 3))[0].data)).toEqual([5, 127]);
+  });
+  it('rescales by in_scale / out_scale with C round and an int8 wrap when they differ', () => {
+    // (5 - 3) * 0.5 / 0.2 = 5 -> 5 - 10 = -5; (127 - 3) * 2.5 = 310 -> 300 wraps to 44.
+    expect(Array.from(maxPoolInt8(node, [x], graphWith(0.2, -10))[0].data)).toEqual([-5, 44]);
   });
 });
 

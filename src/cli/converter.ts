@@ -109,6 +109,8 @@ export function converterMain(argv: string[]): Promise<number> {
       const batchSize = 8;
       const options = {
         ...quant, batchSize,
+        // An int8-I/O graph goes int8 through its MaxPools too, so no QuantDTypeCast is left between its borders.
+        int8Pooling: [o.inputDataType, o.outputDataType].some((t) => t === 'INT8' || t === 'UINT8'),
         collect: statisticsCollector({ device: o.device, log: o.quiet ? undefined : log, onProgress: progressReporter(!!o.quiet, batchSize) }),
       };
       const floatSize = writeMs(g).length;

@@ -1,6 +1,7 @@
 /** Pooling on NHWC: MaxPoolFusion and AvgPoolFusion (the average excludes padding). */
 import { defineOp, ACT, out, staticInputShape } from './define.js';
 import { pool } from '../cpu/pool.js';
+import { maxPoolInt8 } from '../cpu/int8.js';
 import * as K from '../shaders/kernels.js';
 import { poolGeometry } from '../ir/op-params.js';
 import { PadMode, Field } from '../ir/schema/ops.js';
@@ -24,5 +25,7 @@ for (const name of ['MaxPoolFusion', 'AvgPoolFusion'])
       return out([p.n, p.oh, p.ow, p.c]);
     },
     cpu: pool,
+    // Full quantization makes a MaxPool int8 only on request (FullQuantOptions.int8Pooling); a .ms may hold one.
+    int8Kernel: name === 'MaxPoolFusion' ? maxPoolInt8 : undefined,
     gpu: (c) => c.one(K.pool(poolGeometry(c.node, c.inShape(0)), name === 'MaxPoolFusion', c.act), [c.node.inputs[0]]),
   });

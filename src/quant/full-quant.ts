@@ -32,6 +32,13 @@ export interface FullQuantOptions {
   histograms?: boolean;
   /** Nodes that stay float (`skip_quant_node`), e.g. the layers a sensitivity run finds costly. */
   skipQuantNode?: string[];
+  /**
+   * MaxPool (without a fused activation) runs int8 too, as data movement: the max of int8 values with the input's
+   * parameters on the output is exact (MindSpore's PropagateQuantParamPass treats pooling the same way, and the
+   * runtime's MaxPoolingOptInt8 is a plain max when the parameters agree). Off by default, where MindSpore's CPU
+   * node selection keeps pooling float; on for int8 graph I/O, so the graph has no QuantDTypeCast left.
+   */
+  int8Pooling?: boolean;
 }
 
 export interface QuantReportRow {
@@ -54,8 +61,11 @@ export interface FullQuantResult {
   ranges: Map<number, ActivationRange>;
 }
 
-/** The op's full-quantization role from its definition: int8 compute with a weight, or int8 data movement. */
-const int8Role = (op: string) => findOp(op)?.int8;
+/** The node's full-quantization role from its op's definition: int8 compute with a weight, or int8 data movement. */
+function int8Role(n: Node, int8Pooling = false): 'compute' | 'move' | undefined {
+  if (int8Pooling && n.op === 'MaxPoolFusion' && !n.attrs.activation_type) return 'move';
+  return findOp(n.op)?.int8;
+}
 
 function isFloatData(g: Graph, id: number): boolean {
   return id >= 0 && !g.isConst(id) && g.tensors[id].dtype === 'float32';
@@ -65,10 +75,10 @@ function isFloatData(g: Graph, id: number): boolean {
  * Nodes that will run int8: conv / FC / MatMul with a constant weight, and the data movement between them
  * (`eligible` narrows the choice: a quantization-aware model's nodes need its parameters on their tensors).
  */
-export function selectQuantNodes(g: Graph, eligible: (n: Node) => boolean = () => true): Set<Node> {
+export function selectQuantNodes(g: Graph, eligible: (n: Node) => boolean = () => true, int8Pooling = false): Set<Node> {
   const q = new Set<Node>();
   for (const n of g.nodes) {
-    if (int8Role(n.op) !== 'compute' || !isFloatData(g, n.inputs[0]) || !eligible(n)) continue;
+    if (int8Role(n) !== 'compute' || !isFloatData(g, n.inputs[0]) || !eligible(n)) continue;
     const w = g.tensors[n.inputs[1]];
     if (!(w?.data instanceof Float32Array) || w.shape.length < 2) continue;
     if (n.op === 'MatMulFusion' && (w.shape.length !== 2 || n.attrs.transpose_a)) continue;
@@ -80,7 +90,7 @@ export function selectQuantNodes(g: Graph, eligible: (n: Node) => boolean = () =
   while (grew) {
     grew = false;
     for (const n of g.nodes) {
-      if (int8Role(n.op) !== 'move' || q.has(n) || !isFloatData(g, n.inputs[0]) || !eligible(n)) continue;
+      if (int8Role(n, int8Pooling) !== 'move' || q.has(n) || !isFloatData(g, n.inputs[0]) || !eligible(n)) continue;
       const p = prod.get(n.inputs[0]);
       const users = cons.get(n.outputs[0]) ?? [];
       if ((p && q.has(p)) || (users.length && users.every((u) => q.has(u)))) {
@@ -106,7 +116,7 @@ function quantizeNodes(g: Graph, quantNodes: Set<Node>, param: (id: number) => Q
   const order = g.nodes.filter((n) => quantNodes.has(n));
   for (const n of order) {
     n.quantType = QuantType.QUANT_ALL;
-    if (int8Role(n.op) === 'compute') quantizeWeightAndBias(g, n, param(n.inputs[0]), perChannel, wMax, weightParams(n));
+    if (int8Role(n) === 'compute') quantizeWeightAndBias(g, n, param(n.inputs[0]), perChannel, wMax, weightParams(n));
   }
   for (const n of order) Object.assign(g.tensors[n.outputs[0]], { dtype: 'int8', quant: [param(n.outputs[0])] });
   return insertCasts(g, quantNodes, param);
@@ -131,7 +141,7 @@ export async function fullQuantize(g: Graph, samples: SampleSource, o: FullQuant
   const aRange: [number, number] = [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1];
   const wMax = 2 ** (bits - 1) - 1;
   const skip = new Set(o.skipQuantNode ?? []);
-  const quantNodes = selectQuantNodes(g, (n) => !skip.has(n.name));
+  const quantNodes = selectQuantNodes(g, (n) => !skip.has(n.name), o.int8Pooling);
   const order = g.nodes.filter((n) => quantNodes.has(n));
   const tensors = new Set<number>();
   for (const n of order) {
@@ -144,7 +154,7 @@ export async function fullQuantize(g: Graph, samples: SampleSource, o: FullQuant
   const ranges = new Map<number, ActivationRange>();
   for (const id of tensors) ranges.set(id, activationRange(o.method, stats.get(id)!, aRange[0], aRange[1]));
   // Data movement does not change values: its output keeps its input's parameters exactly.
-  for (const n of order) if (int8Role(n.op) === 'move') ranges.set(n.outputs[0], ranges.get(n.inputs[0])!);
+  for (const n of order) if (int8Role(n, o.int8Pooling) === 'move') ranges.set(n.outputs[0], ranges.get(n.inputs[0])!);
 
   // Float copies of what bias correction and the report compare against.
   const floatGraph = g.clone();
