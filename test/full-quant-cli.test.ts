@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, existsSync, copyFi
 import { cppFloat } from '../src/quant/debug-info.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { cli } from './helpers/cli.js';
+import { cli, cliAsync } from './helpers/cli.js';
 import { model, mnistDigits, ROOT, IMAGENET, argmax, PHOTOS, photo } from './helpers/data.js';
 import { run } from '../src/cpu/executor.js';
 import { readMs } from '../src/ir/import/ms.js';
@@ -133,14 +133,18 @@ describe('converter_lite --quantType=PostTraining', () => {
     const target = all.before / 2;
     const r = convert(cfg(target));
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/Accuracy target [\d.]+% mean relative error on 2 held-back calibration sample\(s\): met/);
+    expect(r.stdout).toMatch(/Accuracy target [\d.]+% mean relative error on 12 calibration samples, each held back once \(5-fold\): met/);
     const s = summary(r.stdout);
     console.log(`mnist-8 accuracy_target ${target.toFixed(3)}%: ${s.before}% -> ${s.after}%, float: ${s.kept.join(', ')}, int8 weights ${s.int8Share}%`);
     expect(s.kept.length).toBeGreaterThan(0);
     expect(s.after).toBeLessThanOrEqual(target);
     const g = readMs(new Uint8Array(readFileSync(`${r.out}.ms`)));
-    for (const n of g.nodes.filter((x) => ['Conv2DFusion', 'MatMulFusion'].includes(x.op)))
-      expect([n.name, n.quantType === 5]).toEqual([n.name, !s.kept.includes(n.name)]);
+    // The kept layers compute in float from int8 weights (QUANT_WEIGHT, per channel); the others are int8.
+    for (const n of g.nodes.filter((x) => ['Conv2DFusion', 'MatMulFusion'].includes(x.op))) {
+      expect([n.name, n.quantType]).toEqual([n.name, s.kept.includes(n.name) ? 4 : 5]);
+      expect(g.tensors[n.inputs[1]].dtype).toBe('int8');
+    }
+    expect(s.int8Share).toBe(100);
   }, 120_000);
 
   it('debug_info_save_path writes MindSpore\'s quant_param.csv, round_<i>.csv and output_summary.csv', () => {
@@ -175,19 +179,19 @@ describe('converter_lite --quantType=PostTraining', () => {
     expect(['1e-05', '0.000123', '123456', '1.23457e+06', '0.1', '-2.5', '0'].join()).toBe([1e-5, 0.000123, 123456, 1234567, 0.1, -2.5, 0].map(cppFloat).join());
   });
 
-  it('accuracy_target on SqueezeNet with REMOVAL_OUTLIER (17 photos): met on the held-back photos with most weights int8, layers listed', () => {
+  it('accuracy_target on SqueezeNet with REMOVAL_OUTLIER (17 photos): top-1 back to >= 16/17 with >= 80 % of the weights int8, layers listed', async () => {
     const imgs = path.join(dir, 'photos17');
     mkdirSync(imgs);
     for (const f of PHOTOS) copyFileSync(path.join(IMAGENET, f), path.join(imgs, f));
     const cfgFile = path.join(dir, 'ro-target.cfg');
-    writeFileSync(cfgFile, `[common_quant_param]\nquant_type=FULL_QUANT\n[full_quant_param]\nactivation_quant_method=REMOVAL_OUTLIER\naccuracy_target=60\n` +
+    writeFileSync(cfgFile, `[common_quant_param]\nquant_type=FULL_QUANT\n[full_quant_param]\nactivation_quant_method=REMOVAL_OUTLIER\naccuracy_target=150\n` +
       `[data_preprocess_param]\ncalibrate_path=data_0:${imgs}\ncalibrate_size=17\ninput_type=IMAGE\nimage_to_format=BGR\nnormalize_mean=[0,0,0]\nnormalize_std=[1,1,1]\nresize_width=224\nresize_height=224\n`);
     const out = path.join(dir, 'sq-target');
-    const r = cli('converter_lite', ['--fmk=ONNX', `--modelFile=${model('onnx/squeezenet1.1-fp32.onnx')}`, `--outputFile=${out}`, `--configFile=${cfgFile}`, '--device=cpu', '--quiet']);
+    const r = await cliAsync('converter_lite', ['--fmk=ONNX', `--modelFile=${model('onnx/squeezenet1.1-fp32.onnx')}`, `--outputFile=${out}`, `--configFile=${cfgFile}`, '--device=cpu', '--quiet']);
     expect(r.code, r.stderr).toBe(0);
     const kept = r.stdout.match(/kept in float: (.*)\n/)![1].split(', ');
-    const share = Number(r.stdout.match(/int8 weights: ([\d.]+)%/)![1]);
-    expect(r.stdout).toMatch(/Accuracy target 60% mean relative error on 3 held-back calibration sample\(s\): met/);
+    const [share, compute] = r.stdout.match(/int8 weights: ([\d.]+)% of the quantizable weight elements \(int8 compute on ([\d.]+)%/)!.slice(1).map(Number);
+    expect(r.stdout).toMatch(/Accuracy target 150% mean relative error on 17 calibration samples, each held back once \(5-fold\): met/);
     const q = readMs(new Uint8Array(readFileSync(`${out}.ms`)));
     const float = loadModel(readBytes(model('onnx/squeezenet1.1-fp32.onnx')), 'ONNX', 'sq');
     let same = 0;
@@ -195,13 +199,12 @@ describe('converter_lite --quantType=PostTraining', () => {
       const x = photo(p, 224, 224, { channels: 'BGR' });
       if (argmax(run(q, [{ shape: [1, 224, 224, 3], data: x }])[0].data) === argmax(run(float, [{ shape: [1, 224, 224, 3], data: x }])[0].data)) same++;
     }
-    console.log(`SqueezeNet REMOVAL_OUTLIER accuracy_target 60%: ${kept.length} layers float (${kept.join(', ')}), ${share}% of weights int8, top-1 = float on ${same}/17`);
+    console.log(`SqueezeNet REMOVAL_OUTLIER accuracy_target 150%: ${kept.length} layers float (${kept.join(', ')}), ${share}% of weights int8 (int8 compute on ${compute}%), top-1 = float on ${same}/17`);
     expect(kept.length).toBeGreaterThan(0);
-    for (const name of kept) expect(q.nodes.find((n) => n.name === name)!.quantType).not.toBe(5);
+    for (const name of kept) expect(q.nodes.find((n) => n.name === name)!.quantType).toBe(4);
     expect(share).toBeGreaterThanOrEqual(80);
-    // The issue asks for >= 16/17 here; the 3 held-back photos do not contain the near ties that flip, so the
-    // chosen layers give 14/17 (docs/ACCURACY.md). Guard against getting worse than all-int8 REMOVAL_OUTLIER.
-    expect(same).toBeGreaterThanOrEqual(14);
+    // All int8, REMOVAL_OUTLIER agrees on 14/17 (its clipped logits flip near ties).
+    expect(same).toBeGreaterThanOrEqual(16);
   }, 300_000);
 
   const bad: [string, string, RegExp][] = [

@@ -182,10 +182,12 @@ function postTrainingBits(v: string): number {
 
 function fallbackSummary(r: FallbackReport, floatSize: number, size: number): string {
   const met = r.errorAfter <= r.target ? 'met' : 'NOT met (every int8 layer tried)';
-  return `Accuracy target ${r.target}% mean relative error on ${r.heldBack} held-back calibration sample(s): ${met}\n` +
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  return `Accuracy target ${r.target}% mean relative error on ${r.samples} calibration samples, each held back once (${r.folds}-fold): ${met}\n` +
     `  all int8: ${r.errorBefore.toFixed(3)}%; result: ${r.errorAfter.toFixed(3)}%\n` +
     `  kept in float: ${r.keptFloat.length ? r.keptFloat.join(', ') : 'none'}\n` +
-    `  int8 weights: ${(100 * r.int8WeightShare).toFixed(1)}% of the quantizable weight elements; model ${floatSize} -> ${size} bytes (${(size / floatSize).toFixed(3)}x)\n`;
+    `  int8 weights: ${pct(r.int8WeightShare)} of the quantizable weight elements (int8 compute on ${pct(r.int8ComputeShare)}, the float layers' weights stored int8); ` +
+    `model ${floatSize} -> ${size} bytes (${(size / floatSize).toFixed(3)}x)\n`;
 }
 
 function fullQuantSummary(r: FullQuantResult, method: string, samples: number): string {

@@ -244,13 +244,16 @@ async function biasCorrect(g: Graph, floatGraph: Graph, convs: Node[], samples: 
     for (const [outId, conv] of watch) {
       const fIn = values.get(floatNode.get(conv.name)!.inputs[0])!, fOut = values.get(outId)!;
       const inQ = g.tensors[conv.inputs[0]].quant![0], outQ = g.tensors[conv.outputs[0]].quant![0];
-      const xq = Int8Array.from(fIn.data, (v) => Math.max(-128, Math.min(127, roundHalfAway(v / inQ.scale + inQ.zeroPoint))));
+      const xq = new Int8Array(fIn.data.length);
+      for (let i = 0; i < xq.length; i++) xq[i] = Math.max(-128, Math.min(127, roundHalfAway(fIn.data[i] / inQ.scale + inQ.zeroPoint)));
       const ins = conv.inputs.map((id, k) => (k === 0 ? { shape: fIn.shape, data: xq } : { shape: g.tensors[id].shape, data: g.tensors[id].data! }));
       const [q] = conv2dInt8(conv, ins, g);
       const oc = fOut.shape[fOut.shape.length - 1];
       const d = diffs.get(conv) ?? new Float64Array(oc);
       const pixels = fOut.data.length / oc;
-      for (let i = 0; i < fOut.data.length; i++) d[i % oc] += (fOut.data[i] - (q.data[i] - outQ.zeroPoint) * outQ.scale) / pixels;
+      const { scale, zeroPoint } = outQ;
+      for (let p = 0, i = 0; p < pixels; p++)
+        for (let c = 0; c < oc; c++, i++) d[c] += (fOut.data[i] - (q.data[i] - zeroPoint) * scale) / pixels;
       diffs.set(conv, d);
     }
   }
