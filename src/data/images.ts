@@ -15,17 +15,26 @@ export interface RgbImage {
 /** Bilinear resize with OpenCV's INTER_LINEAR pixel-center convention. */
 export function resizeBilinear(img: RgbImage, width: number, height: number): RgbImage {
   const out = new Uint8Array(width * height * 3);
+  const src = img.data, rowLen = img.width * 3;
   const sx = img.width / width, sy = img.height / height;
-  for (let y = 0; y < height; y++) {
+  // Column taps once per image: byte offsets of x0 / x1 and the weight of x1.
+  const x0s = new Int32Array(width), x1s = new Int32Array(width), wxs = new Float64Array(width);
+  for (let x = 0; x < width; x++) {
+    const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), img.width - 1);
+    const x0 = Math.floor(fx);
+    x0s[x] = x0 * 3;
+    x1s[x] = Math.min(x0 + 1, img.width - 1) * 3;
+    wxs[x] = fx - x0;
+  }
+  for (let y = 0, o = 0; y < height; y++) {
     const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), img.height - 1);
-    const y0 = Math.floor(fy), y1 = Math.min(y0 + 1, img.height - 1), wy = fy - y0;
+    const y0 = Math.floor(fy), wy = fy - y0;
+    const r0 = y0 * rowLen, r1 = Math.min(y0 + 1, img.height - 1) * rowLen;
     for (let x = 0; x < width; x++) {
-      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), img.width - 1);
-      const x0 = Math.floor(fx), x1 = Math.min(x0 + 1, img.width - 1), wx = fx - x0;
-      for (let c = 0; c < 3; c++) {
-        const p = (yy: number, xx: number) => img.data[(yy * img.width + xx) * 3 + c];
-        const v = (p(y0, x0) * (1 - wx) + p(y0, x1) * wx) * (1 - wy) + (p(y1, x0) * (1 - wx) + p(y1, x1) * wx) * wy;
-        out[(y * width + x) * 3 + c] = Math.round(v);
+      const a = x0s[x], b = x1s[x], wx = wxs[x];
+      for (let c = 0; c < 3; c++, o++) {
+        const v = (src[r0 + a + c] * (1 - wx) + src[r0 + b + c] * wx) * (1 - wy) + (src[r1 + a + c] * (1 - wx) + src[r1 + b + c] * wx) * wy;
+        out[o] = Math.round(v);
       }
     }
   }
@@ -54,14 +63,17 @@ export function toTensor(img: RgbImage, o: ToTensorOptions = {}): Float32Array {
   const c = order === 'GRAY' ? 1 : 3;
   const n = img.width * img.height;
   const out = new Float32Array(n * c);
+  const d = img.data;
+  // Source channel of each output channel, and that channel's mean and std.
+  const from = order === 'BGR' ? [2, 1, 0] : [0, 1, 2];
+  const mean = Array.from({ length: c }, (_, k) => o.mean?.[k] ?? 0), std = Array.from({ length: c }, (_, k) => o.std?.[k] ?? 1);
+  const chw = o.layout === 'CHW';
   for (let i = 0; i < n; i++) {
-    const r = img.data[3 * i], g = img.data[3 * i + 1], b = img.data[3 * i + 2];
-    const px = order === 'GRAY' ? [0.299 * r + 0.587 * g + 0.114 * b] : order === 'BGR' ? [b, g, r] : [r, g, b];
-    for (let k = 0; k < c; k++) {
-      const v = (px[k] - (o.mean?.[k] ?? 0)) / (o.std?.[k] ?? 1);
-      if (o.layout === 'CHW') out[k * n + i] = v;
-      else out[i * c + k] = v;
+    if (order === 'GRAY') {
+      out[i] = (0.299 * d[3 * i] + 0.587 * d[3 * i + 1] + 0.114 * d[3 * i + 2] - mean[0]) / std[0];
+      continue;
     }
+    for (let k = 0; k < 3; k++) out[chw ? k * n + i : i * 3 + k] = (d[3 * i + from[k]] - mean[k]) / std[k];
   }
   return out;
 }
