@@ -3,9 +3,10 @@
  * SqueezeNet 1.1, VWW (the float TFLite model, against onnxruntime only where an ONNX form exists), UltraFace
  * RFB-320 and mnist-8, at 1 and 2 threads each (the same count for both), plus the int8 executor on the
  * PostTraining SqueezeNet. Inputs are decoded and laid out before any timed region; each figure is the
- * minimum of --runs runs after warm-up. Timings never appear in tests.
+ * minimum of --runs runs after warm-up. Then the calibration image pipeline (`images`). Timings never appear
+ * in tests.
  *
- *   npm run bench [-- --runs=20 --models=squeezenet,ultraface]
+ *   npm run bench [-- --runs=20 --models=squeezenet,ultraface,images]
  */
 import * as ort from 'onnxruntime-node';
 import { loadModel, Fmk } from '../src/convert.js';
@@ -14,12 +15,18 @@ import { setThreads, useWasm } from '../src/cpu/wasm/index.js';
 import { fullQuantize } from '../src/quant/full-quant.js';
 import { statisticsCollector } from '../src/calibrate.js';
 import type { Graph } from '../src/ir/graph.js';
-import { model, readBytes, photo, PHOTOS, nhwcToNchw, mnistDigits, SHARED } from '../test/helpers/data.js';
+import { model, readBytes, photo, PHOTOS, nhwcToNchw, mnistDigits, SHARED, IMAGENET } from '../test/helpers/data.js';
+import { calibrationSource } from '../src/quant/calib-data.js';
+import { NativeImageDecoder } from '../src/data/native-decode.js';
+import { decodeImage } from '../src/data/decode.js';
+import { resizeBilinear, toTensor } from '../src/data/images.js';
 import path from 'node:path';
+import { mkdtempSync, copyFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const arg = (name: string, def: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def;
 const runs = Number(arg('runs', '20'));
-const which = arg('models', 'squeezenet,vww,ultraface,mnist').split(',');
+const which = arg('models', 'squeezenet,vww,ultraface,mnist,images').split(',');
 
 interface Bench { name: string; file: string; fmk: Fmk; onnx?: string; shape: number[]; input: () => Float32Array }
 const BENCHES: Bench[] = [
@@ -75,4 +82,29 @@ for (const b of BENCHES.filter((x) => which.includes(x.name))) {
 const widths = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
 console.log(`\n${rows.map((r) => r.map((v, k) => v.padEnd(widths[k])).join('  ')).join('\n')}`);
 console.log(`(minimum of ${runs} runs after warm-up; inputs prepared before timing; ratio = ours / onnxruntime)`);
+if (which.includes('images')) await imagePipeline();
+
+/**
+ * The calibration image pipeline on the 17 shared photos (SqueezeNet's preprocessing: 224x224 bilinear, BGR):
+ * files read, decoded, resized and normalized, as `calibrationSource` serves them with decoding ahead (sharp in
+ * its helper thread), against the JS decoders one photo after another. Files are in the page cache (warm-up).
+ */
+async function imagePipeline(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'webptq-bench-'));
+  for (const f of PHOTOS) copyFileSync(path.join(IMAGENET, f), path.join(dir, f));
+  const g = loadModel(readBytes(model('onnx/squeezenet1.1-fp32.onnx')), 'ONNX', 'sq');
+  const image = { format: 'BGR' as const, resize: { width: 224, height: 224, method: 'LINEAR' as const } };
+  const files = PHOTOS.map((f) => path.join(dir, f));
+  const jsMs = await minMs(() => files.map((f) => toTensor(resizeBilinear(decodeImage(new Uint8Array(readFileSync(f)), f), 224, 224), { channels: 'BGR' })));
+  const native = NativeImageDecoder.get();
+  const src = calibrationSource(g, { dirs: [dir], count: files.length, inputType: 'IMAGE', image });
+  const aheadMs = await minMs(() => {
+    src.prefetch!(0, files.length);
+    return files.map((_, i) => src.get(i));
+  });
+  const rate = (ms: number) => (files.length / ms) * 1000;
+  console.log(`\nimage pipeline, ${files.length} photos (decode + resize 224x224 + normalize): ` +
+    `${native ? 'sharp decoding ahead' : 'JS decoders (sharp did not load)'} ${rate(aheadMs).toFixed(0)} images/s (${aheadMs.toFixed(1)} ms); ` +
+    `JS decoders in turn ${rate(jsMs).toFixed(0)} images/s (${jsMs.toFixed(1)} ms); ${(jsMs / aheadMs).toFixed(2)}x`);
+}
 process.exit(0);

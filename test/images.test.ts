@@ -2,8 +2,13 @@
 import { describe, it, expect } from 'vitest';
 import { decodeImage } from '../src/data/decode.js';
 import { resizeBilinear, toTensor, RgbImage } from '../src/data/images.js';
-import { readBytes, PHOTOS, IMAGENET } from './helpers/data.js';
+import { NativeImageDecoder } from '../src/data/native-decode.js';
+import { calibrationSource } from '../src/quant/calib-data.js';
+import { loadModel } from '../src/convert.js';
+import { readBytes, PHOTOS, IMAGENET, model } from './helpers/data.js';
 import path from 'node:path';
+import { mkdtempSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 /** A BMP of `img` (RGB rows top to bottom): 24-bit, or 8-bit with a palette of its distinct colors. */
 function makeBmp(img: RgbImage, o: { bits: 24 | 8; header: 40 | 124; topDown?: boolean }): Uint8Array {
@@ -82,5 +87,37 @@ describe('preprocessing', () => {
         }
       }
     }
+  });
+});
+
+describe('calibration images through sharp (the helper-thread decoder)', () => {
+  const native = NativeImageDecoder.get();
+  it('sharp loads here (an optional dependency that npm ci installs)', () => {
+    expect(native).toBeDefined();
+  });
+
+  it('PNG pixels equal pngjs; JPEG within decoder rounding of jpeg-js; a broken JPEG is one error line naming the file', () => {
+    for (const file of PHOTOS.filter((f) => !f.endsWith('.bmp'))) {
+      const bytes = readBytes(path.join(IMAGENET, file));
+      const js = decodeImage(bytes, file), n = native!.take(file, bytes);
+      expect([n.width, n.height]).toEqual([js.width, js.height]);
+      let sum = 0;
+      for (let i = 0; i < js.data.length; i++) sum += Math.abs(js.data[i] - n.data[i]);
+      if (file.endsWith('.png')) expect(sum).toBe(0);
+      else expect(sum / js.data.length).toBeLessThan(1.5);
+    }
+    const jpg = readBytes(path.join(IMAGENET, 'owl.jpg'));
+    const broken = jpg.slice(0, 600);
+    expect(() => native!.take('broken.jpg', broken)).toThrow(/^broken\.jpg: cannot decode image \(.+\)$/);
+  });
+
+  it('a calibration source gives the same tensors with and without decoding ahead', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'webptq-img-'));
+    for (const f of PHOTOS) copyFileSync(path.join(IMAGENET, f), path.join(dir, f));
+    const g = loadModel(readBytes(model('onnx/squeezenet1.1-fp32.onnx')), 'ONNX', 'sq');
+    const set = { dirs: [dir], count: 17, inputType: 'IMAGE' as const, image: { format: 'BGR' as const, resize: { width: 224, height: 224, method: 'LINEAR' as const } } };
+    const plain = calibrationSource(g, set), ahead = calibrationSource(g, set);
+    ahead.prefetch!(0, 17);
+    for (let i = 0; i < 17; i++) expect(ahead.get(i)[0]).toEqual(plain.get(i)[0]);
   });
 });

@@ -11,7 +11,7 @@ import { GpuExecutor } from './executor.js';
 import { sampleShape } from '../ir/passes/index.js';
 import { STORAGE_USAGE, pipelineFor, readBuffer } from './resources.js';
 import { minMaxKernel, histogramKernel, radixInitKernel, radixCountKernel, radixSelectKernel } from '../shaders/stats.js';
-import { SampleSource, StatsOptions, TensorStats, defaultTensors, batches, stackBatch, quantileRanks, emptyStats, HIST_BINS } from '../quant/stats.js';
+import { SampleSource, StatsOptions, TensorStats, defaultTensors, batches, stackBatch, prefetchAround, quantileRanks, emptyStats, HIST_BINS } from '../quant/stats.js';
 
 
 interface Dispatch {
@@ -102,6 +102,7 @@ export async function collectStatisticsGpu(ctx: GpuContext, g: Graph, src: Sampl
   for (const pass of ['minmax', 'histogram'] as const) {
     if (pass === 'histogram' && !hist) continue;
     for (const [b, [bStart, bEnd]] of list.entries()) {
+      prefetchAround(src, list, b);
       const first = await executor(bEnd - bStart);
       for (let start = bStart; start < bEnd; start += first.batch) {
       const end = Math.min(bEnd, start + first.batch);

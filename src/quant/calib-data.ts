@@ -10,6 +10,8 @@ import type { Graph } from '../ir/graph.js';
 import { UserError, sizeOf } from '../ir/graph.js';
 import { resizeBilinear, resizeNearest, centerCrop, toTensor, ToTensorOptions } from '../data/images.js';
 import { decodeImage } from '../data/decode.js';
+import { checkImageSize } from '../data/images.js';
+import { NativeImageDecoder } from '../data/native-decode.js';
 import type { SampleSource } from './stats.js';
 import { sampleShape } from '../ir/passes/index.js';
 
@@ -69,6 +71,10 @@ export function calibrationSource(g: Graph, set: CalibrationSet): SampleSource {
   const perSample = g.inputs.map((id) => (g.tensors[id].shape.some((d) => d < 0) ? undefined : sizeOf(g.tensors[id].shape.slice(1)) * (g.tensors[id].shape[0] || 1)));
   return {
     count: set.count,
+    // Images of the samples asked for start decoding in the helper thread (when sharp is there).
+    prefetch: set.inputType === 'IMAGE' ? (start, end) => {
+      for (let i = start; i < Math.min(end, set.count); i++) for (const list of files) requestImage(list[i]);
+    } : undefined,
     get: (i) => files.map((list, k) => {
       const file = list[i], want = perSample[k];
       const data = set.inputType === 'IMAGE' ? imageSample(file, set.image!) : binSample(file, want === undefined ? undefined : want * 4);
@@ -86,9 +92,27 @@ function binSample(file: string, bytes: number | undefined): Float32Array {
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
 }
 
+/** Starts decoding a calibration image ahead of its use, where the native decoder takes it. */
+function requestImage(file: string): void {
+  const native = NativeImageDecoder.get();
+  if (!native) return;
+  const bytes = new Uint8Array(readFileSync(file));
+  checkImageSize(bytes, file);
+  if (NativeImageDecoder.handles(bytes)) native.request(file, bytes);
+}
+
+/** A calibration image's pixels: sharp in the helper thread for JPEG / PNG when it loads, else the JS decoders. */
+function decodeFile(file: string): ReturnType<typeof decodeImage> {
+  const bytes = new Uint8Array(readFileSync(file));
+  const native = NativeImageDecoder.get();
+  if (!native || !NativeImageDecoder.handles(bytes)) return decodeImage(bytes, file);
+  checkImageSize(bytes, file);
+  return native.take(file, bytes);
+}
+
 /** Decode, resize, center-crop, then color order and (x - mean) / std, HWC float. */
 export function imageSample(file: string, p: ImagePreprocess): Float32Array {
-  let img = decodeImage(new Uint8Array(readFileSync(file)), file);
+  let img = decodeFile(file);
   if (p.resize) img = p.resize.method === 'NEAREST' ? resizeNearest(img, p.resize.width, p.resize.height) : resizeBilinear(img, p.resize.width, p.resize.height);
   if (p.crop) img = centerCrop(img, p.crop.width, p.crop.height);
   const o: ToTensorOptions = { channels: p.format, mean: p.mean, std: p.std };

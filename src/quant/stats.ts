@@ -18,6 +18,8 @@ export interface SampleSource {
   count: number;
   /** One sample: per graph input, the data of a single batch element. */
   get(i: number): Float32Array[];
+  /** A hint that samples [start, end) come next: a source that decodes files may start on them in the background. */
+  prefetch?(start: number, end: number): void;
 }
 
 export type StatPass = 'minmax' | 'histogram' | 'quantiles';
@@ -108,6 +110,12 @@ export function batches(count: number, batchSize: number): [number, number][] {
   return out;
 }
 
+/** Before batch b runs: its own samples (first batch only) and the next batch's, decoded while b computes. */
+export function prefetchAround(src: SampleSource, list: [number, number][], b: number): void {
+  if (b === 0) src.prefetch?.(...list[0]);
+  if (b + 1 < list.length) src.prefetch?.(...list[b + 1]);
+}
+
 /** Stacks samples [start, end) into batch tensors (graph-input order). */
 export function stackBatch(g: Graph, src: SampleSource, start: number, end: number): RT[] {
   const samples: Float32Array[][] = [];
@@ -182,6 +190,7 @@ export async function collectStatisticsCpu(g: Graph, src: SampleSource, o: Stats
     const list = batches(src.count, o.batchSize);
     for (const [b, [bs, be]] of list.entries()) {
       await yieldToEventLoop();
+      prefetchAround(src, list, b);
       const whole = graphFor(be - bs);
       const step = whole ? be - bs : 1;
       for (let s = bs; s < be; s += step) {
