@@ -15,6 +15,8 @@ import { run, runNode } from '../src/cpu/executor.js';
 import { Graph } from '../src/ir/graph.js';
 import type { Node } from '../src/ir/graph.js';
 import { conv2dInt8, quantDTypeCast } from '../src/cpu/int8.js';
+import { wasmRequantize } from '../src/cpu/wasm/int8.js';
+import { quantizeMultiplier, multiplyByQuantizedMultiplier } from '../src/quant/fixed-point.js';
 import type { RT } from '../src/ir/tensor.js';
 import { ROOT, model, readBytes, relMaxDiff } from './helpers/data.js';
 import { ONNX_CORPUS, corpusPath, corpusInput } from './helpers/corpus.js';
@@ -89,6 +91,28 @@ describe('WebAssembly kernels', () => {
       expect(Array.from(fast.data)).toEqual(Array.from(ref.data));
     });
 
+  it('int8 requantization: the SIMD lanes and the scalar tail equal the TypeScript definition, edge values included', () => {
+    const N = 4 * 9 + 3, rows = 40;
+    // Real multipliers from 1e-9 (right shift 29+) to 3e3 (left shift 12), one per channel, and a few
+    // hand-made extremes: multiplier INT32_MIN with left shift 31 meets the saturating corner.
+    const mults = Array.from({ length: N }, (_, c) => quantizeMultiplier(10 ** (-9 + (12.5 * c) / N) * (c % 5 === 4 ? -1 : 1)));
+    mults[3] = { multiplier: -2147483648, leftShift: 31, rightShift: 0 };
+    mults[7] = { multiplier: 1 << 30, leftShift: 0, rightShift: 31 };
+    const extremes = [0, 1, -1, 2147483647, -2147483648, 1073741824, -1073741825, 65535, -65536];
+    const sums = Int32Array.from({ length: rows * N }, (_, i) => (i % 11 < extremes.length ? extremes[i % 11] : Math.round((rand(1, i)[0] - 0.5) * 2 ** (1 + (i % 31)))));
+    const bias = Int32Array.from({ length: N }, (_, c) => (c % 6 === 0 ? 2147483600 * (c % 12 ? 1 : -1) : Math.round((rand(1, 900 + c)[0] - 0.5) * 1e6)));
+    for (const b of [bias, undefined])
+      for (const [zp, lo, hi] of [[-3, -128, 127], [10, 10, 127], [0, -128, 0]]) {
+        const r = { mults, zeroPoint: zp, lo, hi };
+        const want = Int8Array.from(sums, (s, i) => {
+          const c = i % N;
+          const x = Math.max(-2147483648, Math.min(2147483647, s + (b ? b[c] : 0)));
+          return Math.max(lo, Math.min(hi, multiplyByQuantizedMultiplier(x, mults[c]) + zp));
+        });
+        expect(Array.from(wasmRequantize(sums, rows, N, b, r)!)).toEqual(Array.from(want));
+      }
+  });
+
   it('a part that fails on a worker runs again on the calling thread: a call throws, never hangs, and the pool goes on', (t) => {
     const k = wasmKernels();
     if (!k || k.workers === 0) return t.skip();
@@ -96,7 +120,7 @@ describe('WebAssembly kernels', () => {
     const threads = k.threads;
     setThreads(2);
     try {
-      const out = k.alloc(16), a = k.put(new Float32Array(16).fill(1)), packed = k.alloc(64), bias = k.alloc(4);
+      const out = k.alloc(16), a = k.put(new Float32Array(16).fill(1)), packed = k.alloc(64), bias = k.put(new Float32Array(4)); // scratch is not zeroed
       k.k.packWeights(k.put(new Float32Array(16).fill(2)), 4, 4, packed);
       const part = (m0: number, m1: number, src: number) => [m0, m1, 4, 4, src, 4, packed, bias, out, 4, 0];
       // the worker's rows read far past the memory: it traps there, then here, and the error reaches the caller

@@ -34,11 +34,19 @@ function packedI16(w: WasmKernels, owner: object, key: string, weights: () => In
 
 function requantize(w: WasmKernels, acc: number, rows: number, N: number, bias: Int32Array | undefined, r: Requant): Int8Array {
   const ints = (f: (m: QuantizedMultiplier) => number) => w.putBytes(Int32Array.from(r.mults, f));
-  const out = w.alloc(Math.ceil((rows * N) / 4));
-  w.k.requantize(acc, rows, N, bias ? w.putBytes(bias) : 0, ints((m) => m.multiplier), ints((m) => m.leftShift), ints((m) => m.rightShift), r.zeroPoint, r.lo, r.hi, out);
+  const [mult, leftPow, rshift, rmask] = [ints((m) => m.multiplier), ints((m) => 1 << m.leftShift), ints((m) => m.rightShift), ints((m) => 2 ** m.rightShift - 1)];
+  const biasPtr = bias ? w.putBytes(bias) : 0, out = w.alloc(Math.ceil((rows * N) / 4));
+  w.parallel('requantize', ranges(0, rows, threadsFor(w, rows * N * 16), 1).map(([r0, r1]) =>
+    [acc + 4 * r0 * N, r1 - r0, N, biasPtr, mult, leftPow, rshift, rmask, r.zeroPoint, r.lo, r.hi, out + r0 * N]));
   const res = w.readInt8(out, rows * N);
   w.release();
   return res;
+}
+
+/** The requantization kernel alone, on int32 sums [rows, N] (tests hold it to the TypeScript definition). */
+export function wasmRequantize(sums: Int32Array, rows: number, N: number, bias: Int32Array | undefined, r: Requant): Int8Array | undefined {
+  const w = wasmKernels();
+  return w && requantize(w, w.putBytes(sums), rows, N, bias, r);
 }
 
 const threadsFor = (w: WasmKernels, work: number) => (work < 4e5 ? 1 : w.threads);
@@ -50,12 +58,12 @@ export function wasmConvInt8(g: ConvGeometry, x: Int8Array, xZp: number, weights
   const icg = g.ic / g.group, ocg = g.oc / g.group, K = g.kh * g.kw * icg, M = g.oh * g.ow;
   const centeredW = () => centeredI16(weights, wZp);
   const packs = Array.from({ length: g.group }, (_, gi) => packedI16(w, weights, `g${gi}`, () => centeredW().subarray(gi * ocg * K, (gi + 1) * ocg * K), ocg, K));
-  const xp = w.putBytes(centeredI16(x, xZp)), acc = w.alloc(g.n * M * g.oc);
+  const xp = w.putBytes(x), acc = w.alloc(g.n * M * g.oc);
   const tile = Math.max(4, Math.min(M, Math.floor(16384 / K) & ~3));
   const parts = ranges(0, M, threadsFor(w, g.n * M * g.oc * K), 4);
   const cols = parts.map(() => w.alloc(Math.ceil((tile * ((K + 1) & ~1)) / 2)));
   for (let b = 0; b < g.n; b++)
-    packs.forEach((packed, gi) => w.parallel('convTilesI16', parts.map(([p0, p1], t) => [xp, g.ih, g.iw, g.ic, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw,
+    packs.forEach((packed, gi) => w.parallel('convTilesI16', parts.map(([p0, p1], t) => [xp, xZp, g.ih, g.iw, g.ic, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw,
       g.padTop, g.padLeft, gi * icg, icg, b, p0, p1, cols[t], tile, packed, ocg, acc + 4 * (b * M * g.oc + gi * ocg), g.oc])));
   return requantize(w, acc, g.n * M, g.oc, bias, r);
 }

@@ -357,8 +357,9 @@ export function gemmI16(m0: i32, m1: i32, N: i32, K: i32, a: usize, lda: i32, pa
 }
 
 /** im2col of int16 data (rows of `ldk` values, K = KH*KW*cg padded with zeros = the zero point's real 0). */
-export function im2colI16(x: usize, ih: i32, iw: i32, ic: i32, ow: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
+export function im2colI16(x: usize, xZp: i32, ih: i32, iw: i32, ic: i32, ow: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
   pt: i32, pl: i32, c0: i32, cg: i32, b: i32, p0: i32, p1: i32, col: usize, ldk: i32): void {
+  const zp = i16x8.splat(<i16>xZp), c8 = cg & ~7;
   for (let p = p0; p < p1; p++) {
     const oy = p / ow, ox = p % ow;
     let q = col + (((p - p0) * ldk) as usize << 1);
@@ -367,8 +368,13 @@ export function im2colI16(x: usize, ih: i32, iw: i32, ic: i32, ow: i32, kh: i32,
       const iy = oy * sh - pt + ky * dh;
       for (let kx = 0; kx < kw; kx++) {
         const ix = ox * sw - pl + kx * dw;
-        if (iy >= 0 && iy < ih && ix >= 0 && ix < iw) memory.copy(q, x + (((((b * ih + iy) * iw + ix) * ic + c0) as usize) << 1), (cg as usize) << 1);
-        else memory.fill(q, 0, (cg as usize) << 1);
+        if (iy >= 0 && iy < ih && ix >= 0 && ix < iw) {
+          // int8 minus the zero point, widened to int16: eight at a time, then the rest
+          const src = x + ((((b * ih + iy) * iw + ix) * ic + c0) as usize);
+          let c = 0;
+          for (; c < c8; c += 8) v128.store(q + ((c as usize) << 1), i16x8.sub(v128.load8x8_s(src + (c as usize)), zp));
+          for (; c < cg; c++) store<i16>(q + ((c as usize) << 1), <i16>(load<i8>(src + (c as usize)) - xZp));
+        } else memory.fill(q, 0, (cg as usize) << 1); // padding is the zero point: 0 once centered
         q += (cg as usize) << 1;
       }
     }
@@ -376,48 +382,99 @@ export function im2colI16(x: usize, ih: i32, iw: i32, ic: i32, ow: i32, kh: i32,
   }
 }
 
-/** The int8 conv's output pixels p0..p1 (im2col by tiles into `col`, then gemmI16 into acc rows p0..p1). */
-export function convTilesI16(x: usize, ih: i32, iw: i32, ic: i32, ow: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
+/** The int8 conv's output pixels p0..p1 (im2col by tiles into `col`, then gemmI16 into acc rows p0..p1); x is int8. */
+export function convTilesI16(x: usize, xZp: i32, ih: i32, iw: i32, ic: i32, ow: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
   pt: i32, pl: i32, c0: i32, cg: i32, b: i32, p0: i32, p1: i32, col: usize, tile: i32, packed: usize, N: i32, acc: usize, ldc: i32): void {
   const K = kh * kw * cg, ldk = (K + 1) & ~1;
   for (let t = p0; t < p1; t += tile) {
     const t1 = min(p1, t + tile);
-    im2colI16(x, ih, iw, ic, ow, kh, kw, sh, sw, dh, dw, pt, pl, c0, cg, b, t, t1, col, ldk);
+    im2colI16(x, xZp, ih, iw, ic, ow, kh, kw, sh, sw, dh, dw, pt, pl, c0, cg, b, t, t1, col, ldk);
     gemmI16(0, t1 - t, N, K, col, ldk, packed, ptr(acc, t * ldc), ldc);
   }
+}
+
+/** One int32 (+ bias) -> int8 requantization, the scalar definition the vector path below must equal. */
+function requantizeOne(acc: i32, bias: i32, m: i32, leftPow: i32, e: i32, zp: i32, lo: i32, hi: i32): i8 {
+  const v = <i64>acc + <i64>bias;
+  const x = <i32>(v > 2147483647 ? 2147483647 : v < -2147483648 ? -2147483648 : v);
+  const shifted = x * leftPow;
+  let high: i32;
+  if (shifted == -2147483648 && m == -2147483648) high = 2147483647;
+  else {
+    const ab = <i64>shifted * <i64>m;
+    const nudge: i64 = ab >= 0 ? (1 << 30) : 1 - (1 << 30);
+    // (ab + nudge) / 2^31 truncated toward zero, by shifts (a 64-bit division costs tens of cycles)
+    const t = ab + nudge;
+    high = <i32>(t >= 0 ? t >> 31 : -((-t) >> 31));
+  }
+  let y = high;
+  if (e > 0) {
+    const mask = (1 << e) - 1, rem = high & mask, threshold = (mask >> 1) + (high < 0 ? 1 : 0);
+    y = (high >> e) + (rem > threshold ? 1 : 0);
+  }
+  // clamped before the zero point is added, so that a saturated INT32_MAX cannot wrap (the TypeScript kernels
+  // add in double)
+  const yLo = lo - zp, yHi = hi - zp;
+  return <i8>((y < yLo ? yLo : y > yHi ? yHi : y) + zp);
+}
+
+/**
+ * The Q31 high product of two i64 lanes, low 32 bits: (ab + nudge) / 2^31 truncated toward zero equals
+ * floor((ab + 2^30) / 2^31) for either sign of ab (for ab < 0 the truncation adds 2^31 - 1 to the nudge
+ * 1 - 2^30), and those bits of a logical shift are the arithmetic shift's.
+ */
+@inline
+function highMul64(ab: v128): v128 {
+  return i64x2.shr_u(i64x2.add(ab, i64x2.splat(1 << 30)), 31);
+}
+
+/** x >> e per lane (arithmetic; e in 0..31), as five conditional shifts by 1, 2, 4, 8, 16. */
+@inline
+function shiftRightLanes(x: v128, e: v128): v128 {
+  const zero = i32x4.splat(0);
+  x = v128.bitselect(i32x4.shr_s(x, 1), x, i32x4.ne(v128.and(e, i32x4.splat(1)), zero));
+  x = v128.bitselect(i32x4.shr_s(x, 2), x, i32x4.ne(v128.and(e, i32x4.splat(2)), zero));
+  x = v128.bitselect(i32x4.shr_s(x, 4), x, i32x4.ne(v128.and(e, i32x4.splat(4)), zero));
+  x = v128.bitselect(i32x4.shr_s(x, 8), x, i32x4.ne(v128.and(e, i32x4.splat(8)), zero));
+  return v128.bitselect(i32x4.shr_s(x, 16), x, i32x4.ne(v128.and(e, i32x4.splat(16)), zero));
 }
 
 /**
  * int32 accumulators (+ bias) -> int8 as MindSpore Lite's runtime requantizes: x * 2^left (wrapping), the Q31
  * SaturatingRoundingDoublingHighMul, RoundingDivideByPOT, + zero point, clamped to [lo, hi]. Per-channel
- * multiplier, left and right shift (int32 arrays of N).
+ * multiplier, 2^left, right shift and 2^right - 1 (int32 arrays of N). Four channels at a time in SIMD: the 64-bit products
+ * by extending multiplies, the per-lane right shift by conditional shifts; the scalar definition for the tail.
  */
-export function requantize(acc: usize, rows: i32, N: i32, bias: usize, mult: usize, lshift: usize, rshift: usize, zp: i32, lo: i32, hi: i32, out: usize): void {
-  for (let r = 0; r < rows; r++)
-    for (let n = 0; n < N; n++) {
-      let v = <i64>load<i32>(ptr(acc, r * N + n));
-      if (bias) v += <i64>load<i32>(ptr(bias, n));
-      const x = <i32>(v > 2147483647 ? 2147483647 : v < -2147483648 ? -2147483648 : v);
-      const m = load<i32>(ptr(mult, n));
-      const shifted = x * (1 << load<i32>(ptr(lshift, n)));
-      let high: i32;
-      if (shifted == -2147483648 && m == -2147483648) high = 2147483647;
-      else {
-        const ab = <i64>shifted * <i64>m;
-        const nudge: i64 = ab >= 0 ? (1 << 30) : 1 - (1 << 30);
-        // (ab + nudge) / 2^31 truncated toward zero, by shifts (a 64-bit division costs tens of cycles)
-        const t = ab + nudge;
-        high = <i32>(t >= 0 ? t >> 31 : -((-t) >> 31));
+export function requantize(acc: usize, rows: i32, N: i32, bias: usize, mult: usize, leftPow: usize, rshift: usize, rmask: usize, zp: i32, lo: i32, hi: i32, out: usize): void {
+  const n4 = N & ~3;
+  const intMin = i32x4.splat(-2147483648), intMax = i32x4.splat(2147483647);
+  const zpv = i32x4.splat(zp), lov = i32x4.splat(lo - zp), hiv = i32x4.splat(hi - zp);
+  for (let r = 0; r < rows; r++) {
+    const row = acc + ((<usize>(r * N)) << 2), dst = out + <usize>(r * N);
+    for (let n = 0; n < n4; n += 4) {
+      let x = v128.load(row + ((<usize>n) << 2));
+      if (bias) {
+        // int32 addition saturated as the scalar code's 64-bit sum clamped to int32
+        const b = v128.load(ptr(bias, n)), sum = i32x4.add(x, b);
+        const overflow = i32x4.lt_s(v128.and(v128.xor(x, sum), v128.xor(b, sum)), i32x4.splat(0));
+        x = v128.bitselect(v128.xor(i32x4.shr_s(x, 31), intMax), sum, overflow);
       }
-      const e = load<i32>(ptr(rshift, n));
-      let y = high;
-      if (e > 0) {
-        const mask = (1 << e) - 1, rem = high & mask, threshold = (mask >> 1) + (high < 0 ? 1 : 0);
-        y = (high >> e) + (rem > threshold ? 1 : 0);
-      }
-      y += zp;
-      store<i8>(out + <usize>(r * N + n), <i8>(y < lo ? lo : y > hi ? hi : y));
+      const m = v128.load(ptr(mult, n)), e = v128.load(ptr(rshift, n));
+      const shifted = i32x4.mul(x, v128.load(ptr(leftPow, n)));
+      const lowHalf = highMul64(i64x2.extmul_low_i32x4_s(shifted, m)), highHalf = highMul64(i64x2.extmul_high_i32x4_s(shifted, m));
+      let high = i8x16.shuffle(lowHalf, highHalf, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+      high = v128.bitselect(intMax, high, v128.and(i32x4.eq(shifted, intMin), i32x4.eq(m, intMin)));
+      // RoundingDivideByPOT: floor(high / 2^e), plus one when the remainder exceeds half (ties away from zero)
+      const mask = v128.load(ptr(rmask, n));
+      const threshold = i32x4.add(i32x4.shr_u(mask, 1), i32x4.shr_u(high, 31));
+      let y = i32x4.sub(shiftRightLanes(high, e), i32x4.gt_s(v128.and(high, mask), threshold));
+      y = i32x4.add(i32x4.min_s(i32x4.max_s(y, lov), hiv), zpv);
+      store<i32>(dst + <usize>n, i32x4.extract_lane(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(y, y), i16x8.splat(0)), 0));
     }
+    for (let n = n4; n < N; n++)
+      store<i8>(dst + <usize>n, requantizeOne(load<i32>(row + ((<usize>n) << 2)), bias ? load<i32>(ptr(bias, n)) : 0, load<i32>(ptr(mult, n)),
+        load<i32>(ptr(leftPow, n)), load<i32>(ptr(rshift, n)), zp, lo, hi));
+  }
 }
 
 /**
