@@ -23,16 +23,25 @@ export function convGemm(g: ConvGeometry, hasBias: boolean, act: number): Kernel
   return gemmKernel({
     M, N: ocg, K, batches: g.group,
     header: `${bindings(hasBias ? 3 : 2)}\n${activationFn(act)}`,
-    loadA: `
+    // The output pixel's input origin, once per row: batch offset and the window's top-left corner.
+    rowA: {
+      fields: 'base: u32, iy0: i32, ix0: i32',
+      init: `
   let b = m / ${u(g.oh * g.ow)}; let p = m % ${u(g.oh * g.ow)};
   let oy = p / ${u(g.ow)}; let ox = p % ${u(g.ow)};
-  let ky = k / ${u(g.kw * icg)}; let r = k % ${u(g.kw * icg)};
-  let kx = r / ${u(icg)}; let ci = r % ${u(icg)};
-  let iy = i32(oy * ${u(g.sh)} + ky * ${u(g.dh)}) - ${i(g.padTop)};
-  let ix = i32(ox * ${u(g.sw)} + kx * ${u(g.dw)}) - ${i(g.padLeft)};
-  if (iy < 0 || iy >= ${i(g.ih)} || ix < 0 || ix >= ${i(g.iw)}) { return 0.0; }
-  return in0[((b * ${u(g.ih)} + u32(iy)) * ${u(g.iw)} + u32(ix)) * ${u(g.ic)} + z * ${u(icg)} + ci];`,
+  return RowA(b * ${u(g.ih * g.iw * g.ic)} + z * ${u(icg)}, i32(oy * ${u(g.sh)}) - ${i(g.padTop)}, i32(ox * ${u(g.sw)}) - ${i(g.padLeft)});`,
+    },
+    baseA: `
+  let ky = k / ${u(g.kw * icg)}; let rem = k % ${u(g.kw * icg)};
+  let kx = rem / ${u(icg)}; let ci = rem % ${u(icg)};
+  let iy = r.iy0 + i32(ky * ${u(g.dh)});
+  let ix = r.ix0 + i32(kx * ${u(g.dw)});
+  if (iy < 0 || iy >= ${i(g.ih)} || ix < 0 || ix >= ${i(g.iw)}) { return -1; }
+  return i32(r.base + (u32(iy) * ${u(g.iw)} + u32(ix)) * ${u(g.ic)} + ci);`,
+    // 16 consecutive k from a multiple of 16 stay in one (ky, kx) when the group's channels are a multiple of 16.
+    contiguousA: icg % 16 === 0,
     loadB: `return in1[(z * ${u(ocg)} + n) * ${u(K)} + k];`,
+    columnB: `(z * ${u(ocg)} + n) * ${u(K)}`,
     store: `let co = z * ${u(ocg)} + n; out[m * ${u(g.oc)} + co] = act(v${hasBias ? ' + in2[co]' : ''});`,
   });
 }
@@ -98,8 +107,9 @@ export function fullConnection(rows: number, inC: number, outC: number, hasBias:
   return gemmKernel({
     M: rows, N: outC, K: inC, batches: 1,
     header: `${bindings(hasBias ? 3 : 2)}\n${activationFn(act)}`,
-    loadA: `return in0[m * ${u(inC)} + k];`,
+    loadA: `return in0[r.m * ${u(inC)} + k];`,
     loadB: `return in1[n * ${u(inC)} + k];`,
+    columnB: `n * ${u(inC)}`,
     store: `out[m * ${u(outC)} + n] = act(v${hasBias ? ' + in2[n]' : ''});`,
   });
 }
@@ -119,7 +129,7 @@ export function matMul(s: MatMulShape, hasBias: boolean, biasLen: number, act: n
     });
     return `(0u${terms.join('')}) * ${u(stride)}`;
   };
-  const aIdx = s.transA ? `k * ${u(s.M)} + m` : `m * ${u(s.K)} + k`;
+  const aIdx = s.transA ? `k * ${u(s.M)} + r.m` : `r.m * ${u(s.K)} + k`;
   const bIdx = s.transB ? `n * ${u(s.K)} + k` : `k * ${u(s.N)} + n`;
   return gemmKernel({
     M: s.M, N: s.N, K: s.K, batches: nb,
