@@ -4,7 +4,7 @@
  * server): the command-line tools and `bench:gpu` each bundled into one file with esbuild, Dawn's native addon
  * for this platform beside them (where the `webgpu` package loads it from), this Node binary as `node` (unless
  * --no-node: then any Node 20 runs them), and a README. With --tar, also a .tar.xz of it (xz keeps a bundle
- * with its Node binary small enough to carry: ~40 MB).
+ * with its Node binary small enough to carry: 29 MB on linux-x64).
  *
  *   bundle/webptq-<platform>-<arch>/node converter_lite.mjs --fmk=ONNX --modelFile=... --outputFile=...
  *

@@ -1,5 +1,6 @@
 /**
- * The WebGPU GEMM kernel's variants against the CPU executor, op by op, on shapes that hit their edges: 8x8 and
+ * The WebGPU GEMM kernel's variants (and depthwise's two forms) against the CPU executor, op by op, on shapes
+ * that hit their edges: 8x8 and
  * 4-wide blocking (M or N at most 32), dims that divide the 64 / 32 tiles and dims that do not, M = 1, K = 1,
  * K not a multiple of the 16-deep tile, large K, the contiguous-run convolution path (a group's channels a
  * multiple of 16) and the per-element one, groups, strides, padding and dilation; with today's kernel and the
@@ -38,6 +39,8 @@ const CASES: Case[] = [
   gemm('FullConnection M = 1, K = 1, N = 5', 1, 1, 5),
   gemm('FullConnection M = 1, K = 300 (large, a K tail), N = 70', 1, 300, 70),
   gemm('FullConnection M = 33, K = 64, N = 33: 8x8 blocking, one past each tile', 33, 64, 33),
+  conv('depthwise 3x3 stride 2 over 12 channels (four per thread), with bias', [2, 12, 9, 11], [12, 1, 3, 3], { group: 12, strides: [2, 2], pads: [1, 1, 1, 1] }),
+  conv('depthwise 5x5 dilated over 6 channels (one per thread)', [1, 6, 13, 12], [6, 1, 5, 5], { group: 6, dilations: [2, 2], pads: [3, 3, 3, 3] }),
   {
     name: 'batched MatMul with broadcast and transposed B', input: [3, 5, 7],
     inits: [init('w', [1, 9, 7], 5)], nodes: [{ op: 'Transpose', inputs: ['w'], outputs: ['wt'], attrs: { perm: [0, 2, 1] } }, { op: 'MatMul', inputs: ['x', 'wt'], outputs: ['y'] }],
