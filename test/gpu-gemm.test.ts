@@ -1,5 +1,5 @@
 /**
- * The WebGPU GEMM kernel's variants (and depthwise's two forms) against the CPU executor, op by op, on shapes
+ * The WebGPU GEMM kernel's variants (and depthwise's and softmax's two forms each) against the CPU executor, op by op, on shapes
  * that hit their edges: 8x8 and
  * 4-wide blocking (M or N at most 32), dims that divide the 64 / 32 tiles and dims that do not, M = 1, K = 1,
  * K not a multiple of the 16-deep tile, large K, the contiguous-run convolution path (a group's channels a
@@ -41,6 +41,9 @@ const CASES: Case[] = [
   gemm('FullConnection M = 33, K = 64, N = 33: 8x8 blocking, one past each tile', 33, 64, 33),
   conv('depthwise 3x3 stride 2 over 12 channels (four per thread), with bias', [2, 12, 9, 11], [12, 1, 3, 3], { group: 12, strides: [2, 2], pads: [1, 1, 1, 1] }),
   conv('depthwise 5x5 dilated over 6 channels (one per thread)', [1, 6, 13, 12], [6, 1, 5, 5], { group: 6, dilations: [2, 2], pads: [3, 3, 3, 3] }),
+  { name: 'Softmax over 1000 classes (a workgroup per row), 3 rows', input: [3, 1000], inits: [], nodes: [{ op: 'Softmax', inputs: ['x'], outputs: ['y'], attrs: { axis: -1 } }] },
+  { name: 'LogSoftmax over 70 (a workgroup per row, a partial last stride)', input: [2, 70], inits: [], nodes: [{ op: 'LogSoftmax', inputs: ['x'], outputs: ['y'], attrs: { axis: -1 } }] },
+  { name: 'Softmax over 5 of [2, 5, 3] (a thread per row)', input: [2, 5, 3], inits: [], nodes: [{ op: 'Softmax', inputs: ['x'], outputs: ['y'], attrs: { axis: 1 } }] },
   {
     name: 'batched MatMul with broadcast and transposed B', input: [3, 5, 7],
     inits: [init('w', [1, 9, 7], 5)], nodes: [{ op: 'Transpose', inputs: ['w'], outputs: ['wt'], attrs: { perm: [0, 2, 1] } }, { op: 'MatMul', inputs: ['x', 'wt'], outputs: ['y'] }],

@@ -313,6 +313,7 @@ ${mainLinear(rows, `
 
 /** Softmax along the middle dim of [outer, len, inner], or its logarithm. */
 export function softmax(outer: number, len: number, inner: number, log = false): Kernel {
+  if (inner === 1 && len >= 64) return softmaxRows(outer, len, log);
   const total = outer * inner;
   const code = `${bindings(1)}
 ${mainLinear(total, `
@@ -325,6 +326,41 @@ ${mainLinear(total, `
   let ls = log(s);
   for (var k = 0u; k < ${u(len)}; k = k + 1u) { out[base + k * ${u(inner)}] = ${log ? `in0[base + k * ${u(inner)}] - m - ls` : `exp(in0[base + k * ${u(inner)}] - m) / s`}; }`)}`;
   return { code, dispatch: linearDispatch(total) };
+}
+
+/**
+ * Softmax over long contiguous rows (class scores): one workgroup of 64 per row, each thread a strided share,
+ * the row's max and sum reduced in workgroup memory — instead of one thread reading its row three times.
+ */
+function softmaxRows(outer: number, len: number, log: boolean): Kernel {
+  const nx = Math.min(outer, 65535);
+  const reduce = (op: string) => `
+  for (var half = 32u; half > 0u; half = half / 2u) {
+    if (lid < half) { red[lid] = ${op}; }
+    workgroupBarrier();
+  }`;
+  const code = `${bindings(1)}
+var<workgroup> red: array<f32, 64>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = wid.y * ${u(nx)} + wid.x;
+  if (row >= ${u(outer)}) { return; }
+  let base = row * ${u(len)};
+  var m = -3.4028234663852886e38;
+  for (var k = lid; k < ${u(len)}; k = k + 64u) { m = max(m, in0[base + k]); }
+  red[lid] = m;
+  workgroupBarrier();${reduce('max(red[lid], red[lid + half])')}
+  let mx = red[0];
+  workgroupBarrier();
+  var s = 0.0;
+  for (var k = lid; k < ${u(len)}; k = k + 64u) { s = s + exp(in0[base + k] - mx); }
+  red[lid] = s;
+  workgroupBarrier();${reduce('red[lid] + red[lid + half]')}
+  let total = red[0];
+  let ls = log(total);
+  for (var k = lid; k < ${u(len)}; k = k + 64u) { out[base + k] = ${log ? 'in0[base + k] - mx - ls' : 'exp(in0[base + k] - mx) / total'}; }
+}`;
+  return { code, dispatch: [nx, Math.ceil(outer / nx), 1] };
 }
 
 /**
