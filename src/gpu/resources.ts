@@ -22,15 +22,29 @@ export function pipelineFor(device: GPUDevice, code: string, label?: string): Pr
   return p;
 }
 
-/** Copies `bytes` of a buffer back to the CPU through a staging buffer. */
+/** Staging buffers kept per device and size for the next read (a few per size: reads in flight at once). */
+const staging = new WeakMap<GPUDevice, Map<number, GPUBuffer[]>>();
+const MAX_KEPT_PER_SIZE = 4;
+
+/**
+ * Copies `bytes` of a buffer back to the CPU through a staging buffer, reused from earlier reads of the same
+ * size. The copy is queued at once (after the work already submitted), so a caller may submit more work and
+ * await the result later: the map overlaps that work.
+ */
 export async function readBuffer(device: GPUDevice, src: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
-  const staging = device.createBuffer({ size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+  const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+  let pool = staging.get(device);
+  if (!pool) staging.set(device, (pool = new Map()));
+  const free = pool.get(size) ?? [];
+  pool.set(size, free);
+  const buf = free.pop() ?? device.createBuffer({ size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
   const enc = device.createCommandEncoder();
-  enc.copyBufferToBuffer(src, 0, staging, 0, staging.size);
+  enc.copyBufferToBuffer(src, 0, buf, 0, size);
   device.queue.submit([enc.finish()]);
-  await staging.mapAsync(MapMode.READ);
-  const copy = staging.getMappedRange().slice(0, bytes);
-  staging.unmap();
-  staging.destroy();
+  await buf.mapAsync(MapMode.READ);
+  const copy = buf.getMappedRange().slice(0, bytes);
+  buf.unmap();
+  if (free.length < MAX_KEPT_PER_SIZE) free.push(buf);
+  else buf.destroy();
   return copy;
 }

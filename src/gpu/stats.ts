@@ -98,6 +98,23 @@ export async function collectStatisticsGpu(ctx: GpuContext, g: Graph, src: Sampl
     return p;
   }
 
+  /** Folds one pass's per-sample order statistics (read back from `results`) into the tensors' sums. */
+  const foldQuantiles = (keys: Uint32Array, samples: number) => ids.forEach((id, slot) => {
+    const st = result.get(id)!;
+    for (let s = 0; s < samples; s++) {
+      const lo = keyToFloat(keys[(slot * samples + s) * 2]), hi = keyToFloat(keys[(slot * samples + s) * 2 + 1]);
+      st.lowSum = (st.lowSum ?? 0) + lo;
+      st.highSum = (st.highSum ?? 0) + hi;
+      st.samples = (st.samples ?? 0) + 1;
+      if (o.keepPerSample) {
+        (st.lowPerSample ??= []).push(lo);
+        (st.highPerSample ??= []).push(hi);
+      }
+    }
+  });
+  // A pass's order statistics are read while the next pass computes; folded in pass order, two passes in flight.
+  let folded: Promise<void> = Promise.resolve();
+
   const list = batches(src.count, o.batchSize);
   for (const pass of ['minmax', 'histogram'] as const) {
     if (pass === 'histogram' && !hist) continue;
@@ -117,24 +134,16 @@ export async function collectStatisticsGpu(ctx: GpuContext, g: Graph, src: Sampl
         }
       });
       if (p.results) {
-        const keys = new Uint32Array(await readBuffer(device, p.results, ids.length * samples * 2 * 4));
-        ids.forEach((id, slot) => {
-          const st = result.get(id)!;
-          for (let s = 0; s < samples; s++) {
-            const lo = keyToFloat(keys[(slot * samples + s) * 2]), hi = keyToFloat(keys[(slot * samples + s) * 2 + 1]);
-            st.lowSum = (st.lowSum ?? 0) + lo;
-            st.highSum = (st.highSum ?? 0) + hi;
-            st.samples = (st.samples ?? 0) + 1;
-            if (o.keepPerSample) {
-              (st.lowPerSample ??= []).push(lo);
-              (st.highPerSample ??= []).push(hi);
-            }
-          }
-        });
+        // The copy is queued behind this pass now (the next pass overwrites `results` only after it).
+        const read = readBuffer(device, p.results, ids.length * samples * 2 * 4);
+        const previous = folded;
+        folded = previous.then(async () => foldQuantiles(new Uint32Array(await read), samples));
+        await previous;
       }
       }
       o.onProgress?.(b + 1, list.length, pass);
     }
+    await folded;
     if (pass === 'minmax') {
       const s = new Uint32Array(await readBuffer(device, stats, ids.length * 16));
       ids.forEach((id, i) => {
