@@ -2,7 +2,9 @@
  * npm run bench:gpu — the WebGPU executor per model and batch: forward samples/s and achieved GFLOP/s (the
  * convolutions' and matrix products' multiply-adds x 2), with today's GEMM kernel and the previous one
  * (`WEBPTQ_GEMM=v1`) side by side on the same adapter, plus calibration samples/s with statistics (min/max and
- * histogram passes). Inputs are made before timing; each figure is the minimum of --runs runs after one warm-up.
+ * histogram passes) and the share of time in each op kind (each node submitted alone and waited for: adapters
+ * without timestamp queries). Inputs are made before timing; each figure is the minimum of --runs runs after
+ * one warm-up.
  * SwiftShader (no hardware GPU) is a software device: its figures compare kernels, never GPUs.
  *
  *   npm run bench:gpu [-- --models=squeezenet,ultraface,vww,deeplab --batches=1,8 --runs=2 --calib]
@@ -75,6 +77,12 @@ for (const b of BENCHES.filter((x) => which.includes(x.name))) {
         best = Math.min(best, performance.now() - t0);
       }
       ms[kernel] = best;
+      if (kernel === 'current') {
+        const shares = [...(await ex.profile())].sort((a, b) => b[1] - a[1]);
+        const total = shares.reduce((a, [, t]) => a + t, 0);
+        console.log(`${b.name} batch ${ex.batch} time by op (node by node): ${shares.slice(0, 6).map(([op, t]) => `${op} ${((100 * t) / total).toFixed(0)}%`).join(', ')}`);
+      }
+      ex.destroy();
       const rate = (ex.batch / best) * 1000;
       rows.push([b.name, String(ex.batch), kernel, best.toFixed(1), rate.toFixed(2), ((flops * rate) / 1e9).toFixed(2), kernel === 'current' ? `${(ms.v1 / best).toFixed(2)}x` : '']);
       console.log(rows[rows.length - 1].join(' | '));

@@ -185,6 +185,33 @@ export class GpuExecutor {
     device.queue.submit([enc.finish()]);
   }
 
+  /**
+   * Milliseconds per op kind of one forward pass, node by node: each node's dispatches submitted alone and
+   * waited for (adapters without timestamp queries). Slower than `forward`; for `bench:gpu`'s time shares.
+   */
+  async profile(): Promise<Map<string, number>> {
+    const { device } = this.ctx;
+    const ms = new Map<string, number>();
+    for (const { node, steps, host } of this.compiled) {
+      const t0 = performance.now();
+      if (host) await this.runOnHost(node);
+      else {
+        const enc = device.createCommandEncoder();
+        const pass = enc.beginComputePass();
+        for (const c of steps) {
+          pass.setPipeline(c.pipeline);
+          pass.setBindGroup(0, c.bindGroup);
+          pass.dispatchWorkgroups(...c.step.kernel.dispatch);
+        }
+        pass.end();
+        device.queue.submit([enc.finish()]);
+      }
+      await device.queue.onSubmittedWorkDone();
+      ms.set(node.op, (ms.get(node.op) ?? 0) + performance.now() - t0);
+    }
+    return ms;
+  }
+
   /** A node without a WGSL kernel: its inputs come back from the device, its outputs go up. */
   private async runOnHost(node: Node): Promise<void> {
     const ins: RT[] = [];
