@@ -82,9 +82,10 @@ const LANES = ['x', 'y', 'z', 'w'];
  */
 function gemmAlongK(s: GemmSpec, wm: number, wn: number): string {
   const tm = 8 * wm, tn = 8 * wn;
-  // Tile loads: a row of A (a column of B) is shared by 64 / tm threads, each loading consecutive k.
-  const aShare = 64 / tm, aPer = TK / aShare, bShare = 64 / tn, bPer = TK / bShare;
-  const kCheck = s.K % TK === 0 ? '' : ` && k < ${u(s.K)}`;
+  // Tile loads: each thread fills whole vec4s — four neighbouring rows of A (columns of B) at a few
+  // consecutive k — so the rows are located once per thread and the k run along memory.
+  const aGroups = tm / 4, aPer = (TK * aGroups) / 64, bGroups = tn / 4, bPer = (TK * bGroups) / 64;
+  const kCheck = (k: string) => (s.K % TK === 0 ? '' : ` && ${k} < ${u(s.K)}`);
   const contiguous = !!s.contiguousA && s.baseA !== undefined && s.K % TK === 0;
   const acc = (r: number, q: number) => `c${r}_${q}`;
   const decl = range(wm).flatMap((r) => range(wn / 4).map((q) => `var ${acc(r, q)} = vec4f(0.0);`)).join(' ');
@@ -93,6 +94,17 @@ function gemmAlongK(s: GemmSpec, wm: number, wn: number): string {
   if (m0 + ${u(r)} < ${u(s.M)}) {${range(wn).map((c) => `
     if (n0 + ${u(c)} < ${u(s.N)}) { store(m0 + ${u(r)}, n0 + ${u(c)}, z, ${acc(r, c >> 2)}.${LANES[c & 3]}); }`).join('')}
   }`).join('');
+  const four = (f: (i: number) => string) => `vec4f(${range(4).map(f).join(', ')})`;
+  const loadAs = contiguous
+    ? `${range(4).map((i) => `let base${i} = select(-1, baseA(ra${i}, k0 + ka, z), aIn${i});`).join(' ')}
+    for (var j = 0u; j < ${u(aPer)}; j = j + 1u) {
+      As[ka + j][ag] = ${four((i) => `select(0.0, in0[u32(max(base${i}, 0)) + j], base${i} >= 0)`)};
+    }`
+    : `for (var j = 0u; j < ${u(aPer)}; j = j + 1u) {
+      let k = k0 + ka + j;
+      As[ka + j][ag] = ${four((i) => `select(0.0, loadA(ra${i}, min(k, ${u(s.K - 1)}), z), aIn${i}${kCheck('k')})`)};
+    }`;
+  const loadB = (i: number) => (s.columnB !== undefined ? `in1[colB${i} + min(k, ${u(s.K - 1)})]` : `loadB(min(k, ${u(s.K - 1)}), bn${i}, z)`);
   return `${prelude(s)}
 var<workgroup> As: array<array<vec4f, ${tm / 4}>, ${TK}>;
 var<workgroup> Bs: array<array<vec4f, ${tn / 4}>, ${TK}>;
@@ -101,38 +113,19 @@ var<workgroup> Bs: array<array<vec4f, ${tn / 4}>, ${TK}>;
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let z = wid.z;
   let t = lid.y * 8u + lid.x;
-  // This thread's share of every tile load, along K (coalesced on NHWC activations and [N, K] weights); the
-  // A row located once (a convolution's pixel decomposition), not per element.
-  let lr = t / ${u(aShare)};
-  let lka = (t % ${u(aShare)}) * ${u(aPer)};
-  let am = wid.y * ${u(tm)} + lr;
-  let aIn = am < ${u(s.M)};
-  let ra = rowA(min(am, ${u(s.M - 1)}), z);
-  let lc = t / ${u(bShare)};
-  let lkb = (t % ${u(bShare)}) * ${u(bPer)};
-  let bn = wid.x * ${u(tn)} + lc;
-  let bIn = bn < ${u(s.N)};
-  let bnc = min(bn, ${u(s.N - 1)});${s.columnB !== undefined ? '\n  let colB = columnB(bnc, z);' : ''}
+  // This thread's share of every tile load: rows 4 ag .. 4 ag + 3 of A at k from ka (columns of B likewise).
+  let ag = t % ${u(aGroups)};
+  let ka = (t / ${u(aGroups)}) * ${u(aPer)};
+  ${range(4).map((i) => `let am${i} = wid.y * ${u(tm)} + ag * 4u + ${u(i)}; let aIn${i} = am${i} < ${u(s.M)}; let ra${i} = rowA(min(am${i}, ${u(s.M - 1)}), z);`).join('\n  ')}
+  let bg = t % ${u(bGroups)};
+  let kb = (t / ${u(bGroups)}) * ${u(bPer)};
+  ${range(4).map((i) => `let bIn${i} = wid.x * ${u(tn)} + bg * 4u + ${u(i)} < ${u(s.N)}; let bn${i} = min(wid.x * ${u(tn)} + bg * 4u + ${u(i)}, ${u(s.N - 1)});${s.columnB !== undefined ? ` let colB${i} = columnB(bn${i}, z);` : ''}`).join('\n  ')}
   ${decl}
   for (var k0 = 0u; k0 < ${u(s.K)}; k0 = k0 + ${TK}u) {
-    ${contiguous ? `let base = select(-1, baseA(ra, k0 + lka, z), aIn);
-    for (var j = 0u; j < ${u(aPer)}; j = j + 1u) {
-      var a = 0.0;
-      if (base >= 0) { a = in0[u32(base) + j]; }
-      As[lka + j][lr / 4u][lr % 4u] = a;
-    }` : `for (var j = 0u; j < ${u(aPer)}; j = j + 1u) {
-      let kk = lka + j;
-      let k = k0 + kk;
-      var a = 0.0;
-      if (aIn${kCheck}) { a = loadA(ra, k, z); }
-      As[kk][lr / 4u][lr % 4u] = a;
-    }`}
+    ${loadAs}
     for (var j = 0u; j < ${u(bPer)}; j = j + 1u) {
-      let kk = lkb + j;
-      let k = k0 + kk;
-      var b = 0.0;
-      if (bIn${kCheck}) { b = ${s.columnB !== undefined ? 'in1[colB + k]' : 'loadB(k, bnc, z)'}; }
-      Bs[kk][lc / 4u][lc % 4u] = b;
+      let k = k0 + kb + j;
+      Bs[kb + j][bg] = ${four((i) => `select(0.0, ${loadB(i)}, bIn${i}${kCheck('k')})`)};
     }
     workgroupBarrier();
     for (var kk = 0u; kk < ${TK}u; kk = kk + 1u) {

@@ -395,11 +395,13 @@ export function transposeSource(inShape: number[], perm: number[]): string {
 /** Copy of a whole input into a slice of the output along `axis` (one dispatch per Concat input). */
 export function concatPart(inShape: number[], outShape: number[], axis: number, offset: number): Kernel {
   const total = size(inShape);
-  const ost = stridesOf(outShape);
+  // Everything from the axis on is one contiguous run per outer index, in the input and in the output.
+  const after = size(inShape.slice(axis + 1));
+  const inRun = inShape[axis] * after, outRun = outShape[axis] * after;
   const code = `${bindings(1)}
 ${mainLinear(total, `
-${coords(inShape)}
-  out[0u${inShape.map((_, k) => ` + ${k === axis ? `(c${k} + ${u(offset)})` : `c${k}`} * ${u(ost[k])}`).join('')}] = in0[idx];`)}`;
+  let o = idx / ${u(inRun)};
+  out[o * ${u(outRun)} + ${u(offset * after)} + idx % ${u(inRun)}] = in0[idx];`)}`;
   return { code, dispatch: linearDispatch(total) };
 }
 
