@@ -8,6 +8,7 @@ import type { Graph, Node, QuantParam } from '../ir/graph.js';
 import { UserError } from '../ir/graph.js';
 import { RT, size } from '../ir/tensor.js';
 import { convAccumulate } from './conv.js';
+import { forEachPoolWindow } from './pool.js';
 import { convGeometry, poolGeometry } from '../ir/op-params.js';
 import { gemmNT } from './gemm.js';
 import { requantMultiplier, multiplyByQuantizedMultiplier } from '../quant/fixed-point.js';
@@ -213,26 +214,20 @@ function matMulDynamicInt8(node: Node, [x, w, bias]: RT[], g: Graph): RT[] {
  */
 export function maxPoolInt8(node: Node, [x]: RT[], g: Graph): RT[] {
   const inQ = qparam(g, node.inputs[0], 'input', node), outQ = qparam(g, node.outputs[0], 'output', node);
-  const { n, ih, iw, c, oh, ow, kh, kw, sh, sw, pt, pl } = poolGeometry(node, x.shape);
+  const geo = poolGeometry(node, x.shape);
+  const { n, c, oh, ow } = geo;
   const same = inQ.scale === outQ.scale && inQ.zeroPoint === outQ.zeroPoint;
   const multiplier = Math.fround(Math.fround(inQ.scale) / Math.fround(outQ.scale));
   const out = new Int8Array(n * oh * ow * c);
   const xd = x.data as Int8Array;
   const acc = new Int8Array(c);
-  for (let b = 0; b < n; b++)
-    for (let oy = 0; oy < oh; oy++)
-      for (let ox = 0; ox < ow; ox++) {
-        const y0 = Math.max(oy * sh - pt, 0), y1 = Math.min(oy * sh - pt + kh, ih);
-        const x0 = Math.max(ox * sw - pl, 0), x1 = Math.min(ox * sw - pl + kw, iw);
-        acc.fill(-128);
-        for (let iy = y0; iy < y1; iy++)
-          for (let ix = x0; ix < x1; ix++) {
-            const src = ((b * ih + iy) * iw + ix) * c;
-            for (let ch = 0; ch < c; ch++) if (xd[src + ch] > acc[ch]) acc[ch] = xd[src + ch];
-          }
-        const dst = ((b * oh + oy) * ow + ox) * c;
-        if (same) out.set(acc, dst);
-        else for (let ch = 0; ch < c; ch++) out[dst + ch] = roundHalfAway(Math.fround((acc[ch] - inQ.zeroPoint) * multiplier)) + outQ.zeroPoint;
-      }
+  forEachPoolWindow(geo, (dst, each) => {
+    acc.fill(-128);
+    each((src) => {
+      for (let ch = 0; ch < c; ch++) if (xd[src + ch] > acc[ch]) acc[ch] = xd[src + ch];
+    });
+    if (same) out.set(acc, dst);
+    else for (let ch = 0; ch < c; ch++) out[dst + ch] = roundHalfAway(Math.fround((acc[ch] - inQ.zeroPoint) * multiplier)) + outQ.zeroPoint;
+  });
   return [{ shape: [n, oh, ow, c], data: out }];
 }

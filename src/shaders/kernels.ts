@@ -51,39 +51,18 @@ export function convGemm(g: ConvGeometry, hasBias: boolean, act: number): Kernel
  * come in fours (vec4 arithmetic on neighbouring addresses), else one output element per thread.
  */
 export function depthwise(g: ConvGeometry, hasBias: boolean, act: number): Kernel {
-  if (g.oc % 4 === 0) return depthwise4(g, hasBias, act);
-  const total = g.n * g.oh * g.ow * g.oc;
+  const lanes = g.oc % 4 === 0 ? 4 : 1;
+  const groups = g.oc / lanes, taps = g.kh * g.kw;
+  const total = g.n * g.oh * g.ow * groups;
+  // A value of this thread's channels: f32, or vec4f of four neighbouring ones (`at` gives lane j's index).
+  const val = (at: (j: string) => string) => (lanes === 1 ? at('0u') : `vec4f(${['0u', '1u', '2u', '3u'].map(at).join(', ')})`);
   const code = `${bindings(hasBias ? 3 : 2)}
 ${activationFn(act)}
 ${mainLinear(total, `
-  let c = idx % ${u(g.oc)}; let p = idx / ${u(g.oc)};
+  let c = (idx % ${u(groups)}) * ${u(lanes)}; let p = idx / ${u(groups)};
   let ox = p % ${u(g.ow)}; let q = p / ${u(g.ow)};
   let oy = q % ${u(g.oh)}; let b = q / ${u(g.oh)};
-  var s = ${hasBias ? 'in2[c]' : '0.0'};
-  for (var ky = 0u; ky < ${u(g.kh)}; ky = ky + 1u) {
-    let iy = i32(oy * ${u(g.sh)} + ky * ${u(g.dh)}) - ${i(g.padTop)};
-    if (iy < 0 || iy >= ${i(g.ih)}) { continue; }
-    for (var kx = 0u; kx < ${u(g.kw)}; kx = kx + 1u) {
-      let ix = i32(ox * ${u(g.sw)} + kx * ${u(g.dw)}) - ${i(g.padLeft)};
-      if (ix < 0 || ix >= ${i(g.iw)}) { continue; }
-      s = s + in0[((b * ${u(g.ih)} + u32(iy)) * ${u(g.iw)} + u32(ix)) * ${u(g.oc)} + c] * in1[c * ${u(g.kh * g.kw)} + ky * ${u(g.kw)} + kx];
-    }
-  }
-  out[idx] = act(s);`)}`;
-  return { code, dispatch: linearDispatch(total) };
-}
-
-function depthwise4(g: ConvGeometry, hasBias: boolean, act: number): Kernel {
-  const c4 = g.oc / 4, taps = g.kh * g.kw;
-  const total = g.n * g.oh * g.ow * c4;
-  const four = (at: (j: string) => string) => `vec4f(${['0u', '1u', '2u', '3u'].map(at).join(', ')})`;
-  const code = `${bindings(hasBias ? 3 : 2)}
-${activationFn(act)}
-${mainLinear(total, `
-  let c = (idx % ${u(c4)}) * 4u; let p = idx / ${u(c4)};
-  let ox = p % ${u(g.ow)}; let q = p / ${u(g.ow)};
-  let oy = q % ${u(g.oh)}; let b = q / ${u(g.oh)};
-  var s = ${hasBias ? four((j) => `in2[c + ${j}]`) : 'vec4f(0.0)'};
+  var s = ${hasBias ? val((j) => `in2[c + ${j}]`) : val(() => '0.0')};
   for (var ky = 0u; ky < ${u(g.kh)}; ky = ky + 1u) {
     let iy = i32(oy * ${u(g.sh)} + ky * ${u(g.dh)}) - ${i(g.padTop)};
     if (iy < 0 || iy >= ${i(g.ih)}) { continue; }
@@ -92,11 +71,11 @@ ${mainLinear(total, `
       if (ix < 0 || ix >= ${i(g.iw)}) { continue; }
       let x = ((b * ${u(g.ih)} + u32(iy)) * ${u(g.iw)} + u32(ix)) * ${u(g.oc)} + c;
       let t = c * ${u(taps)} + ky * ${u(g.kw)} + kx;
-      s = s + ${four((j) => `in0[x + ${j}]`)} * ${four((j) => `in1[t + ${j} * ${u(taps)}]`)};
+      s = s + ${val((j) => `in0[x + ${j}]`)} * ${val((j) => `in1[t + ${j} * ${u(taps)}]`)};
     }
   }
   let o = p * ${u(g.oc)} + c;
-  out[o] = act(s.x); out[o + 1u] = act(s.y); out[o + 2u] = act(s.z); out[o + 3u] = act(s.w);`)}`;
+  ${lanes === 1 ? 'out[o] = act(s);' : 'out[o] = act(s.x); out[o + 1u] = act(s.y); out[o + 2u] = act(s.z); out[o + 3u] = act(s.w);'}`)}`;
   return { code, dispatch: linearDispatch(total) };
 }
 
