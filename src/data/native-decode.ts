@@ -100,9 +100,17 @@ export class NativeImageDecoder {
     this.port.postMessage({ id, bytes });
   }
 
-  /** The decoded image of `file`, requested now if it was not already; blocks until it is ready. */
-  take(file: string, bytes: Uint8Array): RgbImage {
-    this.request(file, bytes);
+  /** Whether `file` was requested and not yet taken (its bytes are with the helper thread). */
+  pending(file: string): boolean {
+    return this.requested.has(file);
+  }
+
+  /** The decoded image of `file`, requested now (from `bytes`) if it was not already; blocks until it is ready. */
+  take(file: string, bytes?: Uint8Array): RgbImage {
+    if (!this.requested.has(file)) {
+      if (!bytes) throw new Error(`NativeImageDecoder: ${file} was not requested and no bytes were given`);
+      this.request(file, bytes);
+    }
     const id = this.requested.get(file)!;
     this.requested.delete(file);
     const r = this.wait(id);

@@ -103,8 +103,10 @@ function requestImage(file: string): void {
 
 /** A calibration image's pixels: sharp in the helper thread for JPEG / PNG when it loads, else the JS decoders. */
 function decodeFile(file: string): ReturnType<typeof decodeImage> {
-  const bytes = new Uint8Array(readFileSync(file));
   const native = NativeImageDecoder.get();
+  // Asked for ahead: read, size-checked and with the helper thread already.
+  if (native?.pending(file)) return native.take(file);
+  const bytes = new Uint8Array(readFileSync(file));
   if (!native || !NativeImageDecoder.handles(bytes)) return decodeImage(bytes, file);
   checkImageSize(bytes, file);
   return native.take(file, bytes);
