@@ -5,7 +5,8 @@ import { resizeBilinear, toTensor, RgbImage } from '../src/data/images.js';
 import { NativeImageDecoder } from '../src/data/native-decode.js';
 import { calibrationSource } from '../src/quant/calib-data.js';
 import { loadModel } from '../src/convert.js';
-import { readBytes, PHOTOS, IMAGENET, model } from './helpers/data.js';
+import { readBytes, PHOTOS, IMAGENET, model, ROOT } from './helpers/data.js';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { mkdtempSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -119,5 +120,28 @@ describe('calibration images through sharp (the helper-thread decoder)', () => {
     const plain = calibrationSource(g, set), ahead = calibrationSource(g, set);
     ahead.prefetch!(0, 17);
     for (let i = 0; i < 17; i++) expect(ahead.get(i)[0]).toEqual(plain.get(i)[0]);
+  });
+});
+
+describe('without sharp (WEBPTQ_IMAGE_DECODER=js)', () => {
+  it('calibration images go through jpeg-js / pngjs: the helper thread is not started and the tensors are the JS decoders\'', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'webptq-js-'));
+    for (const f of ['owl.jpg', 'fish.png']) copyFileSync(path.join(IMAGENET, f), path.join(dir, f));
+    const script = `
+      const { NativeImageDecoder } = await import(${JSON.stringify(path.join(ROOT, 'dist/data/native-decode.js'))});
+      const { calibrationSource } = await import(${JSON.stringify(path.join(ROOT, 'dist/quant/calib-data.js'))});
+      const { Graph } = await import(${JSON.stringify(path.join(ROOT, 'dist/ir/graph.js'))});
+      const g = new Graph();
+      g.inputs = [g.addTensor({ name: 'x', shape: [1, 32, 32, 3], dtype: 'float32' })];
+      const src = calibrationSource(g, { dirs: [${JSON.stringify(dir)}], count: 2, inputType: 'IMAGE', image: { format: 'RGB', resize: { width: 32, height: 32, method: 'LINEAR' } } });
+      src.prefetch(0, 2);
+      console.log(JSON.stringify({ native: NativeImageDecoder.get() !== undefined, data: [0, 1].map((i) => Array.from(src.get(i)[0])) }));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, WEBPTQ_IMAGE_DECODER: 'js' }, timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const got = JSON.parse(r.stdout) as { native: boolean; data: number[][] };
+    expect(got.native).toBe(false);
+    // fish.png sorts first
+    ['fish.png', 'owl.jpg'].forEach((f, i) =>
+      expect(got.data[i]).toEqual(Array.from(toTensor(resizeBilinear(decodeImage(readBytes(path.join(IMAGENET, f)), f), 32, 32)))));
   });
 });
