@@ -43,7 +43,7 @@ export function converterMain(argv: string[]): Promise<number> {
       .option('--quantWeightSize <n>', 'skip weights with at most this many elements')
       .option('--quantWeightChannel <n>', 'skip convolutions with at most this many output channels')
       .option('--configFile <path>', 'quantization config file (INI sections, or r1.x flat key=value for PostTraining)')
-      .option('--inputDataType <type>', 'PostTraining graph inputs: FLOAT|INT8|UINT8|DEFAULT (int8/uint8 inputs drop the border casts)', 'DEFAULT')
+      .option('--inputDataType <type>', 'PostTraining graph inputs: FLOAT|INT8|UINT8|DEFAULT (int8/uint8 I/O drops the border casts; MaxPools then run int8 too)', 'DEFAULT')
       .option('--outputDataType <type>', 'PostTraining graph outputs: FLOAT|INT8|UINT8|DEFAULT', 'DEFAULT')
       .option('--fp16 <on|off>', 'store float32 constants as float16 (half the size of a float model)', 'off')
       .option('--device <device>', 'calibration device for PostTraining: auto|gpu|cpu', 'auto')
