@@ -9,12 +9,12 @@ import { useWasm, wasmKernels, setThreads } from '../src/cpu/wasm/index.js';
 import { conv2d, convReference } from '../src/cpu/conv.js';
 import { pool, poolReference } from '../src/cpu/pool.js';
 import { fullConnection } from '../src/cpu/matmul.js';
-import { convGeometry } from '../src/ir/op-params.js';
+import { convGeometry, poolGeometry } from '../src/ir/op-params.js';
 import { loadModel, Fmk } from '../src/convert.js';
 import { run, runNode } from '../src/cpu/executor.js';
 import { Graph } from '../src/ir/graph.js';
 import type { Node } from '../src/ir/graph.js';
-import { conv2dInt8, quantDTypeCast } from '../src/cpu/int8.js';
+import { conv2dInt8, quantDTypeCast, int8WindowMax, int8WindowMaxReference } from '../src/cpu/int8.js';
 import { wasmRequantize } from '../src/cpu/wasm/int8.js';
 import { quantizeMultiplier, multiplyByQuantizedMultiplier } from '../src/quant/fixed-point.js';
 import type { RT } from '../src/ir/tensor.js';
@@ -69,6 +69,7 @@ describe('WebAssembly kernels', () => {
   const int8Cases: [string, number[], number[], Record<string, unknown>][] = [
     ['3x3 stride 2, odd K (3 channels), RELU6', [1, 11, 9, 3], [12, 3, 3, 3], { stride: [2, 2], pad_list: [1, 1, 1, 1], activation_type: 3 }],
     ['1x1 over 16 channels', [2, 6, 5, 16], [9, 1, 1, 16], {}],
+    ['3x3 pad 1, 43 outputs (a lane tail), 13 tiles split over the threads, requantized per tile', [1, 30, 30, 24], [43, 3, 3, 24], { pad_list: [1, 1, 1, 1], activation_type: 1 }],
     ['grouped 2 x (5 -> 4), dilated', [1, 9, 9, 10], [8, 3, 3, 5], { group: 2, dilation: [2, 2], pad_list: [2, 2, 2, 2], activation_type: 1 }],
   ];
   for (const [name, xs, ws, attrs] of int8Cases)
@@ -113,6 +114,23 @@ describe('WebAssembly kernels', () => {
       }
   });
 
+  it('int8 requantization where no corner can occur (no left shift, no overflow): the shortcut path equals the definition for every span of right shifts', () => {
+    const N = 16 * 3 + 4 + 3, rows = 9;
+    const sums = Int32Array.from({ length: rows * N }, (_, i) => Math.round((rand(1, 7000 + i)[0] - 0.5) * 2 ** (8 + (i % 20))));
+    const bias = Int32Array.from({ length: N }, (_, c) => Math.round((rand(1, 800 + c)[0] - 0.5) * 2e5));
+    for (const [lowest, span] of [[9, 0], [7, 1], [6, 3], [5, 7], [3, 12], [0, 20], [1, 30]]) {
+      // right shifts from `lowest` to `lowest + span` (real multipliers 2^-(e+1) .. 2^-e, a few negative)
+      const mults = Array.from({ length: N }, (_, c) => quantizeMultiplier(2 ** -(lowest + ((c * 5) % (span + 1))) * (0.55 + 0.4 * rand(1, c)[0] ** 2) * (c % 9 === 8 ? -1 : 1)));
+      expect(Math.max(...mults.map((m) => m.rightShift)) - Math.min(...mults.map((m) => m.rightShift))).toBe(span);
+      expect(mults.every((m) => m.leftShift === 0)).toBe(true);
+      for (const b of [bias, undefined]) {
+        const r = { mults, zeroPoint: 5, lo: -128, hi: 127 };
+        const want = Int8Array.from(sums, (s, i) => Math.max(-128, Math.min(127, multiplyByQuantizedMultiplier(s + (b ? b[i % N] : 0), mults[i % N]) + 5)));
+        expect(Array.from(wasmRequantize(sums, rows, N, b, r)!)).toEqual(Array.from(want));
+      }
+    }
+  });
+
   it('a part that fails on a worker runs again on the calling thread: a call throws, never hangs, and the pool goes on', (t) => {
     const k = wasmKernels();
     if (!k || k.workers === 0) return t.skip();
@@ -153,6 +171,24 @@ describe('WebAssembly kernels', () => {
     const [ff, fr] = both(back, qf);
     expect(Array.from(ff.data)).toEqual(Array.from(fr.data));
   });
+
+  for (const [name, shape, attrs] of [
+    ['3x3 stride 2 ceil, 37 channels (two vectors and a tail), rows split over 2 threads', [2, 63, 61, 37], { kernel_size: [3, 3], strides: [2, 2], round_mode: 1 }],
+    ['2x2 stride 1 with padding, 5 channels (tail only)', [1, 12, 9, 5], { kernel_size: [2, 2], strides: [1, 1], pad: [1, 0, 1, 0] }],
+  ] as const)
+    it(`int8 max pooling ${name}: bit-exact with the TypeScript window max`, () => {
+      const n = node('MaxPoolFusion', { pad: [0, 0, 0, 0], ...attrs });
+      const geo = poolGeometry(n, [...shape]);
+      const x = Int8Array.from(rand(shape.reduce((a, b) => a * b), 16), (v) => Math.round(v * 127.5 - 0.5));
+      x[0] = -128;
+      const threads = wasmKernels()!.threads;
+      setThreads(2);
+      try {
+        expect(Array.from(int8WindowMax(geo, x))).toEqual(Array.from(int8WindowMaxReference(geo, x)));
+      } finally {
+        setThreads(threads);
+      }
+    });
 
   it('FullConnection with bias and RELU: equals the TypeScript GEMM', () => {
     const n = node('FullConnection', { has_bias: true, activation_type: 1 });

@@ -10,10 +10,16 @@ import { findOp } from '../ir/op-registry.js';
 import { RT } from '../ir/tensor.js';
 import { dequantizeWeight, isQuantizedWeight, runsDequantized } from '../quant/dequant.js';
 import { QuantType } from '../ir/schema/ops.js';
+import { int8Islands } from './int8-islands.js';
 
 export interface RunOptions {
   /** Called with every op output as soon as it is computed (statistics, per-layer comparison). */
   observe?: (tensorId: number, value: RT, node: Node) => void;
+  /**
+   * Run the float Concat / MaxPool islands between int8 layers in int8 (cpu/int8-islands: the same bytes, no
+   * casts). Default true; off when `observe` is set, since the islands' float tensors are then not computed.
+   */
+  int8Islands?: boolean;
 }
 
 /** The value of a constant tensor as the executor sees it. */
@@ -54,9 +60,15 @@ export function run(g: Graph, inputs: RT[], opts: RunOptions = {}): RT[] {
     throw new UserError(`model has ${g.inputs.length} inputs, got ${inputs.length}`);
   const values = new Map<number, RT>();
   g.inputs.forEach((id, i) => values.set(id, inputs[i]));
+  const islands = opts.observe || opts.int8Islands === false ? [] : int8Islands(g);
+  const islandAt = new Map(islands.map((is) => [is.at, is]));
+  const replaced = new Set(islands.flatMap((is) => is.replaces));
   // Free each activation after its last consumer, so memory is bounded by the live set.
   const lastUse = new Map<number, number>();
-  g.nodes.forEach((n, i) => n.inputs.forEach((t) => lastUse.set(t, i)));
+  g.nodes.forEach((n, i) => {
+    if (!replaced.has(i)) n.inputs.forEach((t) => lastUse.set(t, i));
+    islandAt.get(i)?.reads.forEach((t) => lastUse.set(t, i));
+  });
   const keep = new Set(g.outputs);
   const get = (id: number, node: Node, slot: number): RT => {
     const v = values.get(id);
@@ -66,7 +78,16 @@ export function run(g: Graph, inputs: RT[], opts: RunOptions = {}): RT[] {
     if (t.data || t.raw) return constValue(t);
     throw new UserError(`node ${node.name}: input ${t.name} has no value`);
   };
+  const free = (ids: number[], i: number) => {
+    for (const id of ids) if (lastUse.get(id) === i && !keep.has(id) && !g.inputs.includes(id)) values.delete(id);
+  };
   g.nodes.forEach((node, i) => {
+    if (replaced.has(i)) return;
+    const island = islandAt.get(i);
+    if (island) {
+      values.set(node.outputs[0], island.run((id) => values.get(id)!));
+      return free(island.reads, i);
+    }
     const ins = node.inputs.map((id, slot) => (id >= 0 ? get(id, node, slot) : undefined)).filter((x): x is RT => !!x);
     const outs = runNode(node, ins, g);
     node.outputs.forEach((id, j) => {
@@ -74,7 +95,7 @@ export function run(g: Graph, inputs: RT[], opts: RunOptions = {}): RT[] {
       values.set(id, outs[j]);
       opts.observe?.(id, outs[j], node);
     });
-    for (const id of node.inputs) if (lastUse.get(id) === i && !keep.has(id) && !g.inputs.includes(id)) values.delete(id);
+    free(node.inputs, i);
   });
   return g.outputs.map((id) => {
     const v = values.get(id) ?? (g.tensors[id].data ? constValue(g.tensors[id]) : undefined);

@@ -9,13 +9,13 @@ import { UserError } from '../ir/graph.js';
 import { RT, size } from '../ir/tensor.js';
 import { convAccumulate } from './conv.js';
 import { forEachPoolWindow } from './pool.js';
-import { convGeometry, poolGeometry } from '../ir/op-params.js';
+import { convGeometry, poolGeometry, PoolGeometry } from '../ir/op-params.js';
 import { gemmNT } from './gemm.js';
 import { requantMultiplier, multiplyByQuantizedMultiplier } from '../quant/fixed-point.js';
 import { roundHalfAway } from '../quant/params.js';
 import { clampInt32 } from '../ir/numeric.js';
 import { ActivationType as A, TypeId, QuantType } from '../ir/schema/ops.js';
-import { wasmConvInt8, wasmGemmInt8, wasmQuantize, wasmDequantize, Requant } from './wasm/int8.js';
+import { wasmConvInt8, wasmGemmInt8, wasmQuantize, wasmDequantize, wasmMaxPoolInt8, Requant } from './wasm/int8.js';
 
 function qparam(g: Graph, id: number, what: string, node: Node): QuantParam {
   const q = g.tensors[id].quant?.[0];
@@ -45,11 +45,22 @@ function activationRange(act: number, out: QuantParam): [number, number] {
   return [lo, hi];
 }
 
+/** Requantization parameters per weight-parameter array and the scales around it: made once, not per run. */
+const requantCache = new WeakMap<QuantParam[], Map<string, Requant>>();
+
 /** How a node's int32 sums become int8: per-channel Q31 multipliers, output zero point, activation clamp. */
 function requantParams(channels: number, inScale: number, wParams: QuantParam[], out: QuantParam, act: number): Requant {
-  const mults = Array.from({ length: channels }, (_, c) => requantMultiplier(inScale, (wParams.length > 1 ? wParams[c] : wParams[0]).scale, out.scale));
-  const [lo, hi] = activationRange(act, out);
-  return { mults, zeroPoint: out.zeroPoint, lo, hi };
+  const key = `${channels}/${inScale}/${out.scale}/${out.zeroPoint}/${act}`;
+  let byKey = requantCache.get(wParams);
+  if (!byKey) requantCache.set(wParams, (byKey = new Map()));
+  let r = byKey.get(key);
+  if (!r) {
+    const mults = [];
+    for (let c = 0; c < channels; c++) mults.push(requantMultiplier(inScale, (wParams.length > 1 ? wParams[c] : wParams[0]).scale, out.scale));
+    const [lo, hi] = activationRange(act, out);
+    byKey.set(key, (r = { mults, zeroPoint: out.zeroPoint, lo, hi }));
+  }
+  return r;
 }
 
 /** int32 accumulators [rows, channels] -> int8 with a per-channel multiplier. */
@@ -107,24 +118,29 @@ export function matMulInt8(node: Node, [x, w, bias]: RT[], g: Graph): RT[] {
   return [{ shape, data: requantize(acc, outC, r) }];
 }
 
+/** The parameters a QuantDTypeCast converts with: its output's, else its input's. */
+export function castParam(g: Graph, node: Node): QuantParam {
+  const q = g.tensors[node.outputs[0]].quant?.[0] ?? g.tensors[node.inputs[0]].quant?.[0];
+  if (!q) throw new UserError(`QuantDTypeCast ${node.name}: no quant params on its input or output`);
+  return q;
+}
+
+/** One float to int8 as QuantDTypeCast does; NaN ends at -128 as in the runtime, where (int)round(NaN) is INT_MIN before the clamp. */
+export function quantizeToInt8(v: number, inverseScale: number, zp: number): number {
+  const r = v === Infinity ? 127 : v === -Infinity || Number.isNaN(v) ? -128 : quantizeFloat(v, inverseScale, zp);
+  return r < -128 ? -128 : r > 127 ? 127 : r;
+}
+
 /** float -> int8: clamp(round(x * (1 / scale) + zp)); int8 -> float: (q - zp) * scale; in float, as the runtime. */
 export function quantDTypeCast(node: Node, [x]: RT[], g: Graph): RT[] {
   const src = node.attrs.src_t as number, dst = node.attrs.dst_t as number;
-  const outQ = g.tensors[node.outputs[0]].quant?.[0], inQ = g.tensors[node.inputs[0]].quant?.[0];
-  const q = outQ ?? inQ;
-  if (!q) throw new UserError(`QuantDTypeCast ${node.name}: no quant params on its input or output`);
+  const q = castParam(g, node);
+  const inQ = g.tensors[node.inputs[0]].quant?.[0];
   if (src === TypeId.float32 && dst === TypeId.int8) {
     const inverseScale = Math.fround(1 / Math.fround(q.scale));
     const fast = x.data instanceof Float32Array ? wasmQuantize(x.data, inverseScale, q.zeroPoint) : undefined;
     if (fast) return [{ shape: x.shape, data: fast }];
-    const out = new Int8Array(x.data.length);
-    for (let i = 0; i < out.length; i++) {
-      const v = x.data[i];
-      // NaN ends at -128 as in the runtime, where (int)round(NaN) is INT_MIN before the clamp.
-      const r = v === Infinity ? 127 : v === -Infinity || Number.isNaN(v) ? -128 : quantizeFloat(v, inverseScale, q.zeroPoint);
-      out[i] = r < -128 ? -128 : r > 127 ? 127 : r;
-    }
-    return [{ shape: x.shape, data: out }];
+    return [{ shape: x.shape, data: Int8Array.from(x.data, (v) => quantizeToInt8(v, inverseScale, q.zeroPoint)) }];
   }
   // uint8 graph I/O: the same integers shifted by 128, as the runtime's UInt8ToInt8 / Int8ToUInt8.
   if (src === TypeId.uint8 && dst === TypeId.int8) return [{ shape: x.shape, data: Int8Array.from(x.data, (v) => v - 128) }];
@@ -215,19 +231,30 @@ function matMulDynamicInt8(node: Node, [x, w, bias]: RT[], g: Graph): RT[] {
 export function maxPoolInt8(node: Node, [x]: RT[], g: Graph): RT[] {
   const inQ = qparam(g, node.inputs[0], 'input', node), outQ = qparam(g, node.outputs[0], 'output', node);
   const geo = poolGeometry(node, x.shape);
+  const out = int8WindowMax(geo, x.data as Int8Array);
+  if (inQ.scale !== outQ.scale || inQ.zeroPoint !== outQ.zeroPoint) {
+    const multiplier = Math.fround(Math.fround(inQ.scale) / Math.fround(outQ.scale));
+    for (let i = 0; i < out.length; i++) out[i] = roundHalfAway(Math.fround((out[i] - inQ.zeroPoint) * multiplier)) + outQ.zeroPoint;
+  }
+  return [{ shape: [geo.n, geo.oh, geo.ow, geo.c], data: out }];
+}
+
+/** The max of each pooling window of int8 NHWC data (padding skipped): WebAssembly, else `int8WindowMaxReference`. */
+export function int8WindowMax(geo: PoolGeometry, x: Int8Array): Int8Array {
+  return wasmMaxPoolInt8(geo, x) ?? int8WindowMaxReference(geo, x);
+}
+
+/** The TypeScript window max, the reference the WebAssembly kernel is tested against. */
+export function int8WindowMaxReference(geo: PoolGeometry, x: Int8Array): Int8Array {
   const { n, c, oh, ow } = geo;
-  const same = inQ.scale === outQ.scale && inQ.zeroPoint === outQ.zeroPoint;
-  const multiplier = Math.fround(Math.fround(inQ.scale) / Math.fround(outQ.scale));
   const out = new Int8Array(n * oh * ow * c);
-  const xd = x.data as Int8Array;
   const acc = new Int8Array(c);
   forEachPoolWindow(geo, (dst, each) => {
     acc.fill(-128);
     each((src) => {
-      for (let ch = 0; ch < c; ch++) if (xd[src + ch] > acc[ch]) acc[ch] = xd[src + ch];
+      for (let ch = 0; ch < c; ch++) if (x[src + ch] > acc[ch]) acc[ch] = x[src + ch];
     });
-    if (same) out.set(acc, dst);
-    else for (let ch = 0; ch < c; ch++) out[dst + ch] = roundHalfAway(Math.fround((acc[ch] - inQ.zeroPoint) * multiplier)) + outQ.zeroPoint;
+    out.set(acc, dst);
   });
-  return [{ shape: [n, oh, ow, c], data: out }];
+  return out;
 }

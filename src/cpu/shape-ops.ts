@@ -39,7 +39,11 @@ export function transpose(node: Node, [x, permT]: RT[]): RT[] {
   return [permute(x, perm)];
 }
 
-export function concat(node: Node, ins: RT[]): RT[] {
+/** Copies `count` values of an input from `from` to `to` (a caller may transform them on the way). */
+export type CopyRun = (dst: RTData, src: RTData, from: number, count: number, to: number) => void;
+const plainCopy: CopyRun = (dst, src, from, count, to) => dst.set(src.subarray(from, from + count), to);
+
+export function concat(node: Node, ins: RT[], copyRun: CopyRun = plainCopy): RT[] {
   const parts = ins.filter((t) => size(t.shape) > 0 || t.shape.length === ins[0].shape.length);
   const r = parts[0].shape.length;
   const axis = normAxis((node.attrs.axis as number) ?? 0, r);
@@ -51,7 +55,7 @@ export function concat(node: Node, ins: RT[]): RT[] {
   let off = 0;
   for (const t of parts) {
     const chunk = (t.shape[axis] ?? 1) * inner;
-    for (let o = 0; o < outer; o++) data.set(t.data.subarray(o * chunk, (o + 1) * chunk), o * shape[axis] * inner + off);
+    for (let o = 0; o < outer; o++) copyRun(data, t.data, o * chunk, chunk, o * shape[axis] * inner + off);
     off += chunk;
   }
   return [{ shape, data }];

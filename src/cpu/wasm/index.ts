@@ -20,17 +20,21 @@ export interface Exports {
     dh: number, dw: number, pt: number, pl: number, w: number, bias: number, out: number, act: number, oy0: number, oy1: number): void;
   pool(x: number, n: number, ih: number, iw: number, C: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number,
     pt: number, pl: number, isMax: number, out: number, oy0: number, oy1: number): void;
+  poolMaxI8(x: number, n: number, ih: number, iw: number, C: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number,
+    pt: number, pl: number, out: number, oy0: number, oy1: number): void;
   packWeightsI16(w: number, N: number, K: number, out: number): void;
   gemmI16(m0: number, m1: number, N: number, K: number, a: number, lda: number, packed: number, acc: number, ldc: number): void;
   convTilesI16(x: number, xZp: number, ih: number, iw: number, ic: number, ow: number, kh: number, kw: number, sh: number, sw: number, dh: number, dw: number,
     pt: number, pl: number, c0: number, cg: number, b: number, p0: number, p1: number, col: number, tile: number, packed: number, N: number, acc: number, ldc: number): void;
+  convRequantI16(x: number, xZp: number, ih: number, iw: number, ic: number, ow: number, kh: number, kw: number, sh: number, sw: number, dh: number, dw: number,
+    pt: number, pl: number, b: number, p0: number, p1: number, col: number, tile: number, packed: number, N: number, acc: number, spec: number, out: number): void;
   requantize(acc: number, rows: number, N: number, bias: number, mult: number, leftPow: number, rshift: number, rmask: number, zp: number, lo: number, hi: number, out: number): void;
   quantizeF32(x: number, count: number, inverseScale: number, zp: number, out: number): void;
   dequantizeI8(q: number, count: number, scale: number, zp: number, out: number): void;
 }
 
 /** The kernels workers can run, by index in a task. */
-export const TASKS = ['gemm', 'convTiles', 'depthwise', 'pool', 'gemmI16', 'convTilesI16', 'requantize'] as const;
+export const TASKS = ['gemm', 'convTiles', 'depthwise', 'pool', 'gemmI16', 'convTilesI16', 'requantize', 'poolMaxI8', 'convRequantI16'] as const;
 export type Task = (typeof TASKS)[number];
 
 /** Below this the module's own data lives (a few bytes of scratch). */

@@ -4,7 +4,7 @@
  * bit-exact with the TypeScript kernels of ../int8.ts (the reference). Undefined when the kernels are not
  * loaded, or for a depthwise convolution (the TypeScript one is cheap enough).
  */
-import type { ConvGeometry } from '../../ir/op-params.js';
+import type { ConvGeometry, PoolGeometry } from '../../ir/op-params.js';
 import { isDepthwise } from '../../ir/op-params.js';
 import type { QuantizedMultiplier } from '../../quant/fixed-point.js';
 import { wasmKernels, WasmKernels } from './index.js';
@@ -32,13 +32,42 @@ function packedI16(w: WasmKernels, owner: object, key: string, weights: () => In
   return w.cached(owner, `i16${key}/${N}x${K}`, bytes / 4, (p) => w.k.packWeightsI16(w.putBytes(weights()), N, K, p));
 }
 
-function requantize(w: WasmKernels, acc: number, rows: number, N: number, bias: Int32Array | undefined, r: Requant): Int8Array {
-  const ints = (f: (m: QuantizedMultiplier) => number) => w.putBytes(Int32Array.from(r.mults, f));
-  const [mult, leftPow, rshift, rmask] = [ints((m) => m.multiplier), ints((m) => 1 << m.leftShift), ints((m) => m.rightShift), ints((m) => 2 ** m.rightShift - 1)];
-  const biasPtr = bias ? w.putBytes(bias) : 0, out = w.alloc(Math.ceil((rows * N) / 4));
-  w.parallel('requantize', ranges(0, rows, threadsFor(w, rows * N * 16), 1).map(([r0, r1]) =>
-    [acc + 4 * r0 * N, r1 - r0, N, biasPtr, mult, leftPow, rshift, rmask, r.zeroPoint, r.lo, r.hi, out + r0 * N]));
-  const res = w.readInt8(out, rows * N);
+/**
+ * requantize's arguments after the sums and N, in its order: bias, mult, leftPow, rshift, rmask (pointers), zp,
+ * lo, hi, then `out`'s place, then flags, eBase, stages. `maxAbsSum` bounds |sum| (without bias): with it the
+ * flags say whether a bias can overflow int32, and whether any channel shifts left or has multiplier INT32_MIN.
+ */
+function requantArgs(w: WasmKernels, bias: Int32Array | undefined, r: Requant, maxAbsSum: number): { head: number[]; tail: number[] } {
+  const words = (f: (m: QuantizedMultiplier) => number) => {
+    const a = new Int32Array(r.mults.length);
+    for (let i = 0; i < a.length; i++) a[i] = f(r.mults[i]);
+    return a;
+  };
+  const rshift = words((m) => m.rightShift);
+  let maxBias = 0, eMin = 31, eMax = 0;
+  if (bias) for (const b of bias) maxBias = Math.max(maxBias, Math.abs(b));
+  for (const e of rshift) [eMin, eMax] = [Math.min(eMin, e), Math.max(eMax, e)];
+  const flags = (maxBias + maxAbsSum > 2147483647 ? 1 : 0) | (r.mults.some((m) => m.leftShift > 0) ? 2 : 0) |
+    (r.mults.some((m) => m.multiplier === -2147483648) ? 4 : 0);
+  const stages = eMax > eMin ? 32 - Math.clz32(eMax - eMin) : 0;
+  return {
+    head: [bias ? w.putBytes(bias) : 0, w.putBytes(words((m) => m.multiplier)), w.putBytes(words((m) => 2 ** m.leftShift)), w.putBytes(rshift),
+      w.putBytes(words((m) => 2 ** m.rightShift - 1)), r.zeroPoint, r.lo, r.hi],
+    tail: [flags, Math.min(eMin, eMax), stages],
+  };
+}
+
+/** A bound on |sum of K products| of int8 values minus their zero points (each within 255 of zero). */
+const sumBound = (K: number) => K * 255 * 255;
+
+function requantize(w: WasmKernels, acc: number, rows: number, N: number, bias: Int32Array | undefined, r: Requant, maxAbsSum: number): Int8Array {
+  const { head, tail } = requantArgs(w, bias, r, maxAbsSum), out = w.alloc(Math.ceil((rows * N) / 4));
+  w.parallel('requantize', ranges(0, rows, threadsFor(w, rows * N * 16), 1).map(([r0, r1]) => [acc + 4 * r0 * N, r1 - r0, N, ...head, out + r0 * N, ...tail]));
+  return readOut(w, out, rows * N);
+}
+
+function readOut(w: WasmKernels, out: number, count: number): Int8Array {
+  const res = w.readInt8(out, count);
   w.release();
   return res;
 }
@@ -46,7 +75,9 @@ function requantize(w: WasmKernels, acc: number, rows: number, N: number, bias: 
 /** The requantization kernel alone, on int32 sums [rows, N] (tests hold it to the TypeScript definition). */
 export function wasmRequantize(sums: Int32Array, rows: number, N: number, bias: Int32Array | undefined, r: Requant): Int8Array | undefined {
   const w = wasmKernels();
-  return w && requantize(w, w.putBytes(sums), rows, N, bias, r);
+  let maxAbs = 0;
+  for (const v of sums) maxAbs = Math.max(maxAbs, Math.abs(v));
+  return w && requantize(w, w.putBytes(sums), rows, N, bias, r, maxAbs);
 }
 
 const threadsFor = (w: WasmKernels, work: number) => (work < 4e5 ? 1 : w.threads);
@@ -58,14 +89,25 @@ export function wasmConvInt8(g: ConvGeometry, x: Int8Array, xZp: number, weights
   const icg = g.ic / g.group, ocg = g.oc / g.group, K = g.kh * g.kw * icg, M = g.oh * g.ow;
   const centeredW = () => centeredI16(weights, wZp);
   const packs = Array.from({ length: g.group }, (_, gi) => packedI16(w, weights, `g${gi}`, () => centeredW().subarray(gi * ocg * K, (gi + 1) * ocg * K), ocg, K));
-  const xp = w.putBytes(x), acc = w.alloc(g.n * M * g.oc);
+  const xp = w.putBytes(x);
   const tile = Math.max(4, Math.min(M, Math.floor(16384 / K) & ~3));
   const parts = ranges(0, M, threadsFor(w, g.n * M * g.oc * K), 4);
   const cols = parts.map(() => w.alloc(Math.ceil((tile * ((K + 1) & ~1)) / 2)));
+  if (g.group === 1) {
+    // each tile requantized as soon as it is summed: one parallel call per image, the sums never leave the cache
+    const { head, tail } = requantArgs(w, bias, r, sumBound(K));
+    const spec = w.putBytes(Int32Array.from([...head, ...tail])), out = w.alloc(Math.ceil((g.n * M * g.oc) / 4));
+    const accs = parts.map(() => w.alloc(tile * g.oc));
+    for (let b = 0; b < g.n; b++)
+      w.parallel('convRequantI16', parts.map(([p0, p1], t) => [xp, xZp, g.ih, g.iw, g.ic, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw,
+        g.padTop, g.padLeft, b, p0, p1, cols[t], tile, packs[0], g.oc, accs[t], spec, out + b * M * g.oc]));
+    return readOut(w, out, g.n * M * g.oc);
+  }
+  const acc = w.alloc(g.n * M * g.oc);
   for (let b = 0; b < g.n; b++)
     packs.forEach((packed, gi) => w.parallel('convTilesI16', parts.map(([p0, p1], t) => [xp, xZp, g.ih, g.iw, g.ic, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw,
       g.padTop, g.padLeft, gi * icg, icg, b, p0, p1, cols[t], tile, packed, ocg, acc + 4 * (b * M * g.oc + gi * ocg), g.oc])));
-  return requantize(w, acc, g.n * M, g.oc, bias, r);
+  return requantize(w, acc, g.n * M, g.oc, bias, r, sumBound(K));
 }
 
 /** out[m, n] from x [rows, K] (int8) and centered weight rows [N, K] (made once by `weightRows`). */
@@ -83,7 +125,7 @@ export function wasmGemmInt8(rows: number, N: number, K: number, x: Int8Array, x
   }
   const ap = w.putBytes(a), acc = w.alloc(rows * N);
   w.parallel('gemmI16', ranges(0, rows, threadsFor(w, rows * N * K), 4).map(([m0, m1]) => [m0, m1, N, K, ap, ldk, packed, acc, N]));
-  return requantize(w, acc, rows, N, bias, r);
+  return requantize(w, acc, rows, N, bias, r, sumBound(K));
 }
 
 /** QuantDTypeCast float32 -> int8 (inverseScale already rounded to float32, as the runtime holds it). */
@@ -106,4 +148,15 @@ export function wasmDequantize(q: Int8Array, scale: number, zeroPoint: number): 
   const res = w.read(out, q.length);
   w.release();
   return res;
+}
+
+/** int8 max pooling (a plain max: the caller rescales when the output's parameters differ). */
+export function wasmMaxPoolInt8(p: PoolGeometry, x: Int8Array): Int8Array | undefined {
+  const w = wasmKernels();
+  if (!w) return undefined;
+  const count = p.n * p.oh * p.ow * p.c;
+  const xp = w.putBytes(x), op = w.alloc(Math.ceil(count / 4));
+  w.parallel('poolMaxI8', ranges(0, p.oh, threadsFor(w, count * p.kh * p.kw)).map(([y0, y1]) =>
+    [xp, p.n, p.ih, p.iw, p.c, p.oh, p.ow, p.kh, p.kw, p.sh, p.sw, p.pt, p.pl, op, y0, y1]));
+  return readOut(w, op, count);
 }

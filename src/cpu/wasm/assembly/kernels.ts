@@ -274,6 +274,31 @@ export function pool(x: usize, n: i32, ih: i32, iw: i32, C: i32, oh: i32, ow: i3
       }
 }
 
+/** Max pooling of int8 NHWC data (the int8 executor's MaxPool): 16 channels per vector, output rows oy0..oy1. */
+export function poolMaxI8(x: usize, n: i32, ih: i32, iw: i32, C: i32, oh: i32, ow: i32, kh: i32, kw: i32, sh: i32, sw: i32,
+  pt: i32, pl: i32, out: usize, oy0: i32, oy1: i32): void {
+  const c16 = C & ~15;
+  for (let b = 0; b < n; b++)
+    for (let oy = oy0; oy < oy1; oy++)
+      for (let ox = 0; ox < ow; ox++) {
+        const y0 = max(oy * sh - pt, 0), y1 = min(oy * sh - pt + kh, ih);
+        const x0 = max(ox * sw - pl, 0), x1 = min(ox * sw - pl + kw, iw);
+        const dst = out + (((b * oh + oy) * ow + ox) * C as usize);
+        for (let c = 0; c < c16; c += 16) {
+          let acc = i8x16.splat(-128);
+          for (let iy = y0; iy < y1; iy++)
+            for (let ix = x0; ix < x1; ix++) acc = i8x16.max_s(acc, v128.load(x + (((b * ih + iy) * iw + ix) * C + c as usize)));
+          v128.store(dst + c, acc);
+        }
+        for (let c = c16; c < C; c++) {
+          let acc: i32 = -128;
+          for (let iy = y0; iy < y1; iy++)
+            for (let ix = x0; ix < x1; ix++) acc = max<i32>(acc, load<i8>(x + (((b * ih + iy) * iw + ix) * C + c as usize)));
+          store<i8>(dst + c, acc as i8);
+        }
+      }
+}
+
 // ---- int8 (the int8 executor): int16 operands (int8 minus zero point), int32 accumulators, exact ----
 
 /**
@@ -393,6 +418,23 @@ export function convTilesI16(x: usize, xZp: i32, ih: i32, iw: i32, ic: i32, ow: 
   }
 }
 
+/**
+ * convTilesI16 for one group, each tile requantized to int8 as soon as it is summed (its int32 sums stay in the
+ * `acc` scratch of tile x N words, hot in cache). `spec` holds the requantize arguments as words: bias, mult,
+ * leftPow, rshift, rmask (pointers), zp, lo, hi, flags, eBase, stages; `out` is this image's int8 [M, N].
+ */
+export function convRequantI16(x: usize, xZp: i32, ih: i32, iw: i32, ic: i32, ow: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
+  pt: i32, pl: i32, b: i32, p0: i32, p1: i32, col: usize, tile: i32, packed: usize, N: i32, acc: usize, spec: usize, out: usize): void {
+  const K = kh * kw * ic, ldk = (K + 1) & ~1;
+  for (let t = p0; t < p1; t += tile) {
+    const t1 = min(p1, t + tile);
+    im2colI16(x, xZp, ih, iw, ic, ow, kh, kw, sh, sw, dh, dw, pt, pl, 0, ic, b, t, t1, col, ldk);
+    gemmI16(0, t1 - t, N, K, col, ldk, packed, acc, N);
+    requantize(acc, t1 - t, N, load<i32>(spec), load<i32>(spec, 4), load<i32>(spec, 8), load<i32>(spec, 12), load<i32>(spec, 16),
+      load<i32>(spec, 20), load<i32>(spec, 24), load<i32>(spec, 28), out + <usize>(t * N), load<i32>(spec, 32), load<i32>(spec, 36), load<i32>(spec, 40));
+  }
+}
+
 /** One int32 (+ bias) -> int8 requantization, the scalar definition the vector path below must equal. */
 function requantizeOne(acc: i32, bias: i32, m: i32, leftPow: i32, e: i32, zp: i32, lo: i32, hi: i32): i8 {
   const v = <i64>acc + <i64>bias;
@@ -428,50 +470,77 @@ function highMul64(ab: v128): v128 {
   return i64x2.shr_u(i64x2.add(ab, i64x2.splat(1 << 30)), 31);
 }
 
-/** x >> e per lane (arithmetic; e in 0..31), as five conditional shifts by 1, 2, 4, 8, 16. */
+/** Where the requantization may skip work, for a whole call (flags of `requantize`). */
+const BIAS_MAY_OVERFLOW = 1, LEFT_SHIFTS = 2, MULTIPLIER_INT32_MIN = 4;
+
+/** x >> (eBase + d) per lane (arithmetic): one shift by eBase, then a conditional shift per bit of d (d < 2^stages). */
 @inline
-function shiftRightLanes(x: v128, e: v128): v128 {
+function shiftRightLanes(x: v128, d: v128, eBase: i32, stages: i32): v128 {
   const zero = i32x4.splat(0);
-  x = v128.bitselect(i32x4.shr_s(x, 1), x, i32x4.ne(v128.and(e, i32x4.splat(1)), zero));
-  x = v128.bitselect(i32x4.shr_s(x, 2), x, i32x4.ne(v128.and(e, i32x4.splat(2)), zero));
-  x = v128.bitselect(i32x4.shr_s(x, 4), x, i32x4.ne(v128.and(e, i32x4.splat(4)), zero));
-  x = v128.bitselect(i32x4.shr_s(x, 8), x, i32x4.ne(v128.and(e, i32x4.splat(8)), zero));
-  return v128.bitselect(i32x4.shr_s(x, 16), x, i32x4.ne(v128.and(e, i32x4.splat(16)), zero));
+  x = i32x4.shr_s(x, eBase);
+  if (stages > 0) x = v128.bitselect(i32x4.shr_s(x, 1), x, i32x4.ne(v128.and(d, i32x4.splat(1)), zero));
+  if (stages > 1) x = v128.bitselect(i32x4.shr_s(x, 2), x, i32x4.ne(v128.and(d, i32x4.splat(2)), zero));
+  if (stages > 2) x = v128.bitselect(i32x4.shr_s(x, 4), x, i32x4.ne(v128.and(d, i32x4.splat(4)), zero));
+  if (stages > 3) x = v128.bitselect(i32x4.shr_s(x, 8), x, i32x4.ne(v128.and(d, i32x4.splat(8)), zero));
+  if (stages > 4) x = v128.bitselect(i32x4.shr_s(x, 16), x, i32x4.ne(v128.and(d, i32x4.splat(16)), zero));
+  return x;
+}
+
+/** Four channels n..n+3 of one row: requantized, clamped, plus the zero point, still as int32 lanes. */
+@inline
+function requantize4(row: usize, n: i32, bias: usize, mult: usize, leftPow: usize, rshift: usize, rmask: usize,
+  zpv: v128, lov: v128, hiv: v128, flags: i32, eBase: i32, stages: i32): v128 {
+  const intMin = i32x4.splat(-2147483648), intMax = i32x4.splat(2147483647);
+  let x = v128.load(row + ((<usize>n) << 2));
+  if (bias) {
+    const b = v128.load(ptr(bias, n)), sum = i32x4.add(x, b);
+    if (flags & BIAS_MAY_OVERFLOW) {
+      // int32 addition saturated as the scalar code's 64-bit sum clamped to int32
+      const overflow = i32x4.lt_s(v128.and(v128.xor(x, sum), v128.xor(b, sum)), i32x4.splat(0));
+      x = v128.bitselect(v128.xor(i32x4.shr_s(x, 31), intMax), sum, overflow);
+    } else x = sum;
+  }
+  const m = v128.load(ptr(mult, n));
+  const shifted = flags & LEFT_SHIFTS ? i32x4.mul(x, v128.load(ptr(leftPow, n))) : x;
+  const lowHalf = highMul64(i64x2.extmul_low_i32x4_s(shifted, m)), highHalf = highMul64(i64x2.extmul_high_i32x4_s(shifted, m));
+  let high = i8x16.shuffle(lowHalf, highHalf, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+  if (flags & MULTIPLIER_INT32_MIN) high = v128.bitselect(intMax, high, v128.and(i32x4.eq(shifted, intMin), i32x4.eq(m, intMin)));
+  // RoundingDivideByPOT: floor(high / 2^e), plus one when the remainder exceeds half (ties away from zero)
+  const mask = v128.load(ptr(rmask, n));
+  const threshold = i32x4.add(i32x4.shr_u(mask, 1), i32x4.shr_u(high, 31));
+  const d = i32x4.sub(v128.load(ptr(rshift, n)), i32x4.splat(eBase));
+  const y = i32x4.sub(shiftRightLanes(high, d, eBase, stages), i32x4.gt_s(v128.and(high, mask), threshold));
+  return i32x4.add(i32x4.min_s(i32x4.max_s(y, lov), hiv), zpv);
 }
 
 /**
  * int32 accumulators (+ bias) -> int8 as MindSpore Lite's runtime requantizes: x * 2^left (wrapping), the Q31
  * SaturatingRoundingDoublingHighMul, RoundingDivideByPOT, + zero point, clamped to [lo, hi]. Per-channel
- * multiplier, 2^left, right shift and 2^right - 1 (int32 arrays of N). Four channels at a time in SIMD: the 64-bit products
- * by extending multiplies, the per-lane right shift by conditional shifts; the scalar definition for the tail.
+ * multiplier, 2^left, right shift and 2^right - 1 (int32 arrays of N). Four channels at a time in SIMD, sixteen
+ * narrowed and stored together: the 64-bit products by extending multiplies, the per-lane right shift as one
+ * shift by eBase (the smallest right shift) and `stages` conditional shifts; the scalar definition for the tail.
+ * `flags` says which corners the call can meet (BIAS_MAY_OVERFLOW, LEFT_SHIFTS, MULTIPLIER_INT32_MIN); the
+ * others are skipped.
  */
-export function requantize(acc: usize, rows: i32, N: i32, bias: usize, mult: usize, leftPow: usize, rshift: usize, rmask: usize, zp: i32, lo: i32, hi: i32, out: usize): void {
-  const n4 = N & ~3;
-  const intMin = i32x4.splat(-2147483648), intMax = i32x4.splat(2147483647);
+export function requantize(acc: usize, rows: i32, N: i32, bias: usize, mult: usize, leftPow: usize, rshift: usize, rmask: usize, zp: i32, lo: i32, hi: i32,
+  out: usize, flags: i32, eBase: i32, stages: i32): void {
+  const n4 = N & ~3, n16 = N & ~15;
   const zpv = i32x4.splat(zp), lov = i32x4.splat(lo - zp), hiv = i32x4.splat(hi - zp);
   for (let r = 0; r < rows; r++) {
     const row = acc + ((<usize>(r * N)) << 2), dst = out + <usize>(r * N);
-    for (let n = 0; n < n4; n += 4) {
-      let x = v128.load(row + ((<usize>n) << 2));
-      if (bias) {
-        // int32 addition saturated as the scalar code's 64-bit sum clamped to int32
-        const b = v128.load(ptr(bias, n)), sum = i32x4.add(x, b);
-        const overflow = i32x4.lt_s(v128.and(v128.xor(x, sum), v128.xor(b, sum)), i32x4.splat(0));
-        x = v128.bitselect(v128.xor(i32x4.shr_s(x, 31), intMax), sum, overflow);
-      }
-      const m = v128.load(ptr(mult, n)), e = v128.load(ptr(rshift, n));
-      const shifted = i32x4.mul(x, v128.load(ptr(leftPow, n)));
-      const lowHalf = highMul64(i64x2.extmul_low_i32x4_s(shifted, m)), highHalf = highMul64(i64x2.extmul_high_i32x4_s(shifted, m));
-      let high = i8x16.shuffle(lowHalf, highHalf, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
-      high = v128.bitselect(intMax, high, v128.and(i32x4.eq(shifted, intMin), i32x4.eq(m, intMin)));
-      // RoundingDivideByPOT: floor(high / 2^e), plus one when the remainder exceeds half (ties away from zero)
-      const mask = v128.load(ptr(rmask, n));
-      const threshold = i32x4.add(i32x4.shr_u(mask, 1), i32x4.shr_u(high, 31));
-      let y = i32x4.sub(shiftRightLanes(high, e), i32x4.gt_s(v128.and(high, mask), threshold));
-      y = i32x4.add(i32x4.min_s(i32x4.max_s(y, lov), hiv), zpv);
+    let n = 0;
+    for (; n < n16; n += 16) {
+      const y0 = requantize4(row, n, bias, mult, leftPow, rshift, rmask, zpv, lov, hiv, flags, eBase, stages);
+      const y1 = requantize4(row, n + 4, bias, mult, leftPow, rshift, rmask, zpv, lov, hiv, flags, eBase, stages);
+      const y2 = requantize4(row, n + 8, bias, mult, leftPow, rshift, rmask, zpv, lov, hiv, flags, eBase, stages);
+      const y3 = requantize4(row, n + 12, bias, mult, leftPow, rshift, rmask, zpv, lov, hiv, flags, eBase, stages);
+      v128.store(dst + <usize>n, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(y0, y1), i16x8.narrow_i32x4_s(y2, y3)));
+    }
+    for (; n < n4; n += 4) {
+      const y = requantize4(row, n, bias, mult, leftPow, rshift, rmask, zpv, lov, hiv, flags, eBase, stages);
       store<i32>(dst + <usize>n, i32x4.extract_lane(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(y, y), i16x8.splat(0)), 0));
     }
-    for (let n = n4; n < N; n++)
+    for (; n < N; n++)
       store<i8>(dst + <usize>n, requantizeOne(load<i32>(row + ((<usize>n) << 2)), bias ? load<i32>(ptr(bias, n)) : 0, load<i32>(ptr(mult, n)),
         load<i32>(ptr(leftPow, n)), load<i32>(ptr(rshift, n)), zp, lo, hi));
   }
