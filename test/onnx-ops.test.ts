@@ -73,6 +73,8 @@ const cases: Case[] = [
       { op: 'AveragePool', inputs: ['a'], outputs: ['b'], attrs: { kernel_shape: [2, 2], pads: [1, 1, 0, 0] } },
       { op: 'AveragePool', inputs: ['b'], outputs: ['c'], attrs: { kernel_shape: [2, 2], pads: [0, 1, 1, 0], count_include_pad: 1 } },
       { op: 'GlobalAveragePool', inputs: ['c'], outputs: ['g'] }, { op: 'Mul', inputs: ['c', 'g'], outputs: ['y'] }] },
+  { name: 'Concat with a constant input along channels (the constant follows the layout change)', input: X, inits: [init('w', [3, 4, 1, 1], 40), init('k', [1, 5, 9, 11], 41)],
+    nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['c'] }, { op: 'Concat', inputs: ['c', 'k'], outputs: ['y'], attrs: { axis: 1 } }] },
   { name: 'ReduceMean, Softmax, Concat', input: X, inits: [init('w', [4, 4, 1, 1], 16)],
     nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['c'] }, { op: 'Concat', inputs: ['c', 'x'], outputs: ['k'], attrs: { axis: 1 } },
       { op: 'ReduceMean', inputs: ['k'], outputs: ['r'], attrs: { axes: [2, 3], keepdims: 1 } }, { op: 'Mul', inputs: ['k', 'r'], outputs: ['m'] },

@@ -108,5 +108,15 @@ function rewriteInputs(g: Graph, n: Node, perm: number[], dataSlots: number[]): 
     return true;
   }
   if (layout === 'unary') return true;
+  if (n.op === 'Concat') {
+    // every input of a Concat is data: a constant one joins in the new layout too
+    const consts = n.inputs.map((_, i) => i).filter((i) => !dataSlots.includes(i) && n.inputs[i] >= 0);
+    if (consts.some((i) => g.tensors[n.inputs[i]].shape.length !== rank || !g.tensors[n.inputs[i]].data)) return false;
+    for (const i of consts) {
+      const t = g.tensors[n.inputs[i]];
+      const p = permuteConst(t.data!, t.shape, inv);
+      n.inputs[i] = g.addConst(t.name, p.data, p.shape, t.format);
+    }
+  }
   return findOp(n.op)!.permuteAxes?.(g, n, perm) ?? false;
 }
