@@ -1,7 +1,7 @@
 /**
  * npm run bench:gpu — the WebGPU executor per model and batch: forward samples/s and achieved GFLOP/s (the
- * convolutions' and matrix products' multiply-adds x 2), with today's GEMM kernel and the previous one
- * (`WEBPTQ_GEMM=v1`) side by side on the same adapter, plus calibration samples/s with statistics (min/max and
+ * convolutions' and matrix products' multiply-adds x 2), with today's kernels and the previous ones
+ * (`WEBPTQ_KERNELS=v1`: GEMM, pooling, elementwise and reductions as before the GPU speed work) side by side on the same adapter, plus calibration samples/s with statistics (min/max and
  * histogram passes) and the share of time in each op kind (each node submitted alone and waited for: adapters
  * without timestamp queries). Inputs are made before timing; each figure is the minimum of --runs runs after
  * one warm-up.
@@ -56,15 +56,15 @@ if (!gpu) {
   process.exit(0);
 }
 console.log(`adapter: ${gpu.adapterName}${gpu.software ? ' (software: compares kernels, not GPUs)' : ''}`);
-const rows: string[][] = [['model', 'batch', 'GEMM', 'forward ms', 'samples/s', 'GFLOP/s', 'vs v1']];
+const rows: string[][] = [['model', 'batch', 'kernels', 'forward ms', 'samples/s', 'GFLOP/s', 'vs v1']];
 for (const b of BENCHES.filter((x) => which.includes(x.name))) {
   const g = loadModel(readBytes(b.file), b.fmk, b.file);
   const flops = flopsPerSample(g);
   for (const batch of batches) {
     const ms: Record<string, number> = {};
     for (const kernel of ['v1', 'current']) {
-      if (kernel === 'v1') process.env.WEBPTQ_GEMM = 'v1';
-      else delete process.env.WEBPTQ_GEMM;
+      if (kernel === 'v1') process.env.WEBPTQ_KERNELS = 'v1';
+      else delete process.env.WEBPTQ_KERNELS;
       const ex = await GpuExecutor.create(gpu, g, batch);
       const inputs = g.inputs.map((id) => Float32Array.from({ length: ex.batch * sizeOf(g.tensors[id].shape.map((d) => Math.max(d, 1))) / Math.max(1, g.tensors[id].shape[0] || 1) }, (_, i) => Math.sin(i / 97)));
       await ex.run(inputs);

@@ -7,13 +7,23 @@ import { FLT_MAX } from '../ir/numeric.js';
 
 export const WG = 64;
 
-/** Binding declarations: inputs read-only in order, then the output. */
-export function bindings(inputs: number, extra = ''): string {
+/** Binding declarations: inputs read-only in order, then the output; `element` f32, or vec4f for four-wide kernels. */
+export function bindings(inputs: number, extra = '', element = 'f32'): string {
   const lines: string[] = [];
-  for (let i = 0; i < inputs; i++) lines.push(`@group(0) @binding(${i}) var<storage, read> in${i}: array<f32>;`);
-  lines.push(`@group(0) @binding(${inputs}) var<storage, read_write> out: array<f32>;`);
+  for (let i = 0; i < inputs; i++) lines.push(`@group(0) @binding(${i}) var<storage, read> in${i}: array<${element}>;`);
+  lines.push(`@group(0) @binding(${inputs}) var<storage, read_write> out: array<${element}>;`);
   return lines.join('\n') + extra;
 }
+
+/** A scalar WGSL function applied to each lane of a vec4f expression. */
+export const perLane = (fn: string, v: string) => `vec4f(${fn}(${v}.x), ${fn}(${v}.y), ${fn}(${v}.z), ${fn}(${v}.w))`;
+
+/**
+ * `WEBPTQ_KERNELS=v1` selects the kernels as they were before the GPU speed work (scalar GEMM tiles, pooling one
+ * element per thread, elementwise one element per thread, reductions one thread per output), for `npm run
+ * bench:gpu`'s side-by-side column and the tests that keep them correct.
+ */
+export const previousKernels = () => (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.WEBPTQ_KERNELS === 'v1';
 
 /** Entry point with a linear thread index `idx` over a grid that may be folded into 2-D (>65535 groups). */
 export function mainLinear(total: number, body: string, wg = WG): string {

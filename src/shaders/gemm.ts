@@ -6,11 +6,11 @@
  * tiles in workgroup memory, K in steps of 16. Tile loads run along K: each thread fills consecutive k of one A
  * row and of one B column, so neighbouring threads read neighbouring addresses of NHWC activations and [N, K]
  * weights (coalesced), and whatever a row costs to locate (a convolution's batch / y / x decomposition: four
- * divisions) is computed once per thread in `rowA`, not once per element. `WEBPTQ_GEMM=v1` selects the
+ * divisions) is computed once per thread in `rowA`, not once per element. `WEBPTQ_KERNELS=v1` selects the
  * previous kernel (32x32 tiles of 4x4 per thread, loads along M, the row located per element), kept for the
  * side-by-side measurement in `npm run bench:gpu`.
  */
-import { u } from './common.js';
+import { u, previousKernels } from './common.js';
 
 export interface GemmSpec {
   M: number;
@@ -46,7 +46,6 @@ export interface GemmSpec {
 
 const TM = 32, TN = 32, TK = 16;
 
-const useV1 = () => (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.WEBPTQ_GEMM === 'v1';
 
 /** Output rows and columns per thread, by shape: 8 x 8 (a 64 x 64 tile), narrower where N or M is small. */
 function blocking(s: GemmSpec): { wm: number; wn: number } {
@@ -54,7 +53,7 @@ function blocking(s: GemmSpec): { wm: number; wn: number } {
 }
 
 export function gemmKernel(s: GemmSpec): { code: string; dispatch: [number, number, number] } {
-  if (useV1()) return { code: gemmV1(s), dispatch: [Math.ceil(s.N / TN), Math.ceil(s.M / TM), s.batches] };
+  if (previousKernels()) return { code: gemmV1(s), dispatch: [Math.ceil(s.N / TN), Math.ceil(s.M / TM), s.batches] };
   const { wm, wn } = blocking(s);
   return { code: gemmAlongK(s, wm, wn), dispatch: [Math.ceil(s.N / (8 * wn)), Math.ceil(s.M / (8 * wm)), s.batches] };
 }

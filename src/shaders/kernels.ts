@@ -3,7 +3,7 @@
  * WGSL code and its dispatch size; bindings are the listed inputs (read) then the output (read_write).
  */
 import { sizeOf as size } from '../ir/graph.js';
-import { bindings, mainLinear, linearDispatch, u, f, i, stridesOf, coords, activationFn } from './common.js';
+import { bindings, mainLinear, linearDispatch, u, f, i, stridesOf, coords, activationFn, perLane, previousKernels } from './common.js';
 import { gemmKernel } from './gemm.js';
 import { ReduceMode, ResizeMethod } from '../ir/schema/ops.js';
 import { nearestSourceIndices, linearSourceTaps, cubicSourceTaps } from '../ir/resize-coords.js';
@@ -183,67 +183,93 @@ export function binary(op: BinaryOp, aShape: number[], bShape: number[], outShap
   const total = size(outShape);
   const same = size(aShape) === total && size(bShape) === total;
   const pre = preScale !== 1 || preShift !== 0 ? `a = a * ${f(preScale)} + ${f(preShift)};` : '';
-  const code = `${bindings(2)}
-${activationFn(act)}
+  const helpers = `${activationFn(act)}
 // pow for negative bases with integral exponents, as C's powf
 fn pow_any(a: f32, b: f32) -> f32 {
   if (a >= 0.0) { return pow(a, b); }
   let r = pow(-a, b);
   return select(r, -r, fract(b * 0.5) != 0.0 && fract(b) == 0.0);
 }
+fn op(a_in: f32, b: f32) -> f32 { var a = a_in; ${pre} return act(${BINARY_EXPR[op]}); }`;
+  if (same && total % 4 === 0 && !previousKernels()) {
+    // same shapes: four neighbouring elements per thread, vec4 loads and stores
+    const code = `${bindings(2, '', 'vec4f')}
+${helpers}
+${mainLinear(total / 4, `
+  let a = in0[idx]; let b = in1[idx];
+  out[idx] = vec4f(op(a.x, b.x), op(a.y, b.y), op(a.z, b.z), op(a.w, b.w));`)}`;
+    return { code, dispatch: linearDispatch(total / 4) };
+  }
+  const code = `${bindings(2)}
+${helpers}
 ${mainLinear(total, same ? `
-  var a = in0[idx]; let b = in1[idx]; ${pre}
-  out[idx] = act(${BINARY_EXPR[op]});` : `
+  out[idx] = op(in0[idx], in1[idx]);` : `
 ${coords(outShape)}
-  var a = in0[${broadcastOffset(aShape, outShape)}]; let b = in1[${broadcastOffset(bShape, outShape)}]; ${pre}
-  out[idx] = act(${BINARY_EXPR[op]});`)}`;
+  out[idx] = op(in0[${broadcastOffset(aShape, outShape)}], in1[${broadcastOffset(bShape, outShape)}]);`)}`;
   return { code, dispatch: linearDispatch(total) };
 }
 
-/** Elementwise unary: `expr` is a WGSL expression of x (or act(x)); `helpers` declares functions it calls. */
+/**
+ * Elementwise unary: `expr` is a WGSL expression of x (or act(x)); `helpers` declares functions it calls. Four
+ * neighbouring elements per thread (vec4 loads and stores) when the count allows.
+ */
 export function unary(total: number, expr: string, actType = 0, alpha = 0, minVal = 0, maxVal = 0, helpers = '', approximate = false): Kernel {
-  const code = `${bindings(1)}
+  const lanes = total % 4 === 0 && !previousKernels() ? 4 : 1;
+  const code = `${bindings(1, '', lanes === 4 ? 'vec4f' : 'f32')}
 ${activationFn(actType, alpha, minVal, maxVal, approximate)}
 ${helpers}
-${mainLinear(total, `  let x = in0[idx];\n  out[idx] = ${expr};`)}`;
-  return { code, dispatch: linearDispatch(total) };
+fn op(x: f32) -> f32 { return ${expr}; }
+${mainLinear(total / lanes, `  out[idx] = ${lanes === 4 ? perLane('op', 'in0[idx]') : 'op(in0[idx])'};`)}`;
+  return { code, dispatch: linearDispatch(total / lanes) };
 }
 
 /** Per-channel (last axis) x * s[c] + b[c]: PReLU slope, ScaleFusion, folded BatchNorm. */
 export function channelAffine(total: number, inner: number, channels: number, kind: 'prelu' | 'scale', hasBias: boolean, act: number): Kernel {
-  const ch = channels === 1 ? '0u' : `(idx / ${u(inner)}) % ${u(channels)}`;
+  // channels last and in fours: four neighbouring channels per thread, the parameters read as vec4 too
+  const lanes = inner === 1 && channels % 4 === 0 && !previousKernels() ? 4 : 1;
+  const ch = channels === 1 ? '0u' : `(idx / ${u(inner)}) % ${u(channels / lanes)}`;
+  const activated = lanes === 4 ? perLane('act', 'y') : 'act(y)';
   const body = kind === 'prelu'
-    ? `  let x = in0[idx]; let s = in1[${ch}];\n  out[idx] = select(x * s, x, x > 0.0);`
-    : `  let c = ${ch};\n  out[idx] = act(in0[idx] * in1[c]${hasBias ? ' + in2[c]' : ''});`;
-  const code = `${bindings(kind === 'scale' && hasBias ? 3 : 2)}
+    ? `  let x = in0[idx]; let s = in1[${ch}];\n  out[idx] = select(x * s, x, x > ${lanes === 4 ? 'vec4f(0.0)' : '0.0'});`
+    : `  let c = ${ch};\n  let y = in0[idx] * in1[c]${hasBias ? ' + in2[c]' : ''};\n  out[idx] = ${activated};`;
+  const code = `${bindings(kind === 'scale' && hasBias ? 3 : 2, '', lanes === 4 ? 'vec4f' : 'f32')}
 ${activationFn(act)}
-${mainLinear(total, body)}`;
-  return { code, dispatch: linearDispatch(total) };
+${mainLinear(total / lanes, body)}`;
+  return { code, dispatch: linearDispatch(total / lanes) };
 }
 
+/** Max / average pooling: four channels per thread in vec4 when the channels come in fours, else one element. */
 export function pool(p: PoolGeometry, max: boolean, act: number): Kernel {
-  const total = p.n * p.oh * p.ow * p.c;
-  const code = `${bindings(1)}
+  const lanes = p.c % 4 === 0 && !previousKernels() ? 4 : 1;
+  const groups = p.c / lanes;
+  const total = p.n * p.oh * p.ow * groups;
+  const splat = (v: string) => (lanes === 4 ? `vec4f(${v})` : v);
+  const code = `${bindings(1, '', lanes === 4 ? 'vec4f' : 'f32')}
 ${activationFn(act)}
 ${mainLinear(total, `
-  let c = idx % ${u(p.c)}; let q = idx / ${u(p.c)};
+  let c = idx % ${u(groups)}; let q = idx / ${u(groups)};
   let ox = q % ${u(p.ow)}; let r = q / ${u(p.ow)};
   let oy = r % ${u(p.oh)}; let b = r / ${u(p.oh)};
   let y0 = max(i32(oy * ${u(p.sh)}) - ${i(p.pt)}, 0); let y1 = min(i32(oy * ${u(p.sh)}) - ${i(p.pt)} + ${i(p.kh)}, ${i(p.ih)});
   let x0 = max(i32(ox * ${u(p.sw)}) - ${i(p.pl)}, 0); let x1 = min(i32(ox * ${u(p.sw)}) - ${i(p.pl)} + ${i(p.kw)}, ${i(p.iw)});
-  var acc = ${max ? '-3.4028234663852886e38' : '0.0'};
+  var acc = ${splat(max ? '-3.4028234663852886e38' : '0.0')};
   for (var y = y0; y < y1; y = y + 1) {
+    let row = (b * ${u(p.ih)} + u32(y)) * ${u(p.iw)};
     for (var x = x0; x < x1; x = x + 1) {
-      let v = in0[((b * ${u(p.ih)} + u32(y)) * ${u(p.iw)} + u32(x)) * ${u(p.c)} + c];
+      let v = in0[(row + u32(x)) * ${u(groups)} + c];
       acc = ${max ? 'max(acc, v)' : 'acc + v'};
     }
   }
   ${max ? '' : 'acc = acc / f32((y1 - y0) * (x1 - x0));'}
-  out[idx] = act(acc);`)}`;
+  out[idx] = ${lanes === 4 ? perLane('act', 'acc') : 'act(acc)'};`)}`;
   return { code, dispatch: linearDispatch(total) };
 }
 
-/** ReduceFusion: one output per thread, looping over the reduced coordinates. */
+/**
+ * ReduceFusion: one output per thread looping over the reduced coordinates; or, for long reductions (64 values
+ * or more), one workgroup per output, each thread a strided share, the partial results combined in workgroup
+ * memory.
+ */
 export function reduce(inShape: number[], axes: number[], mode: number, coeff: number): Kernel {
   const outFull = inShape.map((d, k) => (axes.includes(k) ? 1 : d));
   const total = size(outFull);
@@ -259,18 +285,41 @@ export function reduce(inShape: number[], axes: number[], mode: number, coeff: n
   const base = inShape.map((_, k) => (axes.includes(k) ? '' : ` + c${k} * ${u(st[k])}`)).join('');
   const redOffset = axes.map((a, j) => ` + r${j} * ${u(st[a])}`).join('');
   const fin = mode === ReduceMode.Mean ? `acc / ${f(count)}` : mode === ReduceMode.L2 ? 'sqrt(acc)' : 'acc';
-  const code = `${bindings(1)}
-${mainLinear(total, `
+  const accumulate = (from: string, stride: string) => `
 ${coords(outFull)}
   let base = 0u${base};
   var acc = ${init};
-  for (var j = 0u; j < ${u(count)}; j = j + 1u) {
+  for (var j = ${from}; j < ${u(count)}; j = j + ${stride}) {
 ${coords(red, 'r', 'j')}
     let v = in0[base${redOffset}];
     acc = ${step[mode]};
-  }
+  }`;
+  if (count < 64 || previousKernels()) {
+    const code = `${bindings(1)}
+${mainLinear(total, `${accumulate('0u', '1u')}
   out[idx] = ${fin} * ${f(coeff || 1)};`)}`;
-  return { code, dispatch: linearDispatch(total) };
+    return { code, dispatch: linearDispatch(total) };
+  }
+  // partial results combine as the step combines values, except that squares and absolute values are taken once
+  const combine = mode === ReduceMode.Max ? 'max(a, b)' : mode === ReduceMode.Min ? 'min(a, b)' : mode === ReduceMode.Prod ? 'a * b' : 'a + b';
+  const nx = Math.min(total, 65535);
+  const code = `${bindings(1)}
+var<workgroup> part: array<f32, 64>;
+fn combine(a: f32, b: f32) -> f32 { return ${combine}; }
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let idx = wid.y * ${u(nx)} + wid.x;
+  if (idx >= ${u(total)}) { return; }
+${accumulate('lid', '64u')}
+  part[lid] = acc;
+  workgroupBarrier();
+  for (var half = 32u; half > 0u; half = half / 2u) {
+    if (lid < half) { part[lid] = combine(part[lid], part[lid + half]); }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { let acc = part[0]; out[idx] = ${fin} * ${f(coeff || 1)}; }
+}`;
+  return { code, dispatch: [nx, Math.ceil(total / nx), 1] };
 }
 
 /** LayerNorm over rows of `len`: one thread per row; gamma/beta (length `affine`) repeat along the row. */
@@ -377,11 +426,13 @@ export function concatPart(inShape: number[], outShape: number[], axis: number, 
   // Everything from the axis on is one contiguous run per outer index, in the input and in the output.
   const after = size(inShape.slice(axis + 1));
   const inRun = inShape[axis] * after, outRun = outShape[axis] * after;
-  const code = `${bindings(1)}
-${mainLinear(total, `
-  let o = idx / ${u(inRun)};
-  out[o * ${u(outRun)} + ${u(offset * after)} + idx % ${u(inRun)}] = in0[idx];`)}`;
-  return { code, dispatch: linearDispatch(total) };
+  // runs and the offset in fours (channels-last concats of real models): vec4 copies
+  const lanes = inRun % 4 === 0 && outRun % 4 === 0 && (offset * after) % 4 === 0 && !previousKernels() ? 4 : 1;
+  const code = `${bindings(1, '', lanes === 4 ? 'vec4f' : 'f32')}
+${mainLinear(total / lanes, `
+  let o = idx / ${u(inRun / lanes)};
+  out[o * ${u(outRun / lanes)} + ${u((offset * after) / lanes)} + idx % ${u(inRun / lanes)}] = in0[idx];`)}`;
+  return { code, dispatch: linearDispatch(total / lanes) };
 }
 
 /** Pad kernel with reflect/symmetric helpers per dim. */
