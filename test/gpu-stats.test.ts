@@ -52,6 +52,24 @@ describe('statistics on the GPU', () => {
     }
   });
 
+  it('a short last batch runs padded in the full batch\'s pipelines: the statistics of 4 + 2 samples equal those of one batch of 6', async (t) => {
+    const ctx = await gpuOrSkip(t.skip);
+    const g = loadModel(readBytes(model('onnx/mnist-8.onnx')), 'ONNX', 'mnist-8');
+    const digits = mnistDigits(6, 700);
+    const source = (count: number): SampleSource => ({ count, get: (i) => [digits[i].pixels] });
+    const collect = (count: number, batchSize: number) => collectStatistics(g, source(count), { gpu: ctx, passes: ['minmax', 'histogram', 'quantiles'], batchSize, keepPerSample: true });
+    const whole = await collect(6, 6), split = await collect(6, 4), evenOnly = await collect(4, 4);
+    for (const [id, a] of split.stats) {
+      const r = whole.stats.get(id)!;
+      expect([a.min, a.max, a.nanCount, a.infCount], a.name).toEqual([r.min, r.max, r.nanCount, r.infCount]);
+      expect(a.lowPerSample, a.name).toEqual(r.lowPerSample);
+      expect(a.highPerSample, a.name).toEqual(r.highPerSample);
+      expect(Array.from(a.histogram!), a.name).toEqual(Array.from(r.histogram!));
+    }
+    // no second executor for the 2-sample pass: the same device memory as batches of 4 that divide evenly
+    expect(split.deviceBytes).toBe(evenOnly.deviceBytes);
+  });
+
   it('over 1,000 samples uses no more device or host memory than over 100', async (t) => {
     const ctx = await gpuOrSkip(t.skip);
     const g = loadModel(readBytes(model('tflite/ad01-autoencoder-float.tflite')), 'TFLITE', 'ad01');

@@ -5,6 +5,7 @@
  * words per sample) after each batch.
  */
 import type { Graph } from '../ir/graph.js';
+import type { RT } from '../ir/tensor.js';
 import { sizeOf } from '../ir/graph.js';
 import type { GpuContext } from './device.js';
 import { GpuExecutor } from './executor.js';
@@ -52,24 +53,15 @@ export async function collectStatisticsGpu(ctx: GpuContext, g: Graph, src: Sampl
 
   const result = emptyStats(g, ids);
 
-  // One executor and one set of statistics dispatches per pass size. A graph that cannot take the batch
-  // as one pass runs it one sample per pass (GpuExecutor decides); the last batch may be smaller.
-  interface Plan { ex: GpuExecutor; perTensor: Map<number, Dispatch[]>; results?: GPUBuffer }
-  const plans = new Map<string, Plan>();
-  const executors = new Map<number, GpuExecutor>();
-  async function executor(samples: number): Promise<GpuExecutor> {
-    let ex = executors.get(samples);
-    if (!ex) {
-      ex = await GpuExecutor.create(ctx, g, samples, { inputShapes: g.inputs.map((_, k) => sampleShape(g, k, src.get(0)[k].length)) });
-      executors.set(samples, ex);
-    }
-    return ex;
-  }
-  async function plan(pass: 'minmax' | 'histogram', ex: GpuExecutor): Promise<Plan> {
-    const samples = ex.batch;
-    const key = `${pass}/${samples}`;
-    const hit = plans.get(key);
-    if (hit) return hit;
+  // One executor and one set of statistics dispatches, for the batch size. A graph that cannot take the batch as
+  // one pass runs it one sample per pass (GpuExecutor decides). A short last batch runs in the same pipelines,
+  // padded with copies of its last sample: `valid` tells the statistics kernels how many samples are real.
+  const valid = buffer(16);
+  interface Plan { perTensor: Map<number, Dispatch[]>; results?: GPUBuffer }
+  const list = batches(src.count, o.batchSize);
+  const ex = await GpuExecutor.create(ctx, g, list[0][1] - list[0][0], { inputShapes: g.inputs.map((_, k) => sampleShape(g, k, src.get(0)[k].length)) });
+  const samples = ex.batch;
+  async function plan(pass: 'minmax' | 'histogram'): Promise<Plan> {
     const perTensor = new Map<number, Dispatch[]>();
     const results = pass === 'minmax' && wantQuantiles ? buffer(ids.length * samples * 2 * 4) : undefined;
     for (const id of ids) {
@@ -78,9 +70,9 @@ export async function collectStatisticsGpu(ctx: GpuContext, g: Graph, src: Sampl
       const act = ex.bufferOf(id);
       if (!act) continue; // folded to a constant at these input shapes
       const list: Dispatch[] = [];
-      if (pass === 'histogram') list.push(await dispatch(histogramKernel(n, slot, HIST_BINS), [act, stats, hist!]));
+      if (pass === 'histogram') list.push(await dispatch(histogramKernel(n, samples, slot, HIST_BINS), [act, stats, hist!, valid]));
       else {
-        list.push(await dispatch(minMaxKernel(n, slot), [act, stats]));
+        list.push(await dispatch(minMaxKernel(n, samples, slot), [act, stats, valid]));
         if (results) {
           const perSample = n / samples;
           const state = buffer(samples * 2 * 2 * 4), counts = buffer(samples * 2 * 256 * 4);
@@ -93,15 +85,13 @@ export async function collectStatisticsGpu(ctx: GpuContext, g: Graph, src: Sampl
       }
       perTensor.set(id, list);
     }
-    const p = { ex, perTensor, results };
-    plans.set(key, p);
-    return p;
+    return { perTensor, results };
   }
 
-  /** Folds one pass's per-sample order statistics (read back from `results`) into the tensors' sums. */
-  const foldQuantiles = (keys: Uint32Array, samples: number) => ids.forEach((id, slot) => {
+  /** Folds one pass's per-sample order statistics (read back from `results`) into the tensors' sums: its real samples'. */
+  const foldQuantiles = (keys: Uint32Array, samples: number, real: number) => ids.forEach((id, slot) => {
     const st = result.get(id)!;
-    for (let s = 0; s < samples; s++) {
+    for (let s = 0; s < real; s++) {
       const lo = keyToFloat(keys[(slot * samples + s) * 2]), hi = keyToFloat(keys[(slot * samples + s) * 2 + 1]);
       st.lowSum = (st.lowSum ?? 0) + lo;
       st.highSum = (st.highSum ?? 0) + hi;
@@ -115,31 +105,35 @@ export async function collectStatisticsGpu(ctx: GpuContext, g: Graph, src: Sampl
   // A pass's order statistics are read while the next pass computes; folded in pass order, two passes in flight.
   let folded: Promise<void> = Promise.resolve();
 
-  const list = batches(src.count, o.batchSize);
+  let inFlight: Promise<unknown> = Promise.resolve();
   for (const pass of ['minmax', 'histogram'] as const) {
     if (pass === 'histogram' && !hist) continue;
+    const p = await plan(pass);
     for (const [b, [bStart, bEnd]] of list.entries()) {
       prefetchAround(src, list, b);
-      const first = await executor(bEnd - bStart);
-      for (let start = bStart; start < bEnd; start += first.batch) {
-      const end = Math.min(bEnd, start + first.batch);
-      const samples = end - start;
-      const p = await plan(pass, samples === first.batch ? first : await executor(samples));
-      p.ex.writeInputs(stackBatch(g, src, start, end).map((t) => t.data as Float32Array));
-      await p.ex.forward((pe, id) => {
-        for (const d of p.perTensor.get(id) ?? []) {
-          pe.setPipeline(d.pipeline);
-          pe.setBindGroup(0, d.bind);
-          pe.dispatchWorkgroups(...d.size);
+      for (let start = bStart; start < bEnd; start += samples) {
+        const real = Math.min(bEnd, start + samples) - start;
+        device.queue.writeBuffer(valid, 0, Uint32Array.of(real, 0, 0, 0));
+        ex.writeInputs(paddedBatch(stackBatch(g, src, start, start + real), samples));
+        await ex.forward((pe, id) => {
+          for (const d of p.perTensor.get(id) ?? []) {
+            pe.setPipeline(d.pipeline);
+            pe.setBindGroup(0, d.bind);
+            pe.dispatchWorkgroups(...d.size);
+          }
+        });
+        if (p.results) {
+          // The copy is queued behind this pass now (the next pass overwrites `results` only after it).
+          const read = readBuffer(device, p.results, ids.length * samples * 2 * 4);
+          const previous = folded;
+          folded = previous.then(async () => foldQuantiles(new Uint32Array(await read), samples, real));
+          await previous;
         }
-      });
-      if (p.results) {
-        // The copy is queued behind this pass now (the next pass overwrites `results` only after it).
-        const read = readBuffer(device, p.results, ids.length * samples * 2 * 4);
-        const previous = folded;
-        folded = previous.then(async () => foldQuantiles(new Uint32Array(await read), samples));
-        await previous;
-      }
+        // The next batch is read, stacked and uploaded while this one computes; at most two batches in flight,
+        // so queued uploads cannot pile up when the device is the slower side.
+        const done = device.queue.onSubmittedWorkDone();
+        await inFlight;
+        inFlight = done;
       }
       o.onProgress?.(b + 1, list.length, pass);
     }
@@ -165,8 +159,20 @@ export async function collectStatisticsGpu(ctx: GpuContext, g: Graph, src: Sampl
       st.histMax = Math.max(Math.abs(st.min), Math.abs(st.max));
     });
   }
-  const deviceBytes = [...executors.values()].reduce((a, ex) => a + ex.deviceBytes, 0) + owned.reduce((a, b) => a + b.size, 0);
-  for (const ex of executors.values()) ex.destroy();
+  const deviceBytes = ex.deviceBytes + owned.reduce((a, b) => a + b.size, 0);
+  ex.destroy();
   for (const b of owned) b.destroy();
   return { stats: result, deviceBytes };
+}
+
+/** A batch's stacked inputs as `samples` samples: the last real sample repeated where the batch is short. */
+function paddedBatch(stacked: RT[], samples: number): Float32Array[] {
+  return stacked.map(({ shape, data }) => {
+    const d = data as Float32Array, real = shape[0];
+    if (real === samples) return d;
+    const per = d.length / real, out = new Float32Array(per * samples);
+    out.set(d);
+    for (let j = real; j < samples; j++) out.set(d.subarray((real - 1) * per, real * per), j * per);
+    return out;
+  });
 }

@@ -5,6 +5,8 @@
  *  - a 2048-bin histogram of |x| over [0, absmax] with MindSpore's binning, privatized in workgroup memory;
  *  - exact per-sample order statistics by radix select: four 8-bit rounds over the same keys.
  * Per-tensor slots: stats[t*4 + 0..3] = min key, max key, NaN count, Inf count.
+ * min / max and the histogram read only the pass's real samples: `valid[0]` of them (a short last batch runs padded
+ * with copies in the full batch's pipelines, which are not compiled again); samples lie one after another.
  */
 import { u } from './common.js';
 
@@ -19,11 +21,15 @@ function groupsFor(n: number): number {
   return Math.max(1, Math.min(1024, Math.ceil(n / (WG * 16))));
 }
 
-export function minMaxKernel(n: number, slot: number): { code: string; dispatch: [number, number, number] } {
+/** The loop bound of a statistics kernel over `n` elements of which the first `valid[0]` samples' are real. */
+const validCount = (n: number, samples: number) => `min(${u(n)}, valid[0] * ${u(n / samples)})`;
+
+export function minMaxKernel(n: number, samples: number, slot: number): { code: string; dispatch: [number, number, number] } {
   const groups = groupsFor(n);
   const code = `
 @group(0) @binding(0) var<storage, read> x: array<u32>;
 @group(0) @binding(1) var<storage, read_write> stats: array<atomic<u32>>;
+@group(0) @binding(2) var<storage, read> valid: array<u32>;
 ${KEY_FN}
 var<workgroup> wmin: atomic<u32>;
 var<workgroup> wmax: atomic<u32>;
@@ -34,7 +40,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   if (lid == 0u) { atomicStore(&wmin, 0xffffffffu); atomicStore(&wmax, 0u); atomicStore(&wnan, 0u); atomicStore(&winf, 0u); }
   workgroupBarrier();
   var lo = 0xffffffffu; var hi = 0u; var nans = 0u; var infs = 0u;
-  for (var i = wid.x * ${WG}u + lid; i < ${u(n)}; i = i + ${u(groups * WG)}) {
+  let count = ${validCount(n, samples)};
+  for (var i = wid.x * ${WG}u + lid; i < count; i = i + ${u(groups * WG)}) {
     let b = x[i];
     if (!is_finite_bits(b)) {
       if ((b & 0x007fffffu) != 0u) { nans = nans + 1u; } else { infs = infs + 1u; }
@@ -61,12 +68,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
  * Histogram of |x| into 2048 bins over [0, absmax], absmax read from the pass-1 stats of this tensor:
  * bin = min(u32(|x| / (absmax / 2048)), 2047), |x| <= DBL_EPSILON skipped (MindSpore's DataDistribution).
  */
-export function histogramKernel(n: number, slot: number, binCount: number): { code: string; dispatch: [number, number, number] } {
+export function histogramKernel(n: number, samples: number, slot: number, binCount: number): { code: string; dispatch: [number, number, number] } {
   const groups = groupsFor(n);
   const code = `
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> stats: array<u32>;
 @group(0) @binding(2) var<storage, read_write> hist: array<atomic<u32>>;
+@group(0) @binding(3) var<storage, read> valid: array<u32>;
 ${KEY_FN}
 fn value_of(k: u32) -> f32 { return bitcast<f32>(select(~k, k & 0x7fffffffu, (k & 0x80000000u) != 0u)); }
 var<workgroup> bins: array<atomic<u32>, ${binCount}>;
@@ -76,7 +84,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   workgroupBarrier();
   let absmax = max(abs(value_of(stats[${u(slot * 4)}])), abs(value_of(stats[${u(slot * 4 + 1)}])));
   let interval = absmax / ${binCount}.0;
-  for (var i = wid.x * ${WG}u + lid; i < ${u(n)}; i = i + ${u(groups * WG)}) {
+  let count = ${validCount(n, samples)};
+  for (var i = wid.x * ${WG}u + lid; i < count; i = i + ${u(groups * WG)}) {
     let v = x[i];
     let bits = bitcast<u32>(v);
     if (!is_finite_bits(bits)) { continue; }
