@@ -17,6 +17,7 @@ import type { Node } from '../src/ir/graph.js';
 import { conv2dInt8, quantDTypeCast, int8WindowMax, int8WindowMaxReference } from '../src/cpu/int8.js';
 import { wasmRequantize } from '../src/cpu/wasm/int8.js';
 import { quantizeMultiplier, multiplyByQuantizedMultiplier } from '../src/quant/fixed-point.js';
+import { accumulateMinMax, accumulateMinMaxReference, accumulateHistogram, accumulateHistogramReference, HIST_BINS } from '../src/quant/stats.js';
 import type { RT } from '../src/ir/tensor.js';
 import { ROOT, model, readBytes, relMaxDiff } from './helpers/data.js';
 import { ONNX_CORPUS, corpusPath, corpusInput } from './helpers/corpus.js';
@@ -189,6 +190,25 @@ describe('WebAssembly kernels', () => {
         setThreads(threads);
       }
     });
+
+  it('calibration statistics: min / max with NaN and Inf counts, and the 2048-bin |x| histogram, equal the TypeScript loops', () => {
+    const interval = Math.fround(3.7 / HIST_BINS);
+    const edges = [NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, 2 ** -52, -(2 ** -52), 2 ** -51, 3.7, -3.7, 5, -1e30, interval, 7 * interval, -(2047 * interval), 2048 * interval];
+    for (const length of [edges.length, 4099, 3]) {
+      const d = new Float32Array(length);
+      const r = rand(length, 21);
+      for (let i = 0; i < length; i++) d[i] = i < edges.length ? edges[i] : i % 7 === 0 ? Math.round(r[i] * 100) * interval : r[i] * 4;
+      const fresh = () => ({ tensor: 0, name: 't', min: Infinity, max: -Infinity, nanCount: 0, infCount: 0 });
+      const fast = fresh(), ref = fresh();
+      accumulateMinMax(fast, d);
+      accumulateMinMaxReference(ref, d);
+      expect([fast.min === ref.min, fast.max === ref.max, fast.nanCount, fast.infCount]).toEqual([true, true, ref.nanCount, ref.infCount]);
+      const hf = new Float64Array(HIST_BINS), hr = new Float64Array(HIST_BINS);
+      accumulateHistogram(hf, 3.7, d);
+      accumulateHistogramReference(hr, interval, d);
+      expect(Array.from(hf)).toEqual(Array.from(hr));
+    }
+  });
 
   it('FullConnection with bias and RELU: equals the TypeScript GEMM', () => {
     const n = node('FullConnection', { has_bias: true, activation_type: 1 });

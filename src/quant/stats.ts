@@ -6,6 +6,7 @@
 import type { Graph } from '../ir/graph.js';
 import { sizeOf } from '../ir/graph.js';
 import { run, runNode } from '../cpu/executor.js';
+import { wasmMinMax, wasmHistogram } from '../cpu/wasm/stats.js';
 import type { RT } from '../ir/tensor.js';
 import { batchedGraph, hasDynamicInputs } from '../ir/passes/shapes.js';
 import { sampleShape, specialize } from '../ir/passes/index.js';
@@ -130,6 +131,19 @@ export function stackBatch(g: Graph, src: SampleSource, start: number, end: numb
 
 /** Folds one activation's values into min/max and the NaN / Inf counts. */
 export function accumulateMinMax(st: TensorStats, d: ArrayLike<number>): void {
+  const fast = d instanceof Float32Array ? wasmMinMax(d) : undefined;
+  if (fast) {
+    st.nanCount += fast.nanCount;
+    st.infCount += fast.infCount;
+    if (fast.min < st.min) st.min = fast.min;
+    if (fast.max > st.max) st.max = fast.max;
+    return;
+  }
+  accumulateMinMaxReference(st, d);
+}
+
+/** The TypeScript loop, the reference the WebAssembly kernel is tested against. */
+export function accumulateMinMaxReference(st: TensorStats, d: ArrayLike<number>): void {
   for (let i = 0; i < d.length; i++) {
     const x = d[i];
     if (Number.isNaN(x)) st.nanCount++;
@@ -162,6 +176,12 @@ export function accumulateQuantiles(st: TensorStats, d: Float32Array, samples: n
 export function accumulateHistogram(hist: Float64Array, absmax: number, d: ArrayLike<number>): void {
   const interval = Math.fround(absmax / HIST_BINS);
   if (!(interval > 0)) return;
+  if (d instanceof Float32Array && Number.isFinite(interval) && hist.length === HIST_BINS && wasmHistogram(hist, interval, d)) return;
+  accumulateHistogramReference(hist, interval, d);
+}
+
+/** The TypeScript loop (interval = fround(absmax / bins) > 0), the reference the WebAssembly kernel is tested against. */
+export function accumulateHistogramReference(hist: Float64Array, interval: number, d: ArrayLike<number>): void {
   for (let i = 0; i < d.length; i++) {
     const a = Math.abs(d[i]);
     if (!Number.isFinite(a) || a <= DBL_EPSILON) continue;

@@ -31,6 +31,8 @@ export interface Exports {
   requantize(acc: number, rows: number, N: number, bias: number, mult: number, leftPow: number, rshift: number, rmask: number, zp: number, lo: number, hi: number, out: number): void;
   quantizeF32(x: number, count: number, inverseScale: number, zp: number, out: number): void;
   dequantizeI8(q: number, count: number, scale: number, zp: number, out: number): void;
+  minMaxF32(x: number, count: number, out: number): void;
+  histogramF32(x: number, count: number, interval: number, bins: number, hist: number): void;
 }
 
 /** The kernels workers can run, by index in a task. */

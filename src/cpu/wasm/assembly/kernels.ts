@@ -567,3 +567,76 @@ export function quantizeF32(x: usize, count: i32, inverseScale: f32, zp: f32, ou
 export function dequantizeI8(q: usize, count: i32, scale: f32, zp: i32, out: usize): void {
   for (let i = 0; i < count; i++) store<f32>(ptr(out, i), <f32>(load<i8>(q + <usize>i) - zp) * scale);
 }
+
+// ---- calibration statistics (the CPU collector), equal to the TypeScript loops of quant/stats.ts ----
+
+/**
+ * min and max of the finite values of x, and how many are NaN and how many infinite: out[0..3] = min, max (f32),
+ * NaN count, Inf count (i32). min / max start at +Inf / -Inf (no finite value leaves them so).
+ */
+export function minMaxF32(x: usize, count: i32, out: usize): void {
+  const inf = f32x4.splat(Infinity);
+  let lo = inf, hi = f32x4.splat(-Infinity), nans = i32x4.splat(0), infs = i32x4.splat(0);
+  const c4 = count & ~3;
+  for (let i = 0; i < c4; i += 4) {
+    const v = v128.load(ptr(x, i));
+    const a = f32x4.abs(v);
+    const finite = f32x4.lt(a, inf); // false for NaN and +-Inf
+    nans = i32x4.sub(nans, f32x4.ne(v, v));
+    infs = i32x4.sub(infs, f32x4.eq(a, inf));
+    lo = f32x4.pmin(lo, v128.bitselect(v, inf, finite));
+    hi = f32x4.pmax(hi, v128.bitselect(v, f32x4.neg(inf), finite));
+  }
+  let mn = min<f32>(min<f32>(f32x4.extract_lane(lo, 0), f32x4.extract_lane(lo, 1)), min<f32>(f32x4.extract_lane(lo, 2), f32x4.extract_lane(lo, 3)));
+  let mx = max<f32>(max<f32>(f32x4.extract_lane(hi, 0), f32x4.extract_lane(hi, 1)), max<f32>(f32x4.extract_lane(hi, 2), f32x4.extract_lane(hi, 3)));
+  let n = i32x4.extract_lane(nans, 0) + i32x4.extract_lane(nans, 1) + i32x4.extract_lane(nans, 2) + i32x4.extract_lane(nans, 3);
+  let f = i32x4.extract_lane(infs, 0) + i32x4.extract_lane(infs, 1) + i32x4.extract_lane(infs, 2) + i32x4.extract_lane(infs, 3);
+  for (let i = c4; i < count; i++) {
+    const v = load<f32>(ptr(x, i));
+    if (v != v) n++;
+    else if (abs<f32>(v) == Infinity) f++;
+    else {
+      if (v < mn) mn = v;
+      if (v > mx) mx = v;
+    }
+  }
+  store<f32>(out, mn);
+  store<f32>(out, mx, 4);
+  store<i32>(out, n, 8);
+  store<i32>(out, f, 12);
+}
+
+/**
+ * Counts |x| into bins of `interval` (MindSpore's DataDistribution: the quotient in float32, floored, clamped to
+ * the last of `bins`); NaN, +-Inf and |x| <= DBL_EPSILON are skipped. hist: four copies of `bins + 1` int32
+ * counters, lane j counting into copy j and skipped values into each copy's extra counter, so that no branch
+ * depends on the data and neighbouring equal bins do not wait on each other's increments; the caller adds the
+ * copies up.
+ */
+export function histogramF32(x: usize, count: i32, interval: f32, bins: i32, hist: usize): void {
+  const c4 = count & ~3;
+  const inv = f32x4.splat(interval), eps = f32x4.splat(<f32>2.220446049250313e-16), inf = f32x4.splat(Infinity);
+  const last = i32x4.splat(bins - 1), skip = i32x4.splat(bins);
+  const stride = (<usize>(bins + 1)) << 2;
+  const h0 = hist, h1 = h0 + stride, h2 = h1 + stride, h3 = h2 + stride;
+  for (let i = 0; i < c4; i += 4) {
+    const a = f32x4.abs(v128.load(ptr(x, i)));
+    const counted = v128.and(f32x4.lt(a, inf), f32x4.gt(a, eps)); // false for NaN, Inf, tiny
+    const bin = i32x4.shl(v128.bitselect(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.div(a, inv)), last), skip, counted), 2);
+    let p = h0 + <usize>i32x4.extract_lane(bin, 0);
+    store<i32>(p, load<i32>(p) + 1);
+    p = h1 + <usize>i32x4.extract_lane(bin, 1);
+    store<i32>(p, load<i32>(p) + 1);
+    p = h2 + <usize>i32x4.extract_lane(bin, 2);
+    store<i32>(p, load<i32>(p) + 1);
+    p = h3 + <usize>i32x4.extract_lane(bin, 3);
+    store<i32>(p, load<i32>(p) + 1);
+  }
+  for (let i = c4; i < count; i++) {
+    const a = abs<f32>(load<f32>(ptr(x, i)));
+    if (!(a < Infinity) || !(a > <f32>2.220446049250313e-16)) continue;
+    const q = a / interval;
+    const b = q >= <f32>(bins - 1) ? bins - 1 : <i32>q;
+    store<i32>(ptr(hist, b), load<i32>(ptr(hist, b)) + 1);
+  }
+}
