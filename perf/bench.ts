@@ -3,17 +3,19 @@
  * SqueezeNet 1.1, VWW (the float TFLite model, against onnxruntime only where an ONNX form exists), UltraFace
  * RFB-320 and mnist-8, at 1 and 2 threads each (the same count for both), plus the int8 executor on the
  * PostTraining SqueezeNet. Inputs are decoded and laid out before any timed region; each figure is the
- * minimum of --runs runs after warm-up. Then the calibration image pipeline (`images`). Timings never appear
- * in tests.
+ * minimum of --runs runs after warm-up. Then CPU calibration against onnxruntime's forward pass
+ * (`calibration`) and the calibration image pipeline (`images`). Timings never appear in tests.
  *
- *   npm run bench [-- --runs=20 --models=squeezenet,ultraface,images]
+ *   npm run bench [-- --runs=20 --models=squeezenet,ultraface,calibration,images]
  */
 import * as ort from 'onnxruntime-node';
 import { loadModel, Fmk } from '../src/convert.js';
 import { run } from '../src/cpu/executor.js';
 import { setThreads, useWasm } from '../src/cpu/wasm/index.js';
 import { fullQuantize } from '../src/quant/full-quant.js';
-import { statisticsCollector } from '../src/calibrate.js';
+import { statisticsCollector, collectStatistics } from '../src/calibrate.js';
+import { acquireGpu } from '../src/gpu/device.js';
+import type { SampleSource } from '../src/quant/stats.js';
 import type { Graph } from '../src/ir/graph.js';
 import { model, readBytes, photo, PHOTOS, nhwcToNchw, mnistDigits, SHARED, IMAGENET } from '../test/helpers/data.js';
 import { calibrationSource } from '../src/quant/calib-data.js';
@@ -21,12 +23,12 @@ import { NativeImageDecoder } from '../src/data/native-decode.js';
 import { decodeImage } from '../src/data/decode.js';
 import { resizeBilinear, toTensor } from '../src/data/images.js';
 import path from 'node:path';
-import { mkdtempSync, copyFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, copyFileSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 const arg = (name: string, def: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def;
 const runs = Number(arg('runs', '20'));
-const which = arg('models', 'squeezenet,vww,ultraface,mnist,images').split(',');
+const which = arg('models', 'squeezenet,vww,ultraface,mnist,calibration,images').split(',');
 
 interface Bench { name: string; file: string; fmk: Fmk; onnx?: string; shape: number[]; input: () => Float32Array }
 const BENCHES: Bench[] = [
@@ -82,7 +84,42 @@ for (const b of BENCHES.filter((x) => which.includes(x.name))) {
 const widths = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
 console.log(`\n${rows.map((r) => r.map((v, k) => v.padEnd(widths[k])).join('  ')).join('\n')}`);
 console.log(`(minimum of ${runs} runs after warm-up; inputs prepared before timing; ratio = ours / onnxruntime)`);
+if (which.includes('calibration')) await calibration();
 if (which.includes('images')) await imagePipeline();
+
+/**
+ * CPU calibration as full quantization runs it for MAX_MIN + KL (the min/max pass, then the histogram pass) of
+ * SqueezeNet on 100 ImageNet photos, decoded before timing, batch 8, against onnxruntime's plain forward pass
+ * over the same inputs (NCHW, laid out before timing). The GPU row only where the adapter is hardware.
+ */
+async function calibration(): Promise<void> {
+  const dir = path.join(SHARED, 'data/imagenet-500');
+  const files = readdirSync(dir).filter((f) => /\.jpe?g$/i.test(f)).sort().slice(0, 100);
+  const inputs = files.map((f) => photo(path.join(dir, f), 224, 224, { channels: 'BGR' }));
+  const g = loadModel(readBytes(model('onnx/squeezenet1.1-fp32.onnx')), 'ONNX', 'sq');
+  const src: SampleSource = { count: inputs.length, get: (i) => [inputs[i]] };
+  const s = await ort.InferenceSession.create(model('onnx/squeezenet1.1-fp32.onnx'));
+  const nchw = inputs.map((x) => new ort.Tensor('float32', nhwcToNchw(x, 1, 224, 224, 3), [1, 3, 224, 224]));
+  const seconds = async (fn: () => Promise<unknown>) => {
+    const t0 = performance.now();
+    await fn();
+    return (performance.now() - t0) / 1000;
+  };
+  await s.run({ [s.inputNames[0]]: nchw[0] });
+  const ortRate = inputs.length / (await seconds(async () => { for (const t of nchw) await s.run({ [s.inputNames[0]]: t }); }));
+  const passes: ('minmax' | 'histogram')[] = ['minmax', 'histogram'];
+  setThreads(2);
+  const cpuRate = inputs.length / (await seconds(() => collectStatistics(g, src, { passes, batchSize: 8, device: 'cpu' })));
+  const lines = [`onnxruntime forward ${ortRate.toFixed(1)} samples/s`, `CPU executor ${cpuRate.toFixed(1)} samples/s (${(cpuRate / ortRate).toFixed(3)}x)`];
+  const gpu = await acquireGpu();
+  if (gpu && !gpu.software) {
+    await collectStatistics(g, { count: 8, get: src.get }, { passes, batchSize: 8, gpu });
+    const gpuRate = inputs.length / (await seconds(() => collectStatistics(g, src, { passes, batchSize: 8, gpu })));
+    lines.push(`GPU ${gpu.adapterName} ${gpuRate.toFixed(1)} samples/s (${(gpuRate / ortRate).toFixed(3)}x)`);
+  } else lines.push(gpu ? 'GPU row skipped: the adapter is SwiftShader (software)' : 'no GPU adapter');
+  gpu?.release();
+  console.log(`\ncalibration, SqueezeNet, ${inputs.length} ImageNet photos, MAX_MIN + KL passes, batch 8, 2 threads: ${lines.join('; ')}`);
+}
 
 /**
  * The calibration image pipeline on the 17 shared photos (SqueezeNet's preprocessing: 224x224 bilinear, BGR):

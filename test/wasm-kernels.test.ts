@@ -180,7 +180,7 @@ describe('WebAssembly kernels', () => {
     it(`int8 max pooling ${name}: bit-exact with the TypeScript window max`, () => {
       const n = node('MaxPoolFusion', { pad: [0, 0, 0, 0], ...attrs });
       const geo = poolGeometry(n, [...shape]);
-      const x = Int8Array.from(rand(shape.reduce((a, b) => a * b), 16), (v) => Math.round(v * 127.5 - 0.5));
+      const x = Int8Array.from(rand(shape.reduce((a: number, b: number) => a * b, 1), 16), (v) => Math.round(v * 127.5 - 0.5));
       x[0] = -128;
       const threads = wasmKernels()!.threads;
       setThreads(2);
