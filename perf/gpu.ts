@@ -1,10 +1,10 @@
 /**
  * npm run bench:gpu — the WebGPU executor per model and batch: forward samples/s and achieved GFLOP/s (the
  * convolutions' and matrix products' multiply-adds x 2), with today's kernels and the previous ones
- * (`WEBPTQ_KERNELS=v1`: GEMM, pooling, elementwise and reductions as before the GPU speed work) side by side on the same adapter, plus calibration samples/s with statistics (min/max and
- * histogram passes) and the share of time in each op kind (each node submitted alone and waited for: adapters
- * without timestamp queries). Inputs are made before timing; each figure is the minimum of --runs runs after
- * one warm-up.
+ * (`WEBPTQ_KERNELS=v1`: GEMM, pooling, elementwise and reductions as before the GPU speed work) side by side on
+ * the same adapter, plus calibration samples/s with statistics (min/max and histogram passes) and the share of
+ * time in each op kind (timestamp queries where the adapter has them, else each node submitted alone and waited
+ * for). Inputs are made before timing; each figure is the minimum of --runs runs after one warm-up.
  * SwiftShader (no hardware GPU) is a software device: its figures compare kernels, never GPUs.
  *
  *   npm run bench:gpu [-- --models=squeezenet,ultraface,vww,deeplab --batches=1,8 --runs=2 --calib]
@@ -78,9 +78,10 @@ for (const b of BENCHES.filter((x) => which.includes(x.name))) {
       }
       ms[kernel] = best;
       if (kernel === 'current') {
-        const shares = [...(await ex.profile())].sort((a, b) => b[1] - a[1]);
+        const profile = await ex.profile();
+        const shares = [...profile.ms].sort((a, b) => b[1] - a[1]);
         const total = shares.reduce((a, [, t]) => a + t, 0);
-        console.log(`${b.name} batch ${ex.batch} time by op (node by node): ${shares.slice(0, 6).map(([op, t]) => `${op} ${((100 * t) / total).toFixed(0)}%`).join(', ')}`);
+        console.log(`${b.name} batch ${ex.batch} time by op (${profile.method}): ${shares.slice(0, 6).map(([op, t]) => `${op} ${((100 * t) / total).toFixed(0)}%`).join(', ')}`);
       }
       ex.destroy();
       const rate = (ex.batch / best) * 1000;

@@ -85,3 +85,20 @@ describe('GPU executor equals the CPU executor on the real ONNX exports (models/
       });
     }, 180_000);
 });
+
+describe('GPU executor profile (bench:gpu\'s time shares)', () => {
+  it('times every op kind that runs a kernel, by device timestamps where the adapter has them, else node by node', async (t) => {
+    const ctx = await gpuOrSkip(t.skip);
+    const g = loadModel(readBytes(model('onnx/mnist-8.onnx')), 'ONNX', 'mnist-8');
+    const ex = await GpuExecutor.create(ctx, g, 2);
+    await ex.run([new Float32Array(2 * 784).fill(0.5)]);
+    const stamped = await ex.profile(), stepped = await ex.profile('node by node');
+    ex.destroy();
+    expect(stamped.method).toBe(ctx.device.features.has('timestamp-query') ? 'timestamps' : 'node by node');
+    expect(stepped.method).toBe('node by node');
+    expect([...stamped.ms.keys()].sort()).toEqual([...stepped.ms.keys()].sort());
+    expect([...stamped.ms.keys()].every((op) => g.nodes.some((n) => n.op === op))).toBe(true);
+    for (const v of [...stamped.ms.values(), ...stepped.ms.values()]) expect(Number.isFinite(v) && v >= 0).toBe(true);
+    expect(stamped.ms.get('Conv2DFusion')).toBeGreaterThan(0);
+  });
+});

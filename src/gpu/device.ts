@@ -28,6 +28,8 @@ async function requestDevice(adapter: GPUAdapter): Promise<GPUDevice> {
   // Ask for the adapter's real limits: the defaults (128 MiB bindings, 8 storage buffers) are too small for big layers.
   const l = adapter.limits;
   return adapter.requestDevice({
+    // timestamp queries, where the adapter has them, time bench:gpu's op kinds on the device itself
+    requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
     requiredLimits: {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
       maxBufferSize: l.maxBufferSize,

@@ -15,7 +15,7 @@ import { dequantizeWeight, isQuantizedWeight, runsDequantized } from '../quant/d
 import { constValue, runNode } from '../cpu/executor.js';
 import type { GpuContext } from './device.js';
 import { lowerNode, Step } from './lowering.js';
-import { STORAGE_USAGE, pipelineFor, readBuffer } from './resources.js';
+import { STORAGE_USAGE, BufferUsage, pipelineFor, readBuffer } from './resources.js';
 
 /** Something that adds its own dispatches after a tensor is produced (statistics). */
 export type TensorHook = (pass: GPUComputePassEncoder, tensorId: number, buffer: GPUBuffer, shape: number[]) => void;
@@ -174,11 +174,7 @@ export class GpuExecutor {
         enc = device.createCommandEncoder();
         pass = enc.beginComputePass();
       }
-      for (const c of steps) {
-        pass.setPipeline(c.pipeline);
-        pass.setBindGroup(0, c.bindGroup);
-        pass.dispatchWorkgroups(...c.step.kernel.dispatch);
-      }
+      this.encodeNode(pass, steps);
       node.outputs.forEach(emit);
     }
     pass.end();
@@ -186,29 +182,80 @@ export class GpuExecutor {
   }
 
   /**
-   * Milliseconds per op kind of one forward pass, node by node: each node's dispatches submitted alone and
-   * waited for (adapters without timestamp queries). Slower than `forward`; for `bench:gpu`'s time shares.
+   * Milliseconds per op kind of one forward pass, for `bench:gpu`'s time shares. With timestamp queries (asked
+   * for when the adapter has them) each node's dispatches form one compute pass whose start and end the device
+   * stamps; otherwise each node is submitted alone and waited for. Nodes run on the host are timed on the host.
    */
-  async profile(): Promise<Map<string, number>> {
+  async profile(prefer: 'timestamps' | 'node by node' = 'timestamps'): Promise<{ ms: Map<string, number>; method: 'timestamps' | 'node by node' }> {
+    const timestamps = prefer === 'timestamps' && this.ctx.device.features.has('timestamp-query');
+    return { ms: await (timestamps ? this.profileByTimestamps() : this.profileNodeByNode()), method: timestamps ? 'timestamps' : 'node by node' };
+  }
+
+  private encodeNode(pass: GPUComputePassEncoder, steps: Compiled[]): void {
+    for (const c of steps) {
+      pass.setPipeline(c.pipeline);
+      pass.setBindGroup(0, c.bindGroup);
+      pass.dispatchWorkgroups(...c.step.kernel.dispatch);
+    }
+  }
+
+  private async profileNodeByNode(): Promise<Map<string, number>> {
     const { device } = this.ctx;
     const ms = new Map<string, number>();
     for (const { node, steps, host } of this.compiled) {
+      if (!host && !steps.length) continue; // an alias: no work
       const t0 = performance.now();
       if (host) await this.runOnHost(node);
       else {
         const enc = device.createCommandEncoder();
         const pass = enc.beginComputePass();
-        for (const c of steps) {
-          pass.setPipeline(c.pipeline);
-          pass.setBindGroup(0, c.bindGroup);
-          pass.dispatchWorkgroups(...c.step.kernel.dispatch);
-        }
+        this.encodeNode(pass, steps);
         pass.end();
         device.queue.submit([enc.finish()]);
       }
       await device.queue.onSubmittedWorkDone();
       ms.set(node.op, (ms.get(node.op) ?? 0) + performance.now() - t0);
     }
+    return ms;
+  }
+
+  private async profileByTimestamps(): Promise<Map<string, number>> {
+    const { device } = this.ctx;
+    const ms = new Map<string, number>();
+    const add = (op: string, t: number) => ms.set(op, (ms.get(op) ?? 0) + t);
+    const PER_SET = 1024; // nodes per query set: two stamps each, a set holds at most 4096
+    let enc: GPUCommandEncoder | undefined, querySet: GPUQuerySet | undefined;
+    let stamped: string[] = [];
+    const flush = async () => {
+      if (!enc || !querySet) return;
+      const bytes = stamped.length * 16, resolved = device.createBuffer({ size: bytes, usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC });
+      enc.resolveQuerySet(querySet, 0, stamped.length * 2, resolved, 0);
+      device.queue.submit([enc.finish()]);
+      const ns = new BigInt64Array(await readBuffer(device, resolved, bytes));
+      stamped.forEach((op, i) => add(op, Number(ns[2 * i + 1] - ns[2 * i]) / 1e6));
+      resolved.destroy();
+      querySet.destroy();
+      [enc, querySet, stamped] = [undefined, undefined, []];
+    };
+    for (const { node, steps, host } of this.compiled) {
+      if (host) {
+        await flush();
+        const t0 = performance.now();
+        await this.runOnHost(node);
+        add(node.op, performance.now() - t0);
+        continue;
+      }
+      if (!steps.length) continue; // an alias: no work
+      querySet ??= device.createQuerySet({ type: 'timestamp', count: 2 * PER_SET });
+      enc ??= device.createCommandEncoder();
+      const i = stamped.length;
+      const pass = enc.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+      this.encodeNode(pass, steps);
+      pass.end();
+      stamped.push(node.op);
+      if (stamped.length === PER_SET) await flush();
+    }
+    await flush();
     return ms;
   }
 

@@ -2,7 +2,7 @@
  * Buffer usage flags (the values of WebGPU's GPUBufferUsage / GPUMapMode, named here so no module needs the
  * browser globals), and compiled pipelines cached per device by WGSL source: a kernel compiles once per process.
  */
-export const BufferUsage = { MAP_READ: 0x0001, COPY_SRC: 0x0004, COPY_DST: 0x0008, STORAGE: 0x0080 } as const;
+export const BufferUsage = { MAP_READ: 0x0001, COPY_SRC: 0x0004, COPY_DST: 0x0008, STORAGE: 0x0080, QUERY_RESOLVE: 0x0200 } as const;
 export const MapMode = { READ: 0x0001 } as const;
 
 /** Storage buffers the kernels read and write, which can also be uploaded to and read back. */
