@@ -41,7 +41,11 @@ export function transpose(node: Node, [x, permT]: RT[]): RT[] {
 
 /** Copies `count` values of an input from `from` to `to` (a caller may transform them on the way). */
 export type CopyRun = (dst: RTData, src: RTData, from: number, count: number, to: number) => void;
-const plainCopy: CopyRun = (dst, src, from, count, to) => dst.set(src.subarray(from, from + count), to);
+const plainCopy: CopyRun = (dst, src, from, count, to) => {
+  // a short run (a detection head's two or four values per box) is copied faster than a subarray is made
+  if (count <= 16) for (let i = 0; i < count; i++) dst[to + i] = src[from + i];
+  else dst.set(src.subarray(from, from + count), to);
+};
 
 export function concat(node: Node, ins: RT[], copyRun: CopyRun = plainCopy): RT[] {
   const parts = ins.filter((t) => size(t.shape) > 0 || t.shape.length === ins[0].shape.length);
@@ -65,14 +69,20 @@ export function concat(node: Node, ins: RT[], copyRun: CopyRun = plainCopy): RT[
 function sliceBox(x: RT, begin: number[], step: number[], shape: number[]): RT {
   const n = size(shape);
   const data = like(x, n);
-  const xs = strides(x.shape);
   const r = shape.length;
-  const idx = new Array(r).fill(0);
-  for (let i = 0; i < n; i++) {
-    let src = 0;
-    for (let d = 0; d < r; d++) src += (begin[d] + idx[d] * step[d]) * xs[d];
-    data[i] = x.data[src];
-    for (let d = r - 1; d >= 0; d--) {
+  if (n === 0 || r === 0) {
+    if (n) data[0] = x.data[0];
+    return { shape, data };
+  }
+  const xs = strides(x.shape);
+  // one output row (the innermost dim) at a time: its start located once, then a strided run
+  const len = shape[r - 1], innerStep = step[r - 1] * xs[r - 1], innerBegin = begin[r - 1] * xs[r - 1];
+  const idx = new Array(r - 1).fill(0);
+  for (let row = 0; row < n; row += len) {
+    let src = innerBegin;
+    for (let d = 0; d < r - 1; d++) src += (begin[d] + idx[d] * step[d]) * xs[d];
+    for (let j = 0; j < len; j++, src += innerStep) data[row + j] = x.data[src];
+    for (let d = r - 2; d >= 0; d--) {
       if (++idx[d] < shape[d]) break;
       idx[d] = 0;
     }
