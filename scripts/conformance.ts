@@ -4,10 +4,11 @@
  * compared with its expected outputs by MindSpore's mean bias (pass: <= 0.5 %). Cases whose weights are graph
  * inputs are retried with those inputs frozen as initializers, as real models have them, and say so.
  *
- *   npm run conformance [-- --filter=conv,pool --device=gpu --min=95 --verbose]
+ *   npm run conformance [-- --filter=conv,pool --device=gpu|both --min=95 --verbose]
  *
  * Prints one line per case and the totals; exits 1 when fewer than --min percent of the cases whose
- * operators are all in the target list pass.
+ * operators are all in the target list pass. `--device=both` runs every case on the CPU executor and on the GPU
+ * executor and also exits 1 when a case passes on one and not the other.
  */
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -40,7 +41,8 @@ const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split
 const root = args.get('dir') ?? '.cache/onnx-node-tests';
 const minPct = Number(args.get('min') ?? 0);
 const filters = args.get('filter')?.split(',');
-const useGpu = args.get('device') === 'gpu';
+const device = args.get('device') ?? 'cpu';
+const useGpu = device === 'gpu' || device === 'both';
 const verbose = args.has('verbose');
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -70,7 +72,7 @@ function freezeInputs(model: any, inputs: any[]): Uint8Array {
 
 let gpu: GpuContext | undefined;
 
-async function runCase(dir: string, bytes: Uint8Array, inputs: Float32Array[], expected: any[]): Promise<Outcome & { worst: number }> {
+async function runCase(dir: string, bytes: Uint8Array, inputs: Float32Array[], expected: any[], onGpu: boolean): Promise<Outcome & { worst: number }> {
   const g = loadModel(bytes, 'ONNX', dir, { inputDataFormat: 'NCHW' });
   const ms = readMs(writeMs(g));
   const feeds = ms.inputs.map((id, k) => ({ shape: ms.tensors[id].shape, data: inputs[k] }));
@@ -78,7 +80,7 @@ async function runCase(dir: string, bytes: Uint8Array, inputs: Float32Array[], e
     if (sizeOf(f.shape) !== f.data.length) throw new Error(`input ${k}: ${f.data.length} values for [${f.shape}]`);
   });
   let outs: { shape: number[]; data: ArrayLike<number> }[];
-  if (useGpu) {
+  if (onGpu) {
     const ex = await GpuExecutor.create(gpu!, ms, 1);
     await ex.run(inputs);
     outs = await ex.outputs();
@@ -102,7 +104,7 @@ async function main(): Promise<number> {
   }
   const cases = readdirSync(path.join(root, 'node')).sort().filter((c) => !filters || filters.some((f) => c.includes(f)));
   let total = 0, passed = 0, inList = 0, inListPassed = 0;
-  const failures: string[] = [];
+  const failures: string[] = [], split: string[] = [];
   for (const c of cases) {
     const dir = path.join(root, 'node', c);
     const bytes = new Uint8Array(readFileSync(path.join(dir, 'model.onnx')));
@@ -120,16 +122,24 @@ async function main(): Promise<number> {
     const listed = ops.every((o) => TARGET_OPS.has(o));
     total++;
     if (listed) inList++;
-    let r: Outcome & { worst?: number };
-    try {
-      r = await runCase(c, bytes, inputTensors.map(floatsOf), outputs);
-    } catch (e) {
-      r = { pass: false, frozen: false, reason: (e as Error).message.split('\n')[0] };
-      if (realInputs.length > 1) {
+    /** The case on one executor; weights given as graph inputs are frozen into initializers when it fails so. */
+    const attempt = async (onGpu: boolean): Promise<Outcome> => {
+      try {
+        return await runCase(c, bytes, inputTensors.map(floatsOf), outputs, onGpu);
+      } catch (e) {
+        const first: Outcome = { pass: false, frozen: false, reason: (e as Error).message.split('\n')[0] };
+        if (realInputs.length <= 1) return first;
         try {
-          r = { ...(await runCase(c, freezeInputs(model, inputTensors), inputTensors.slice(0, 1).map(floatsOf), outputs)), frozen: true };
-        } catch { /* keep the first reason */ }
+          return { ...(await runCase(c, freezeInputs(model, inputTensors), inputTensors.slice(0, 1).map(floatsOf), outputs, onGpu)), frozen: true };
+        } catch {
+          return first;
+        }
       }
+    };
+    const r = await attempt(device === 'gpu');
+    if (device === 'both') {
+      const onGpu = await attempt(true);
+      if (onGpu.pass !== r.pass) split.push(`${c}: ${r.pass ? 'passes on the CPU only' : 'passes on the GPU only'} (${r.pass ? onGpu.reason : r.reason})`);
     }
     if (r.pass) {
       passed++;
@@ -139,12 +149,16 @@ async function main(): Promise<number> {
   }
   gpu?.release();
   const pct = inList ? (100 * inListPassed) / inList : 100;
-  console.log(`\n${passed} of ${total} all-float32 node cases pass${useGpu ? ' on the GPU' : ''}; of the ${inList} whose operators are all in the target list, ${inListPassed} pass (${pct.toFixed(1)} %)`);
+  console.log(`\n${passed} of ${total} all-float32 node cases pass${device === 'gpu' ? ' on the GPU' : ''}; of the ${inList} whose operators are all in the target list, ${inListPassed} pass (${pct.toFixed(1)} %)`);
+  if (device === 'both') {
+    for (const line of split) console.log(`DIFFERS ${line}`);
+    console.log(`${split.length} case(s) pass on one executor and not the other`);
+  }
   if (pct < minPct) {
     console.log(`below the bar of ${minPct} %`);
     return 1;
   }
-  return 0;
+  return split.length ? 1 : 0;
 }
 
 main().then((code) => process.exit(code), (e) => {
