@@ -18,15 +18,19 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
-/** Serves the given path -> (content type, body) map on 127.0.0.1; returns the base URL and a close(). */
-export async function serve(files: Record<string, [string, Uint8Array | string]>): Promise<{ url: string; close: () => Promise<void> }> {
+/**
+ * Serves the given path -> (content type, body) map on 127.0.0.1; returns the base URL and a close().
+ * `isolated`: with the headers that make the page cross-origin isolated (memory shared with Web Workers).
+ */
+export async function serve(files: Record<string, [string, Uint8Array | string]>, isolated = false): Promise<{ url: string; close: () => Promise<void> }> {
+  const isolation = isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
   const server = http.createServer((req, res) => {
     const f = files[(req.url ?? '/').split('?')[0]];
     if (!f) {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': f[0] }).end(f[1]);
+    res.writeHead(200, { 'content-type': f[0], ...isolation }).end(f[1]);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;

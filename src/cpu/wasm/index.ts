@@ -4,9 +4,11 @@
  * per-call arena for the activations a kernel reads and writes. Where WebAssembly or SIMD is missing, or
  * WEBPTQ_WASM=0, `wasmKernels()` is undefined and the TypeScript kernels run (they stay the reference in tests).
  *
- * Threads (Node): the memory is shared and worker threads instantiate the same module on it; a kernel call is
- * split into ranges (rows, pixels), each worker runs one and the calling thread the first, then waits on an
- * atomic counter. The executor stays synchronous. In a browser the kernels run on one thread.
+ * Threads: the memory is shared and worker threads (Node's worker_threads; in a browser Web Workers, when the
+ * page is cross-origin isolated so that memory can be shared) instantiate the same module on it; a kernel call
+ * is split into ranges (rows, pixels), each worker runs one and the calling thread the first, then waits on an
+ * atomic counter (spinning, on a page's main thread, where Atomics.wait is refused). The executor stays
+ * synchronous. A page that is not cross-origin isolated runs the kernels on one thread.
  */
 import { KERNELS_WASM_BASE64, KERNELS_SHARED_WASM_BASE64 } from './kernels.generated.js';
 
@@ -59,8 +61,11 @@ export class WasmKernels {
   private cache = new WeakMap<object, Map<string, number>>();
   /** Threads a call is split over (this one included); at most the workers started plus one. */
   threads = 1;
+  /** Calls that were split over more than one thread (tests check that a pool is really used). */
+  splitCalls = 0;
 
-  constructor(readonly memory: WebAssembly.Memory, readonly k: Exports, private control?: Int32Array, readonly workers = 0) {
+  /** `canWait`: this thread may block in Atomics.wait (not a page's main thread). */
+  constructor(readonly memory: WebAssembly.Memory, readonly k: Exports, private control?: Int32Array, readonly workers = 0, private canWait = true) {
     this.threads = workers + 1;
   }
 
@@ -157,6 +162,7 @@ export class WasmKernels {
       }
     }
     c[2] = this.memory.buffer.byteLength / PAGE;
+    this.splitCalls++;
     Atomics.store(c, 1, 0);
     Atomics.add(c, 0, 1);
     Atomics.notify(c, 0);
@@ -166,7 +172,7 @@ export class WasmKernels {
     for (;;) {
       const done = Atomics.load(c, 1);
       if (done === this.workers) break;
-      Atomics.wait(c, 1, done);
+      if (this.canWait) Atomics.wait(c, 1, done);
     }
     // A part a worker could not run (its view of the grown memory lagging, say) runs here: the same
     // arithmetic on the same memory, so the result does not depend on which thread ran it.
@@ -174,75 +180,100 @@ export class WasmKernels {
   }
 }
 
-/** What a worker runs: instantiate the module on the shared memory, then serve task slots forever. */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { module, memory, control, slot, names, slotWords, header, spin } = workerData;
-const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
-const fns = names.map((n) => k[n]);
-const c = new Int32Array(control);
-let gen = Atomics.load(c, 0);
-let pages = memory.buffer.byteLength / 65536;
-parentPort.postMessage('ready');
-for (;;) {
-  // A layer's next call usually comes within tens of microseconds: spin briefly before sleeping, since waking
-  // a sleeping thread costs about as much.
-  for (let i = 0; i < spin && Atomics.load(c, 0) === gen; i++);
-  Atomics.wait(c, 0, gen);
-  gen = Atomics.load(c, 0);
-  const base = header + slot * slotWords;
-  const fn = c[base];
-  try {
-    // The main thread grew the shared memory: growing by 0 pages here makes this thread's instance see the new
-    // size at once (bulk memory copies check it), instead of whenever the engine's interrupt arrives.
-    if (c[2] !== pages) {
-      memory.grow(0);
-      pages = c[2];
+/** What a worker runs: instantiate the module on the shared memory, say so, then serve task slots forever. */
+const SERVE_SOURCE = `
+function serve({ module, memory, control, slot, names, slotWords, header, spin }, ready) {
+  const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  const fns = names.map((n) => k[n]);
+  const c = new Int32Array(control);
+  let gen = Atomics.load(c, 0);
+  let pages = memory.buffer.byteLength / 65536;
+  ready();
+  for (;;) {
+    // A layer's next call usually comes within tens of microseconds: spin briefly before sleeping, since waking
+    // a sleeping thread costs about as much.
+    for (let i = 0; i < spin && Atomics.load(c, 0) === gen; i++);
+    Atomics.wait(c, 0, gen);
+    gen = Atomics.load(c, 0);
+    const base = header + slot * slotWords;
+    const fn = c[base];
+    try {
+      // The main thread grew the shared memory: growing by 0 pages here makes this thread's instance see the new
+      // size at once (bulk memory copies check it), instead of whenever the engine's interrupt arrives.
+      if (c[2] !== pages) {
+        memory.grow(0);
+        pages = c[2];
+      }
+      if (fn >= 0) fns[fn](...c.subarray(base + 3, base + 3 + c[base + 2]));
+    } catch {
+      c[base + 1] = 1; // the main thread runs this part itself; a worker never dies with the pool waiting on it
     }
-    if (fn >= 0) fns[fn](...c.subarray(base + 3, base + 3 + c[base + 2]));
-  } catch {
-    c[base + 1] = 1; // the main thread runs this part itself; a worker never dies with the pool waiting on it
+    Atomics.add(c, 1, 1);
+    Atomics.notify(c, 1);
   }
-  Atomics.add(c, 1, 1);
-  Atomics.notify(c, 1);
 }`;
+const NODE_WORKER_SOURCE = `${SERVE_SOURCE}
+const { parentPort, workerData } = require('node:worker_threads');
+serve(workerData, () => parentPort.postMessage('ready'));`;
+const WEB_WORKER_SOURCE = `${SERVE_SOURCE}
+onmessage = (e) => serve(e.data, () => postMessage('ready'));`;
 
 function decode(b64: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
 }
 
+interface PoolSetup { module: WebAssembly.Module; memory: WebAssembly.Memory; control: Int32Array; count: number }
+const workerData = (p: PoolSetup, slot: number) => ({
+  module: p.module, memory: p.memory, control: p.control.buffer, slot, names: [...TASKS], slotWords: SLOT, header: HEADER, spin: SPIN,
+});
+
 /** Worker threads for the kernels (Node, shared memory available, more than one core). */
-async function startWorkers(module: WebAssembly.Module, memory: WebAssembly.Memory, control: Int32Array, count: number): Promise<number> {
+async function startNodeWorkers(p: PoolSetup): Promise<number> {
   const { Worker } = await import('node:worker_threads');
-  const started = Array.from({ length: count }, (_, slot) => new Promise<void>((resolve, reject) => {
-    const w = new Worker(WORKER_SOURCE, {
-      eval: true, workerData: { module, memory, control: control.buffer, slot, names: [...TASKS], slotWords: SLOT, header: HEADER, spin: SPIN },
-    });
+  await Promise.all(Array.from({ length: p.count }, (_, slot) => new Promise<void>((resolve, reject) => {
+    const w = new Worker(NODE_WORKER_SOURCE, { eval: true, workerData: workerData(p, slot) });
     w.once('message', () => {
       w.unref(); // the pool never keeps a process alive (only its start-up does)
       resolve();
     });
     w.once('error', reject);
-  }));
-  await Promise.all(started);
-  return count;
+  })));
+  return p.count;
+}
+
+/** Web Workers for the kernels (a cross-origin isolated page: the memory can be shared with them). */
+async function startWebWorkers(p: PoolSetup): Promise<number> {
+  const url = URL.createObjectURL(new Blob([WEB_WORKER_SOURCE], { type: 'text/javascript' }));
+  await Promise.all(Array.from({ length: p.count }, (_, slot) => new Promise<void>((resolve, reject) => {
+    const w = new Worker(url);
+    w.onmessage = () => resolve();
+    w.onerror = (e) => reject(new Error(e.message));
+    w.postMessage(workerData(p, slot));
+  })));
+  URL.revokeObjectURL(url);
+  return p.count;
 }
 
 async function load(): Promise<WasmKernels | undefined> {
-  const g = globalThis as { process?: { env?: Record<string, string | undefined>; versions?: { node?: string } } };
+  const g = globalThis as { process?: { env?: Record<string, string | undefined>; versions?: { node?: string } }; crossOriginIsolated?: boolean;
+    navigator?: { hardwareConcurrency?: number }; document?: unknown };
   const env = g.process?.env;
   if (env?.WEBPTQ_WASM === '0' || typeof WebAssembly === 'undefined') return undefined;
   try {
     const isNode = !!g.process?.versions?.node;
-    const cores = isNode ? (await import('node:os')).availableParallelism() : 1;
+    // a page shares memory with Web Workers only when cross-origin isolated (COOP + COEP headers)
+    const webPool = !isNode && g.crossOriginIsolated === true && typeof Worker !== 'undefined';
+    const cores = isNode ? (await import('node:os')).availableParallelism() : webPool ? g.navigator?.hardwareConcurrency ?? 1 : 1;
     const wanted = Math.max(1, Math.min(16, Number(env?.WEBPTQ_THREADS) || cores));
-    if (isNode && wanted > 1 && typeof SharedArrayBuffer !== 'undefined') {
+    if (wanted > 1 && typeof SharedArrayBuffer !== 'undefined') {
       const memory = new WebAssembly.Memory({ initial: 2, maximum: 32768, shared: true });
       const module = await WebAssembly.compile(decode(KERNELS_SHARED_WASM_BASE64));
       const instance = await WebAssembly.instantiate(module, { env: { memory } });
       const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_WORDS));
-      const workers = await startWorkers(module, memory, control, wanted - 1);
-      return new WasmKernels(memory, instance.exports as unknown as Exports, control, workers);
+      const setup = { module, memory, control, count: wanted - 1 };
+      const workers = await (isNode ? startNodeWorkers(setup) : startWebWorkers(setup).catch(() => 0));
+      // a page's main thread may not block in Atomics.wait (a worker's may)
+      if (workers) return new WasmKernels(memory, instance.exports as unknown as Exports, control, workers, isNode || g.document === undefined);
     }
     const memory = new WebAssembly.Memory({ initial: 2 });
     // Asynchronous: browsers refuse synchronous compiles of more than 4 KB on the main thread.
