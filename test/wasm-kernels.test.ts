@@ -71,6 +71,8 @@ describe('WebAssembly kernels', () => {
     ['3x3 stride 2, odd K (3 channels), RELU6', [1, 11, 9, 3], [12, 3, 3, 3], { stride: [2, 2], pad_list: [1, 1, 1, 1], activation_type: 3 }],
     ['1x1 over 16 channels', [2, 6, 5, 16], [9, 1, 1, 16], {}],
     ['3x3 pad 1, 43 outputs (a lane tail), 13 tiles split over the threads, requantized per tile', [1, 30, 30, 24], [43, 3, 3, 24], { pad_list: [1, 1, 1, 1], activation_type: 1 }],
+    ['depthwise 3x3 stride 2 pad 1, 20 channels (eight-lane steps and a tail), RELU6', [1, 13, 11, 20], [20, 3, 3, 1], { group: 20, stride: [2, 2], pad_list: [1, 1, 1, 1], activation_type: 3 }],
+    ['depthwise 5x5 dilated 2, 8 channels, two samples, rows over the threads', [2, 40, 36, 8], [8, 5, 5, 1], { group: 8, dilation: [2, 2], pad_list: [4, 4, 4, 4] }],
     ['grouped 2 x (5 -> 4), dilated', [1, 9, 9, 10], [8, 3, 3, 5], { group: 2, dilation: [2, 2], pad_list: [2, 2, 2, 2], activation_type: 1 }],
   ];
   for (const [name, xs, ws, attrs] of int8Cases)

@@ -22,6 +22,8 @@ export interface Exports {
     dh: number, dw: number, pt: number, pl: number, w: number, bias: number, out: number, act: number, oy0: number, oy1: number): void;
   pool(x: number, n: number, ih: number, iw: number, C: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number,
     pt: number, pl: number, isMax: number, out: number, oy0: number, oy1: number): void;
+  depthwiseI8(x: number, xZp: number, n: number, ih: number, iw: number, C: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number,
+    dh: number, dw: number, pt: number, pl: number, w: number, acc: number, oy0: number, oy1: number): void;
   poolMaxI8(x: number, n: number, ih: number, iw: number, C: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number,
     pt: number, pl: number, out: number, oy0: number, oy1: number): void;
   packWeightsI16(w: number, N: number, K: number, out: number): void;
@@ -38,7 +40,7 @@ export interface Exports {
 }
 
 /** The kernels workers can run, by index in a task. */
-export const TASKS = ['gemm', 'convTiles', 'depthwise', 'pool', 'gemmI16', 'convTilesI16', 'requantize', 'poolMaxI8', 'convRequantI16'] as const;
+export const TASKS = ['gemm', 'convTiles', 'depthwise', 'pool', 'gemmI16', 'convTilesI16', 'requantize', 'poolMaxI8', 'convRequantI16', 'depthwiseI8'] as const;
 export type Task = (typeof TASKS)[number];
 
 /** Below this the module's own data lives (a few bytes of scratch). */

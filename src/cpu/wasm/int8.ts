@@ -2,7 +2,7 @@
  * The int8 executor's convolutions and FullConnection / MatMul on the WebAssembly kernels: int8 minus zero
  * point as int16, exact int32 accumulation with i32x4.dot_i16x8_s, then the runtime's Q31 requantization —
  * bit-exact with the TypeScript kernels of ../int8.ts (the reference). Undefined when the kernels are not
- * loaded, or for a depthwise convolution (the TypeScript one is cheap enough).
+ * loaded.
  */
 import type { ConvGeometry, PoolGeometry } from '../../ir/op-params.js';
 import { isDepthwise } from '../../ir/op-params.js';
@@ -85,7 +85,8 @@ const threadsFor = (w: WasmKernels, work: number) => (work < 4e5 ? 1 : w.threads
 export function wasmConvInt8(g: ConvGeometry, x: Int8Array, xZp: number, weights: Int8Array, wZp: (i: number) => number,
   bias: Int32Array | undefined, r: Requant): Int8Array | undefined {
   const w = wasmKernels();
-  if (!w || isDepthwise(g)) return undefined;
+  if (!w) return undefined;
+  if (isDepthwise(g)) return depthwiseInt8(w, g, x, xZp, weights, wZp, bias, r);
   const icg = g.ic / g.group, ocg = g.oc / g.group, K = g.kh * g.kw * icg, M = g.oh * g.ow;
   const centeredW = () => centeredI16(weights, wZp);
   const packs = Array.from({ length: g.group }, (_, gi) => packedI16(w, weights, `g${gi}`, () => centeredW().subarray(gi * ocg * K, (gi + 1) * ocg * K), ocg, K));
@@ -108,6 +109,20 @@ export function wasmConvInt8(g: ConvGeometry, x: Int8Array, xZp: number, weights
     packs.forEach((packed, gi) => w.parallel('convTilesI16', parts.map(([p0, p1], t) => [xp, xZp, g.ih, g.iw, g.ic, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw,
       g.padTop, g.padLeft, gi * icg, icg, b, p0, p1, cols[t], tile, packed, ocg, acc + 4 * (b * M * g.oc + gi * ocg), g.oc])));
   return requantize(w, acc, g.n * M, g.oc, bias, r, sumBound(K));
+}
+
+/** Depthwise: weights [C, kh, kw, 1] centered and laid out [taps][C] once per layer, sums by depthwiseI8, then requantize. */
+function depthwiseInt8(w: WasmKernels, g: ConvGeometry, x: Int8Array, xZp: number, weights: Int8Array, wZp: (i: number) => number,
+  bias: Int32Array | undefined, r: Requant): Int8Array {
+  const taps = g.kh * g.kw, C = g.oc;
+  const wp = w.cached(weights, `dwI16/${C}x${taps}`, Math.ceil((taps * C) / 2), (p) => {
+    const t = new Int16Array(w.memory.buffer, p, taps * C);
+    for (let c = 0; c < C; c++) for (let k = 0; k < taps; k++) t[k * C + c] = weights[c * taps + k] - wZp(c * taps + k);
+  });
+  const xp = w.putBytes(x), rows = g.n * g.oh * g.ow, acc = w.alloc(rows * C);
+  w.parallel('depthwiseI8', ranges(0, g.oh, threadsFor(w, rows * C * taps)).map(([y0, y1]) =>
+    [xp, xZp, g.n, g.ih, g.iw, C, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.padTop, g.padLeft, wp, acc, y0, y1]));
+  return requantize(w, acc, rows, C, bias, r, sumBound(taps));
 }
 
 /** out[m, n] from x [rows, K] (int8) and centered weight rows [N, K] (made once by `weightRows`). */

@@ -435,6 +435,53 @@ export function convRequantI16(x: usize, xZp: i32, ih: i32, iw: i32, ic: i32, ow
   }
 }
 
+/**
+ * int8 depthwise convolution sums (one filter per channel): out rows oy0..oy1 of every sample, int32 [pixels, C]
+ * into `acc` for `requantize`. Eight channels a step: the input minus its zero point and the centered weights
+ * (int16 [taps][C], made once per layer) multiplied by extending multiplies into two int32 vectors; taps outside
+ * the image are skipped (they would add zero). The tail channels one by one.
+ */
+export function depthwiseI8(x: usize, xZp: i32, n: i32, ih: i32, iw: i32, C: i32, oh: i32, ow: i32, kh: i32, kw: i32, sh: i32, sw: i32,
+  dh: i32, dw: i32, pt: i32, pl: i32, w: usize, acc: usize, oy0: i32, oy1: i32): void {
+  const c8 = C & ~7;
+  const zp = i16x8.splat(<i16>xZp);
+  for (let b = 0; b < n; b++)
+    for (let oy = oy0; oy < oy1; oy++)
+      for (let ox = 0; ox < ow; ox++) {
+        const out = acc + ((<usize>(((b * oh + oy) * ow + ox) * C)) << 2);
+        for (let c = 0; c < c8; c += 8) {
+          let lo = i32x4.splat(0), hi = i32x4.splat(0);
+          for (let ky = 0; ky < kh; ky++) {
+            const iy = oy * sh - pt + ky * dh;
+            if (iy < 0 || iy >= ih) continue;
+            for (let kx = 0; kx < kw; kx++) {
+              const ix = ox * sw - pl + kx * dw;
+              if (ix < 0 || ix >= iw) continue;
+              const xv = i16x8.sub(i16x8.extend_low_i8x16_s(v128.load64_zero(x + <usize>(((b * ih + iy) * iw + ix) * C + c))), zp);
+              const wv = v128.load(w + ((<usize>((ky * kw + kx) * C + c)) << 1));
+              lo = i32x4.add(lo, i32x4.extmul_low_i16x8_s(xv, wv));
+              hi = i32x4.add(hi, i32x4.extmul_high_i16x8_s(xv, wv));
+            }
+          }
+          v128.store(out + ((<usize>c) << 2), lo);
+          v128.store(out + ((<usize>c) << 2), hi, 16);
+        }
+        for (let c = c8; c < C; c++) {
+          let s = 0;
+          for (let ky = 0; ky < kh; ky++) {
+            const iy = oy * sh - pt + ky * dh;
+            if (iy < 0 || iy >= ih) continue;
+            for (let kx = 0; kx < kw; kx++) {
+              const ix = ox * sw - pl + kx * dw;
+              if (ix < 0 || ix >= iw) continue;
+              s += (<i32>load<i8>(x + <usize>(((b * ih + iy) * iw + ix) * C + c)) - xZp) * <i32>load<i16>(w + ((<usize>((ky * kw + kx) * C + c)) << 1));
+            }
+          }
+          store<i32>(out + ((<usize>c) << 2), s);
+        }
+      }
+}
+
 /** One int32 (+ bias) -> int8 requantization, the scalar definition the vector path below must equal. */
 function requantizeOne(acc: i32, bias: i32, m: i32, leftPow: i32, e: i32, zp: i32, lo: i32, hi: i32): i8 {
   const v = <i64>acc + <i64>bias;
