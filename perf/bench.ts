@@ -1,8 +1,8 @@
 /**
  * npm run bench — forward latency of the CPU executor against onnxruntime-node, side by side, batch 1: for
  * SqueezeNet 1.1, VWW (the float TFLite model, against onnxruntime only where an ONNX form exists), UltraFace
- * RFB-320 and mnist-8, at 1 and 2 threads each (the same count for both), plus the int8 executor on the
- * PostTraining SqueezeNet. Inputs are decoded and laid out before any timed region; each figure is the
+ * RFB-320 and mnist-8, at 1 and 2 threads each (the same count for both), plus the int8 executor on each
+ * model's PostTraining (MAX_MIN) copy. Inputs are decoded and laid out before any timed region; each figure is the
  * minimum of --runs runs after warm-up. Then CPU calibration against onnxruntime's forward pass
  * (`calibration`) and the calibration image pipeline (`images`). Timings never appear in tests.
  *
@@ -16,7 +16,6 @@ import { fullQuantize } from '../src/quant/full-quant.js';
 import { statisticsCollector, collectStatistics } from '../src/calibrate.js';
 import { acquireGpu } from '../src/gpu/device.js';
 import type { SampleSource } from '../src/quant/stats.js';
-import type { Graph } from '../src/ir/graph.js';
 import { model, readBytes, photo, PHOTOS, nhwcToNchw, mnistDigits, SHARED, IMAGENET } from '../test/helpers/data.js';
 import { calibrationSource } from '../src/quant/calib-data.js';
 import { NativeImageDecoder } from '../src/data/native-decode.js';
@@ -30,14 +29,19 @@ const arg = (name: string, def: string) => process.argv.find((a) => a.startsWith
 const runs = Number(arg('runs', '20'));
 const which = arg('models', 'squeezenet,vww,ultraface,mnist,calibration,images').split(',');
 
-interface Bench { name: string; file: string; fmk: Fmk; onnx?: string; shape: number[]; input: () => Float32Array }
+/** `calib`: the samples its PostTraining copy (the int8 column) is calibrated on. */
+interface Bench { name: string; file: string; fmk: Fmk; onnx?: string; shape: number[]; input: () => Float32Array; calib: () => Float32Array[] }
 const BENCHES: Bench[] = [
-  { name: 'squeezenet', file: 'onnx/squeezenet1.1-fp32.onnx', fmk: 'ONNX', onnx: 'onnx/squeezenet1.1-fp32.onnx', shape: [224, 224, 3], input: () => photo('cat.bmp', 224, 224, { channels: 'BGR' }) },
+  { name: 'squeezenet', file: 'onnx/squeezenet1.1-fp32.onnx', fmk: 'ONNX', onnx: 'onnx/squeezenet1.1-fp32.onnx', shape: [224, 224, 3], input: () => photo('cat.bmp', 224, 224, { channels: 'BGR' }),
+    calib: () => PHOTOS.slice(0, 8).map((p) => photo(p, 224, 224, { channels: 'BGR' })) },
   { name: 'vww', file: 'tflite/vww-mobilenetv1-0.25-96-float.tflite', fmk: 'TFLITE', shape: [96, 96, 3],
-    input: () => photo(path.join(SHARED, 'data/person/person.bmp'), 96, 96, { std: [255, 255, 255] }) },
+    input: () => photo(path.join(SHARED, 'data/person/person.bmp'), 96, 96, { std: [255, 255, 255] }),
+    calib: () => ['person.bmp', 'no_person.bmp'].map((f) => photo(path.join(SHARED, 'data/person', f), 96, 96, { std: [255, 255, 255] })) },
   { name: 'ultraface', file: 'onnx/ultraface-rfb-320.onnx', fmk: 'ONNX', onnx: 'onnx/ultraface-rfb-320.onnx', shape: [240, 320, 3],
-    input: () => photo('face.jpg', 320, 240, { mean: [127, 127, 127], std: [128, 128, 128] }) },
-  { name: 'mnist', file: 'onnx/mnist-8.onnx', fmk: 'ONNX', onnx: 'onnx/mnist-8.onnx', shape: [28, 28, 1], input: () => mnistDigits(1, 7)[0].pixels },
+    input: () => photo('face.jpg', 320, 240, { mean: [127, 127, 127], std: [128, 128, 128] }),
+    calib: () => PHOTOS.slice(0, 8).map((p) => photo(p, 320, 240, { mean: [127, 127, 127], std: [128, 128, 128] })) },
+  { name: 'mnist', file: 'onnx/mnist-8.onnx', fmk: 'ONNX', onnx: 'onnx/mnist-8.onnx', shape: [28, 28, 1], input: () => mnistDigits(1, 7)[0].pixels,
+    calib: () => mnistDigits(20, 100).map((d) => d.pixels) },
 ];
 
 /** Minimum milliseconds of `fn` over the runs, after three warm-up calls. */
@@ -58,12 +62,9 @@ for (const b of BENCHES.filter((x) => which.includes(x.name))) {
   const [h, w, c] = b.shape;
   const x = b.input();
   const feed = [{ shape: [1, h, w, c], data: x }];
-  let int8: Graph | undefined;
-  if (b.name === 'squeezenet') {
-    int8 = loadModel(readBytes(model(b.file)), b.fmk, b.file);
-    const calib = PHOTOS.slice(0, 8).map((p) => [photo(p, 224, 224, { channels: 'BGR' })]);
-    await fullQuantize(int8, { count: calib.length, get: (i) => calib[i] }, { method: 'MAX_MIN', collect: statisticsCollector({ device: 'cpu' }), reportSamples: 1 });
-  }
+  const int8 = loadModel(readBytes(model(b.file)), b.fmk, b.file);
+  const calib = b.calib();
+  await fullQuantize(int8, { count: calib.length, get: (i) => [calib[i]] }, { method: 'MAX_MIN', collect: statisticsCollector({ device: 'cpu' }), reportSamples: 1 });
   for (const threads of [1, 2]) {
     let ortMs: number | undefined;
     if (b.onnx) {
@@ -73,7 +74,7 @@ for (const b of BENCHES.filter((x) => which.includes(x.name))) {
     }
     setThreads(threads);
     const ours = await minMs(() => run(g, feed));
-    const q = int8 ? (await minMs(() => run(int8!, feed))).toFixed(2) : '-';
+    const q = (await minMs(() => run(int8, feed))).toFixed(2);
     useWasm(false);
     const ts = threads === 1 ? (await minMs(() => run(g, feed))).toFixed(1) : '-';
     useWasm(true);
