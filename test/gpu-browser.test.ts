@@ -8,21 +8,27 @@ import { run } from '../src/cpu/executor.js';
 import { model, readBytes, mnistDigits, relMaxDiff, ROOT } from './helpers/data.js';
 import { launchChromium, serve, CHROMIUM } from './helpers/browser.js';
 
+/** The test page's script (test/browser/entry.ts bundled for the browser); skips where Chromium is missing, outside CI. */
+async function pageBundle(skip: () => void): Promise<string> {
+  if (!existsSync(CHROMIUM)) {
+    if (process.env.CI) throw new Error('CI must run the browser test: /usr/bin/chromium is missing');
+    skip();
+  }
+  const bundle = await build({
+    entryPoints: [path.join(ROOT, 'test/browser/entry.ts')], bundle: true, format: 'esm', platform: 'browser', write: false,
+    external: ['node:*', 'webgpu'], logLevel: 'error',
+  });
+  return bundle.outputFiles[0].text;
+}
+
 describe('GPU executor in the browser', () => {
   it('runs mnist-8 in headless Chromium with the values computed in Node', async (t) => {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.CI) throw new Error('CI must run the browser test: /usr/bin/chromium is missing');
-      t.skip();
-    }
-    const bundle = await build({
-      entryPoints: [path.join(ROOT, 'test/browser/entry.ts')], bundle: true, format: 'esm', platform: 'browser', write: false,
-      external: ['node:*', 'webgpu'], logLevel: 'error',
-    });
+    const bundle = await pageBundle(t.skip);
     const digit = mnistDigits(1, 42)[0];
     const onnx = readBytes(model('onnx/mnist-8.onnx'));
     const server = await serve({
       '/': ['text/html', '<!doctype html><script type="module" src="/bundle.js"></script>'],
-      '/bundle.js': ['text/javascript', bundle.outputFiles[0].text],
+      '/bundle.js': ['text/javascript', bundle],
       '/mnist-8.onnx': ['application/octet-stream', onnx],
     });
     const browser = await launchChromium();
@@ -48,20 +54,13 @@ describe('GPU executor in the browser', () => {
 
 describe('CPU executor in the browser', () => {
   it('splits kernels over Web Workers on a cross-origin isolated page, runs on one thread otherwise, with the values computed in Node', async (t) => {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.CI) throw new Error('CI must run the browser test: /usr/bin/chromium is missing');
-      t.skip();
-    }
-    const bundle = await build({
-      entryPoints: [path.join(ROOT, 'test/browser/entry.ts')], bundle: true, format: 'esm', platform: 'browser', write: false,
-      external: ['node:*', 'webgpu'], logLevel: 'error',
-    });
+    const bundle = await pageBundle(t.skip);
     const file = 'onnx/squeezenet1.1-fp32.onnx', onnx = readBytes(model(file));
     const input = Array.from({ length: 224 * 224 * 3 }, (_, i) => 100 * Math.sin(i / 37));
     const [node] = run(loadModel(onnx, 'ONNX', file), [{ shape: [1, 224, 224, 3], data: Float32Array.from(input) }]);
     const site = {
       '/': ['text/html', '<!doctype html><script type="module" src="/bundle.js"></script>'] as [string, string],
-      '/bundle.js': ['text/javascript', bundle.outputFiles[0].text] as [string, string],
+      '/bundle.js': ['text/javascript', bundle] as [string, string],
       '/model.onnx': ['application/octet-stream', onnx] as [string, Uint8Array],
     };
     const browser = await launchChromium();
