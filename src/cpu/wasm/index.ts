@@ -52,6 +52,10 @@ const PAGE = 65536;
  * unused; then one task slot per worker: kernel index, status (1 when the part threw), argument count, arguments.
  */
 const HEADER = 4;
+/** Worker threads that ended after starting (none should): the pool then runs on the calling thread. */
+let lostWorkers = 0;
+/** How long a call may wait on workers that make no progress before it fails. */
+const STALL_MS = 120_000;
 /** Checks of a control word before a thread sleeps on it (tens of microseconds: about a wake-up's cost). */
 const SPIN = Number((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.WEBPTQ_SPIN ?? 20000);
 const SLOT = 40;
@@ -147,6 +151,7 @@ export class WasmKernels {
    * Each part is the kernel's full argument list.
    */
   parallel(task: Task, parts: number[][]): void {
+    if (lostWorkers) this.control = undefined; // a worker thread ended: one thread from now on
     const c = this.control;
     if (!c || parts.length === 1) {
       for (const args of parts) (this.k[task] as (...a: number[]) => void)(...args);
@@ -171,10 +176,20 @@ export class WasmKernels {
     const run = (args: number[]) => (this.k[task] as (...a: number[]) => void)(...args);
     run(parts[0]);
     for (let i = 0; i < SPIN && Atomics.load(c, 1) !== this.workers; i++);
+    // Waits re-check every second, so no missed wake-up can stall a call for long; a worker that ended has its
+    // part run here, and a pool that stops answering altogether is an error rather than a hang.
+    let last = -1, since = Date.now();
     for (;;) {
       const done = Atomics.load(c, 1);
       if (done === this.workers) break;
-      if (this.canWait) Atomics.wait(c, 1, done);
+      if (lostWorkers) {
+        for (const args of parts.slice(1)) run(args); // every part computes its outputs afresh: repeating one is harmless
+        this.control = undefined;
+        return;
+      }
+      if (done !== last) [last, since] = [done, Date.now()];
+      else if (Date.now() - since > STALL_MS) throw new Error(`WebAssembly kernel threads stopped answering (${task}: ${done} of ${this.workers} parts done)`);
+      if (this.canWait) Atomics.wait(c, 1, done, 1000);
     }
     // A part a worker could not run (its view of the grown memory lagging, say) runs here: the same
     // arithmetic on the same memory, so the result does not depend on which thread ran it.
@@ -195,7 +210,7 @@ function serve({ module, memory, control, slot, names, slotWords, header, spin }
     // A layer's next call usually comes within tens of microseconds: spin briefly before sleeping, since waking
     // a sleeping thread costs about as much.
     for (let i = 0; i < spin && Atomics.load(c, 0) === gen; i++);
-    Atomics.wait(c, 0, gen);
+    if (Atomics.wait(c, 0, gen, 1000) === 'timed-out' && Atomics.load(c, 0) === gen) continue; // re-check each second
     gen = Atomics.load(c, 0);
     const base = header + slot * slotWords;
     const fn = c[base];
@@ -236,6 +251,7 @@ async function startNodeWorkers(p: PoolSetup): Promise<number> {
     const w = new Worker(NODE_WORKER_SOURCE, { eval: true, workerData: workerData(p, slot) });
     w.once('message', () => {
       w.unref(); // the pool never keeps a process alive (only its start-up does)
+      w.once('exit', () => lostWorkers++);
       resolve();
     });
     w.once('error', reject);
