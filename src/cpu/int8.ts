@@ -77,45 +77,85 @@ function weightZp(w: QuantParam[], channelOf: (i: number) => number): (i: number
   return w.length > 1 ? (i) => w[channelOf(i)].zeroPoint : () => w[0].zeroPoint;
 }
 
-export function conv2dInt8(node: Node, [x, w, bias]: RT[], g: Graph): RT[] {
-  const geo = convGeometry(node, x.shape, w.shape);
+/** Output shape, channel count and requantization of an int8 conv / FC / MatMul node on an input of `xShape`. */
+function int8Layer(node: Node, xShape: number[], wShape: number[], g: Graph): { shape: number[]; channels: number; r: Requant } {
   const inQ = qparam(g, node.inputs[0], 'input', node), outQ = qparam(g, node.outputs[0], 'output', node);
   const wQ = g.tensors[node.inputs[1]].quant!;
+  const act = (node.attrs.activation_type as number) ?? 0;
+  if (node.op === 'Conv2DFusion') {
+    const geo = convGeometry(node, xShape, wShape);
+    return { shape: [geo.n, geo.oh, geo.ow, geo.oc], channels: geo.oc, r: requantParams(geo.oc, inQ.scale, wQ, outQ, act) };
+  }
+  const { outC, inC } = matMulDims(node, wShape);
+  const shape = node.op === 'FullConnection' && !node.attrs.use_axis ? [size(xShape) / inC, outC] : [...xShape.slice(0, -1), outC];
+  return { shape, channels: outC, r: requantParams(outC, inQ.scale, wQ, outQ, act) };
+}
+
+/** FullConnection's and transpose_b MatMul's weights are [N, K]; a plain MatMul's [K, N]. */
+function matMulDims(node: Node, wShape: number[]): { outC: number; inC: number; rowsFirst: boolean } {
+  if (wShape.length !== 2 || node.attrs.transpose_a) throw new UserError(`${node.op} ${node.name}: int8 kernel supports 2-D weights without transpose_a`);
+  const rowsFirst = node.op === 'FullConnection' || !!node.attrs.transpose_b;
+  const [outC, inC] = rowsFirst ? wShape : [wShape[1], wShape[0]];
+  return { outC, inC, rowsFirst };
+}
+
+/**
+ * The exact int32 sums (bias included) of an int8 conv / FC / MatMul before requantization, by the TypeScript
+ * reference: what the int8 result is a rounding of (tests measure how far the runtime's fixed point rounds
+ * from them). Also the layer's output shape and requantization.
+ */
+export function int8Sums(node: Node, [x, w, bias]: RT[], g: Graph): { sums: Float64Array; shape: number[]; channels: number; r: Requant } {
+  const layer = int8Layer(node, x.shape, w.shape, g);
+  const xZp = qparam(g, node.inputs[0], 'input', node).zeroPoint;
+  const wQ = g.tensors[node.inputs[1]].quant!;
+  const sums = new Float64Array(size(layer.shape));
+  if (node.op === 'Conv2DFusion') {
+    const geo = convGeometry(node, x.shape, w.shape);
+    const per = size(w.shape) / w.shape[0];
+    convAccumulate(geo, centered(x.data, () => xZp), centered(w.data, weightZp(wQ, (i) => Math.floor(i / per))), bias?.data, sums);
+    return { sums, ...layer };
+  }
+  const { outC, inC } = matMulDims(node, w.shape);
+  gemmNT(size(x.shape) / inC, outC, inC, centered(x.data, () => xZp), inC, weightRows(node, w, wQ), inC, sums, outC);
+  if (bias) for (let i = 0; i < sums.length; i += outC) for (let c = 0; c < outC; c++) sums[i + c] += bias.data[c];
+  return { sums, ...layer };
+}
+
+/** Centered FC / MatMul weights with one row per output channel ([K, N] transposed to [N, K]). */
+function weightRows(node: Node, w: RT, wQ: QuantParam[]): Float32Array {
+  const { outC, inC, rowsFirst } = matMulDims(node, w.shape);
+  if (rowsFirst) return centered(w.data, weightZp(wQ, (i) => Math.floor(i / inC)));
+  const c = centered(w.data, weightZp(wQ, (i) => i % outC));
+  const rows = new Float32Array(c.length);
+  for (let k = 0; k < inC; k++) for (let n = 0; n < outC; n++) rows[n * inC + k] = c[k * outC + n];
+  return rows;
+}
+
+export function conv2dInt8(node: Node, ins: RT[], g: Graph): RT[] {
+  const [x, w, bias] = ins;
+  const geo = convGeometry(node, x.shape, w.shape);
+  const inQ = qparam(g, node.inputs[0], 'input', node);
+  const wQ = g.tensors[node.inputs[1]].quant!;
   const per = size(w.shape) / w.shape[0];
-  const r = requantParams(geo.oc, inQ.scale, wQ, outQ, (node.attrs.activation_type as number) ?? 0);
-  const shape = [geo.n, geo.oh, geo.ow, geo.oc];
+  const { shape, r } = int8Layer(node, x.shape, w.shape, g);
   const fast = wasmConvInt8(geo, x.data as Int8Array, inQ.zeroPoint, w.data as Int8Array, weightZp(wQ, (i) => Math.floor(i / per)), bias?.data as Int32Array | undefined, r);
   if (fast) return [{ shape, data: fast }];
-  const acc = new Float64Array(geo.n * geo.oh * geo.ow * geo.oc);
-  convAccumulate(geo, centered(x.data, () => inQ.zeroPoint), centered(w.data, weightZp(wQ, (i) => Math.floor(i / per))), bias?.data, acc);
-  return [{ shape, data: requantize(acc, geo.oc, r) }];
+  const { sums, channels } = int8Sums(node, ins, g);
+  return [{ shape, data: requantize(sums, channels, r) }];
 }
 
 /** FullConnection and 2-D MatMulFusion: weight per channel along the output dim. */
-export function matMulInt8(node: Node, [x, w, bias]: RT[], g: Graph): RT[] {
-  if (node.quantType === QuantType.QUANT_DYNAMIC) return matMulDynamicInt8(node, [x, w, bias], g);
-  const inQ = qparam(g, node.inputs[0], 'input', node), outQ = qparam(g, node.outputs[0], 'output', node);
+export function matMulInt8(node: Node, ins: RT[], g: Graph): RT[] {
+  if (node.quantType === QuantType.QUANT_DYNAMIC) return matMulDynamicInt8(node, ins, g);
+  const [x, w, bias] = ins;
+  const inQ = qparam(g, node.inputs[0], 'input', node);
   const wQ = g.tensors[node.inputs[1]].quant!;
-  const rowsFirst = node.op === 'FullConnection' || !!node.attrs.transpose_b;
-  const [outC, inC] = rowsFirst ? w.shape.slice(-2) : w.shape.slice(-2).reverse();
-  /** Centered weights with one row per output channel ([K, N] transposed to [N, K]). */
-  const weightRows = (): Float32Array => {
-    if (rowsFirst) return centered(w.data, weightZp(wQ, (i) => Math.floor(i / inC)));
-    const c = centered(w.data, weightZp(wQ, (i) => i % outC));
-    const rows = new Float32Array(c.length);
-    for (let k = 0; k < inC; k++) for (let n = 0; n < outC; n++) rows[n * inC + k] = c[k * outC + n];
-    return rows;
-  };
-  if (w.shape.length !== 2 || node.attrs.transpose_a) throw new UserError(`${node.op} ${node.name}: int8 kernel supports 2-D weights without transpose_a`);
-  const rows = size(x.shape) / inC;
-  const r = requantParams(outC, inQ.scale, wQ, outQ, (node.attrs.activation_type as number) ?? 0);
-  const shape = node.op === 'FullConnection' && !node.attrs.use_axis ? [rows, outC] : [...x.shape.slice(0, -1), outC];
-  const fast = wasmGemmInt8(rows, outC, inC, x.data as Int8Array, inQ.zeroPoint, w.data, () => Int16Array.from(weightRows()), bias?.data as Int32Array | undefined, r);
+  const { outC, inC } = matMulDims(node, w.shape);
+  const { shape, r } = int8Layer(node, x.shape, w.shape, g);
+  const fast = wasmGemmInt8(size(x.shape) / inC, outC, inC, x.data as Int8Array, inQ.zeroPoint, w.data, () => Int16Array.from(weightRows(node, w, wQ)), bias?.data as Int32Array | undefined, r);
   if (fast) return [{ shape, data: fast }];
-  const acc = new Float64Array(rows * outC);
-  gemmNT(rows, outC, inC, centered(x.data, () => inQ.zeroPoint), inC, weightRows(), inC, acc, outC);
-  if (bias) for (let i = 0; i < acc.length; i += outC) for (let c = 0; c < outC; c++) acc[i + c] += bias.data[c];
-  return [{ shape, data: requantize(acc, outC, r) }];
+  const { sums } = int8Sums(node, ins, g);
+  return [{ shape, data: requantize(sums, outC, r) }];
 }
 
 /** The parameters a QuantDTypeCast converts with: its output's, else its input's. */

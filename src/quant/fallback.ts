@@ -1,8 +1,8 @@
 /**
- * Accuracy-driven fallback (our extension, `[full_quant_param] accuracy_target=<mean relative error %>`):
- * measure the quantized model's output error on calibration samples it was not calibrated on, and while it is
- * above the target keep one more int8 layer out of int8 compute: the one whose fallback lowered the error most
- * when each was tried alone. A kept layer computes in float from weights stored int8 (MindSpore's weight
+ * Accuracy-driven fallback (our extension, `[full_quant_param] accuracy_target=<value>` in `accuracy_metric`'s
+ * unit: mean relative error %, worst output cosine or worst output SQNR dB): measure the quantized model's output
+ * error on calibration samples it was not calibrated on, and while it misses the target keep one more int8
+ * layer out of int8 compute: the one whose fallback helped most when each was tried alone. A kept layer computes in float from weights stored int8 (MindSpore's weight
  * quantization, decoded at load), so the model stays small; `skip_quant_node` keeps a layer wholly float.
  *
  * The error is cross-validated: the samples are dealt into (up to) 5 folds, each fold's model is calibrated on
@@ -16,7 +16,9 @@ import { sizeOf } from '../ir/graph.js';
 import { findOp } from '../ir/op-registry.js';
 import { QuantType } from '../ir/schema/ops.js';
 import { run } from '../cpu/executor.js';
-import { meanError } from '../bench/accuracy.js';
+import { meanError, cosineSimilarity } from '../bench/accuracy.js';
+import { sqnrDb } from '../bench/compare.js';
+import type { RT } from '../ir/tensor.js';
 import { sampleShape } from '../ir/passes/index.js';
 import { fullQuantize, selectQuantNodes, FullQuantOptions, FullQuantResult } from './full-quant.js';
 import { weightQuantize } from './weight-quant.js';
@@ -24,12 +26,51 @@ import { cpuCollector, yieldToEventLoop } from './stats.js';
 import { passesFor } from './calibrators.js';
 import type { SampleSource, StatsCollector } from './stats.js';
 
+/**
+ * What the target is measured in, per held-back sample and output: MindSpore's mean relative error (%, the
+ * samples' mean, lower is better), or the worst output's cosine similarity or SQNR (dB) over every sample and
+ * output (higher is better). Mean relative error is dominated by near-zero outputs (a detector's box
+ * offsets, a segmenter's background): there cosine and SQNR say what a user sees.
+ */
+export type AccuracyMetric = 'MEAN_ERROR' | 'COSINE' | 'SQNR';
+export const ACCURACY_METRICS: readonly AccuracyMetric[] = ['MEAN_ERROR', 'COSINE', 'SQNR'];
+
+interface Metric {
+  /** One sample's value over the model's outputs. */
+  sample(outs: RT[], ref: RT[]): number;
+  /** The samples' values combined. */
+  combine(values: number[]): number;
+  lowerIsBetter: boolean;
+  format(v: number): string;
+}
+
+const METRICS: Record<AccuracyMetric, Metric> = {
+  MEAN_ERROR: {
+    sample: (outs, ref) => (100 * outs.reduce((a, out, k) => a + meanError(out.data, ref[k].data), 0)) / outs.length,
+    combine: (v) => v.reduce((a, b) => a + b, 0) / v.length, lowerIsBetter: true, format: (v) => `${v.toFixed(3)}%`,
+  },
+  COSINE: {
+    sample: (outs, ref) => Math.min(...outs.map((out, k) => cosineSimilarity(out.data, ref[k].data))),
+    combine: (v) => Math.min(...v), lowerIsBetter: false, format: (v) => `cosine ${v.toFixed(5)}`,
+  },
+  SQNR: {
+    sample: (outs, ref) => Math.min(...outs.map((out, k) => sqnrDb(ref[k].data, out.data))),
+    combine: (v) => Math.min(...v), lowerIsBetter: false, format: (v) => `SQNR ${v.toFixed(2)} dB`,
+  },
+};
+
+/** `a` is better than `b` in `metric`. */
+const better = (metric: AccuracyMetric, a: number, b: number) => (METRICS[metric].lowerIsBetter ? a < b : a > b);
+export const meetsTarget = (metric: AccuracyMetric, v: number, target: number) => (METRICS[metric].lowerIsBetter ? v <= target : v >= target);
+export const formatMetric = (metric: AccuracyMetric, v: number) => METRICS[metric].format(v);
+
 export interface FallbackReport {
+  metric: AccuracyMetric;
   target: number;
   /** The error is measured on every calibration sample, each held back once in one of `folds` folds. */
   samples: number;
   folds: number;
-  /** Mean relative error (%) of the outputs, all int8 and with the layers kept, cross-validated. */
+  /** The metric on the held-back samples, all int8 and with the layers kept, cross-validated. */
   errorBefore: number;
   errorAfter: number;
   /** Layers computed in float (their weights stored int8 where weight quantization takes them). */
@@ -72,7 +113,7 @@ function quantizeKeptWeights(g: Graph, keep: string[], bits: number): void {
 }
 
 export async function fullQuantizeToTarget(g: Graph, samples: SampleSource, o: FullQuantOptions, target: number,
-  log: (line: string) => void = () => {}): Promise<FullQuantResult & { fallback: FallbackReport }> {
+  log: (line: string) => void = () => {}, metric: AccuracyMetric = 'MEAN_ERROR'): Promise<FullQuantResult & { fallback: FallbackReport }> {
   if (samples.count < 2) throw new Error('accuracy_target needs at least 2 calibration samples (each is held back once)');
   const bits = o.bitNum ?? 8;
   const folds = Math.min(MAX_FOLDS, samples.count);
@@ -93,8 +134,9 @@ export async function fullQuantizeToTarget(g: Graph, samples: SampleSource, o: F
   }
   const candidates = [...selectQuantNodes(float, (n) => !(o.skipQuantNode ?? []).includes(n.name))].filter((n) => findOp(n.op)?.int8 === 'compute').map((n) => n.name);
   // Trials rank layers without bias correction (cheaper); the steps that decide are measured as configured.
+  const m = METRICS[metric];
   const error = async (keep: string[], ranking = false) => {
-    let sum = 0;
+    const values: number[] = [];
     for (let f = 0; f < folds; f++) {
       const q = float.clone();
       await fullQuantize(q, calibration(f), { ...o, collect: collected[f], skipQuantNode: [...(o.skipQuantNode ?? []), ...keep],
@@ -102,33 +144,32 @@ export async function fullQuantizeToTarget(g: Graph, samples: SampleSource, o: F
       quantizeKeptWeights(q, keep, bits);
       for (const i of heldBack(f)) {
         await yieldToEventLoop();
-        const outs = run(q, inputs(i)), ref = reference(i);
-        sum += outs.reduce((a, out, k) => a + meanError(out.data, ref[k].data), 0) / outs.length;
+        values.push(m.sample(run(q, inputs(i)), reference(i)));
       }
     }
-    return (100 * sum) / samples.count;
+    return m.combine(values);
   };
 
   const errorBefore = await error([]);
   let errorAfter = errorBefore;
   const keep: string[] = [];
-  log(`accuracy target ${target}%: all int8 ${errorBefore.toFixed(3)}% on ${samples.count} samples (${folds}-fold)`);
-  if (errorBefore > target) {
+  log(`accuracy target ${m.format(target)}: all int8 ${m.format(errorBefore)} on ${samples.count} samples (${folds}-fold)`);
+  if (!meetsTarget(metric, errorBefore, target)) {
     // Sensitivity: the error with each layer alone kept in float, most helpful first.
     const alone: [string, number][] = [];
     for (const name of candidates) alone.push([name, await error([name], true)]);
-    alone.sort((a, b) => a[1] - b[1]);
+    alone.sort((a, b) => (better(metric, a[1], b[1]) ? -1 : better(metric, b[1], a[1]) ? 1 : 0));
     for (const [name] of alone) {
       keep.push(name);
       errorAfter = await error(keep);
-      log(`  ${name} kept in float: ${errorAfter.toFixed(3)}%`);
-      if (errorAfter <= target) break;
+      log(`  ${name} kept in float: ${m.format(errorAfter)}`);
+      if (meetsTarget(metric, errorAfter, target)) break;
     }
   }
   // The layers are chosen; the model itself is calibrated on every sample.
   const final = await fullQuantize(g, samples, { ...o, skipQuantNode: [...(o.skipQuantNode ?? []), ...keep] });
   quantizeKeptWeights(g, keep, bits);
-  return { ...final, fallback: { target, samples: samples.count, folds, errorBefore, errorAfter, keptFloat: keep, ...weightShares(g, candidates) } };
+  return { ...final, fallback: { metric, target, samples: samples.count, folds, errorBefore, errorAfter, keptFloat: keep, ...weightShares(g, candidates) } };
 }
 
 /** How much of the int8-capable layers' weights int8 layers compute with, and how much is stored int8. */

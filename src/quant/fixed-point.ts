@@ -6,6 +6,8 @@
 import { INT32_MIN, INT32_MAX } from '../ir/numeric.js';
 
 const TWO31 = 2147483648;
+/** The largest right shift a Q31 multiplier may carry: beyond it the runtime's 32-bit shifts are undefined. */
+export const MAX_RIGHT_SHIFT = 31;
 
 export interface QuantizedMultiplier {
   multiplier: number;
@@ -25,6 +27,10 @@ export function quantizeMultiplier(real: number): QuantizedMultiplier {
     fixed /= 2;
     shift++;
   }
+  // Below 2^-32 the product of any int32 sum is under half a step: the exact result is 0. The runtime's C shift
+  // by 32 or more is undefined (x86 masks the count to 5 bits), so such a multiplier becomes 0, as TFLite's
+  // QuantizeMultiplier makes it; the converter never writes one (full-quant.ts, weight-scale floor).
+  if (-shift > MAX_RIGHT_SHIFT) return { multiplier: 0, leftShift: 0, rightShift: 0 };
   return { multiplier: fixed, leftShift: shift > 0 ? shift : 0, rightShift: shift > 0 ? 0 : -shift };
 }
 
@@ -43,8 +49,10 @@ export function saturatingRoundingDoublingHighMul(a: number, b: number): number 
   return f < 0 && rem !== 0 ? f + 1 : f;
 }
 
+/** x / 2^exponent rounded half away from zero, for exponent 0..31 (the range quantizeMultiplier gives). */
 export function roundingDivideByPOT(x: number, exponent: number): number {
   if (exponent === 0) return x;
+  if (exponent > MAX_RIGHT_SHIFT) throw new RangeError(`right shift ${exponent} is beyond 31 bits`);
   const mask = (1 << exponent) - 1;
   const remainder = x & mask;
   const threshold = (mask >> 1) + (x < 0 ? 1 : 0);

@@ -12,8 +12,10 @@ import { preferredDim, channelOf } from './preferred-dim.js';
 import { activationRange, passesFor, CalibrationMethod, ActivationRange } from './calibrators.js';
 import type { SampleSource, TensorStats, StatsCollector } from './stats.js';
 import { yieldToEventLoop, cpuCollector } from './stats.js';
-import { run, RunOptions } from '../cpu/executor.js';
+import { run } from '../cpu/executor.js';
 import { conv2dInt8 } from '../cpu/int8.js';
+import { MAX_RIGHT_SHIFT } from './fixed-point.js';
+import { int8Divergences, Int8Divergence } from './int8-check.js';
 import type { RT } from '../ir/tensor.js';
 import { sampleShape } from '../ir/passes/index.js';
 
@@ -59,6 +61,8 @@ export interface FullQuantResult {
   floatNodes: string[];
   rows: QuantReportRow[];
   ranges: Map<number, ActivationRange>;
+  /** int8 nodes more than one step from their float recomputation on the first sample (int8-check.ts): a wrong kernel, not a range. */
+  divergences?: Int8Divergence[];
 }
 
 /** The node's full-quantization role from its op's definition: int8 compute with a weight, or int8 data movement. */
@@ -116,7 +120,7 @@ function quantizeNodes(g: Graph, quantNodes: Set<Node>, param: (id: number) => Q
   const order = g.nodes.filter((n) => quantNodes.has(n));
   for (const n of order) {
     n.quantType = QuantType.QUANT_ALL;
-    if (int8Role(n) === 'compute') quantizeWeightAndBias(g, n, param(n.inputs[0]), perChannel, wMax, weightParams(n));
+    if (int8Role(n) === 'compute') quantizeWeightAndBias(g, n, param(n.inputs[0]), param(n.outputs[0]), perChannel, wMax, weightParams(n));
   }
   for (const n of order) Object.assign(g.tensors[n.outputs[0]], { dtype: 'int8', quant: [param(n.outputs[0])] });
   return insertCasts(g, quantNodes, param);
@@ -161,18 +165,30 @@ export async function fullQuantize(g: Graph, samples: SampleSource, o: FullQuant
   const int8Of = quantizeNodes(g, quantNodes, (id) => activationParam(ranges.get(id)!, bits), o.perChannel ?? true, wMax);
   if (o.biasCorrection) await biasCorrect(g, floatGraph, order.filter((n) => n.op === 'Conv2DFusion'), samples);
   const rows = await report(g, floatGraph, samples, tensors, int8Of, o.reportSamples);
+  const first = samples.count && o.reportSamples !== 0 ? samples.get(0) : undefined;
+  const divergences = first && int8Divergences(g, g.inputs.map((_, k) => ({ shape: sampleShape(g, k, first[k].length), data: first[k] })));
   return {
-    device, rows, ranges, stats: new Map([...stats.values()].map((st) => [st.name, st])),
+    device, rows, ranges, divergences, stats: new Map([...stats.values()].map((st) => [st.name, st])),
     quantizedNodes: order.map((n) => n.name),
     floatNodes: g.nodes.filter((n) => n.quantType !== 5 && n.op !== 'QuantDTypeCast').map((n) => n.name),
   };
 }
 
 /**
+ * The smallest weight scale whose requantization multiplier in_scale * w_scale / out_scale the runtime computes
+ * correctly: 2^-31, a right shift of 30 or 31. A smaller one (a dead channel: weights of 1e-28 get MindSpore's
+ * 1e-10 range floor, a scale of 7.9e-13) makes a right shift of 40, which nnacl's C shifts get wrong (x86
+ * masks the count to 5 bits: the channel saturates). Raising the scale to this floor changes nothing the
+ * output can show: every such weight contributes less than one output step at either scale (|sum| < 2^31).
+ */
+const weightScaleFloor = (inScale: number, outScale: number) => (outScale * 2 ** -MAX_RIGHT_SHIFT) / inScale;
+
+/**
  * Per-channel symmetric weights (zp 0, [-127, 127] at 8 bits) and int32 bias with the overflow rule; a
  * quantization-aware model's own weight parameters (`given`, one or one per channel) are used as they are.
  */
-function quantizeWeightAndBias(g: Graph, n: Node, input: { scale: number }, perChannel: boolean, wMax: number, given?: QuantParam[]): void {
+function quantizeWeightAndBias(g: Graph, n: Node, input: { scale: number }, output: { scale: number }, perChannel: boolean, wMax: number,
+  given?: QuantParam[]): void {
   const w = g.tensors[n.inputs[1]];
   const data = w.data as Float32Array;
   const dim = given ? (given.length > 1 ? preferredDim(g, n, 1) : -1) : perChannel ? preferredDim(g, n, 1) : -1;
@@ -190,7 +206,8 @@ function quantizeWeightAndBias(g: Graph, n: Node, input: { scale: number }, perC
     for (let c = 0; c < channels; c++) {
       // per channel: symmetric [-wMax, wMax]; per layer: asymmetric [-wMax-1, wMax]
       const e = dim < 0 ? encodeMinMax(min[0], max[0], -wMax - 1, wMax) : encodeMinMax(-absMax[c], absMax[c], -wMax, wMax, true);
-      params.push({ scale: e.scale, zeroPoint: e.zeroPoint, min: 0, max: 0, narrowRange: true, numBits: 8, inited: true, varCorr: 1, meanCorr: 0, dstDtype: TypeId.int8, roundType: 1, multiplier: 1 });
+      const scale = Math.max(e.scale, weightScaleFloor(input.scale, output.scale));
+      params.push({ scale, zeroPoint: e.zeroPoint, min: 0, max: 0, narrowRange: true, numBits: 8, inited: true, varCorr: 1, meanCorr: 0, dstDtype: TypeId.int8, roundType: 1, multiplier: 1 });
     }
   }
   const biasId = n.inputs[2];
@@ -224,53 +241,89 @@ function quantizeWeightAndBias(g: Graph, n: Node, input: { scale: number }, perC
 
 
 /**
- * Bias correction (Conv2DFusion): per sample, the conv's float input is quantized and run through the int8
- * kernel; the mean per output channel of (float output - dequantized int8 output), averaged over samples,
- * is added to the int32 bias (clamped to +-0.6 * INT32_MAX), or becomes the bias of a conv that had none.
+ * Per sample, each watched conv's float input quantized with the conv's input parameters and its float output,
+ * from one run of the float graph: what bias correction compares the int8 kernel with.
  */
-async function biasCorrect(g: Graph, floatGraph: Graph, convs: Node[], samples: SampleSource): Promise<void> {
-  if (!convs.length) return;
+async function forEachConvSample(g: Graph, floatGraph: Graph, convs: Node[], samples: SampleSource,
+  visit: (conv: Node, xq: RT, floatOut: RT) => void): Promise<void> {
   const floatNode = new Map(floatGraph.nodes.map((n) => [n.name, n]));
   const watch = new Map<number, Node>(); // float-graph conv output -> quantized conv
   for (const c of convs) watch.set(floatNode.get(c.name)!.outputs[0], c);
-  const diffs = new Map<Node, Float64Array>();
   for (let s = 0; s < samples.count; s++) {
     await yieldToEventLoop();
     const values = new Map<number, RT>();
     const inputs = floatGraph.inputs.map((_, k) => ({ shape: sampleShape(floatGraph, k, samples.get(s)[k].length), data: samples.get(s)[k] }));
     floatGraph.inputs.forEach((id, k) => values.set(id, inputs[k]));
-    const opts: RunOptions = { observe: (id, v) => values.set(id, v) };
-    run(floatGraph, inputs, opts);
+    run(floatGraph, inputs, { observe: (id, v) => values.set(id, v) });
     for (const [outId, conv] of watch) {
-      const fIn = values.get(floatNode.get(conv.name)!.inputs[0])!, fOut = values.get(outId)!;
-      const inQ = g.tensors[conv.inputs[0]].quant![0], outQ = g.tensors[conv.outputs[0]].quant![0];
+      const fIn = values.get(floatNode.get(conv.name)!.inputs[0])!;
+      const inQ = g.tensors[conv.inputs[0]].quant![0];
       const xq = new Int8Array(fIn.data.length);
       for (let i = 0; i < xq.length; i++) xq[i] = Math.max(-128, Math.min(127, roundHalfAway(fIn.data[i] / inQ.scale + inQ.zeroPoint)));
-      const ins = conv.inputs.map((id, k) => (k === 0 ? { shape: fIn.shape, data: xq } : { shape: g.tensors[id].shape, data: g.tensors[id].data! }));
-      const [q] = conv2dInt8(conv, ins, g);
-      const oc = fOut.shape[fOut.shape.length - 1];
-      const d = diffs.get(conv) ?? new Float64Array(oc);
-      const pixels = fOut.data.length / oc;
-      const { scale, zeroPoint } = outQ;
-      for (let p = 0, i = 0; p < pixels; p++)
-        for (let c = 0; c < oc; c++, i++) d[c] += (fOut.data[i] - (q.data[i] - zeroPoint) * scale) / pixels;
-      diffs.set(conv, d);
+      visit(conv, { shape: fIn.shape, data: xq }, values.get(outId)!);
     }
   }
-  for (const [conv, d] of diffs) {
-    const wQ = g.tensors[conv.inputs[1]].quant!;
-    const inScale = g.tensors[conv.inputs[0]].quant![0].scale;
-    const limit = 0.6 * INT32_MAX;
-    if (conv.inputs[2] === undefined) {
-      const scales = Array.from(d, (_, c) => inScale * wQ[wQ.length > 1 ? c : 0].scale || 1);
-      const bq = Int32Array.from(d, (v, c) => Math.max(-limit, Math.min(limit, roundHalfAway(v / samples.count / scales[c]))));
-      conv.inputs[2] = g.addTensor({ name: `${conv.name}_bias`, dtype: 'int32', data: bq, shape: [bq.length], format: 0,
-        quant: scales.map((s) => ({ scale: s, zeroPoint: 0, min: 0, max: 0, narrowRange: true, numBits: 32, inited: true, varCorr: 1, meanCorr: 0, dstDtype: TypeId.int32, roundType: 1, multiplier: 1 })) });
-    } else {
-      const b = g.tensors[conv.inputs[2]];
-      const bq = Int32Array.from(b.data as Int32Array, (v, c) => Math.max(-limit, Math.min(limit, v + roundHalfAway(d[c] / samples.count / b.quant![c].scale))));
-      g.tensors[conv.inputs[2]] = { ...b, data: bq };
-    }
+}
+
+/** The conv's int8 output on `xq` with the int32 bias `bias` (none when undefined). */
+function convInt8With(g: Graph, conv: Node, xq: RT, bias: Int32Array | undefined): RT {
+  const w = g.tensors[conv.inputs[1]];
+  const ins: RT[] = [xq, { shape: w.shape, data: w.data! }];
+  if (bias) ins.push({ shape: [bias.length], data: bias });
+  return conv2dInt8(conv, ins, g)[0];
+}
+
+/**
+ * Bias correction (Conv2DFusion), MindSpore's BiasCorrection: per sample, the conv's float input is quantized and
+ * run through the int8 kernel; the mean per output channel of (float output - dequantized int8 output), averaged
+ * over samples, is added to the int32 bias (clamped to +-0.6 * INT32_MAX), or becomes the bias of a conv that had
+ * none. Beyond MindSpore, a second pass keeps a channel's correction only where it lowers that channel's squared
+ * error on the same samples: a mean error that a bias cannot remove (a clipped or saturated channel) is then left
+ * alone instead of being driven towards the clamp.
+ */
+async function biasCorrect(g: Graph, floatGraph: Graph, convs: Node[], samples: SampleSource): Promise<void> {
+  if (!convs.length) return;
+  const biasOf = (conv: Node) => (conv.inputs[2] === undefined ? undefined : (g.tensors[conv.inputs[2]].data as Int32Array));
+  const dequantizedError = (conv: Node, out: RT, floatOut: RT, each: (c: number, e: number) => void) => {
+    const { scale, zeroPoint } = g.tensors[conv.outputs[0]].quant![0];
+    const oc = floatOut.shape[floatOut.shape.length - 1];
+    for (let i = 0; i < floatOut.data.length; i++) each(i % oc, floatOut.data[i] - (out.data[i] - zeroPoint) * scale);
+  };
+  // Pass 1: the mean error per channel (the correction: summed per sample, then over samples) and the squared
+  // error with the bias as it is.
+  const diffs = new Map<Node, { mean: Float64Array; before: Float64Array }>();
+  await forEachConvSample(g, floatGraph, convs, samples, (conv, xq, floatOut) => {
+    const oc = floatOut.shape[floatOut.shape.length - 1], pixels = floatOut.data.length / oc;
+    const d = diffs.get(conv) ?? { mean: new Float64Array(oc), before: new Float64Array(oc) };
+    dequantizedError(conv, convInt8With(g, conv, xq, biasOf(conv)), floatOut, (c, e) => {
+      d.mean[c] += e / pixels;
+      d.before[c] += e * e;
+    });
+    diffs.set(conv, d);
+  });
+  const limit = 0.6 * INT32_MAX;
+  const corrected = new Map<Node, { bias: Int32Array; scales: number[] }>();
+  for (const [conv, { mean }] of diffs) {
+    const wQ = g.tensors[conv.inputs[1]].quant!, inScale = g.tensors[conv.inputs[0]].quant![0].scale;
+    const old = biasOf(conv);
+    const scales = old ? g.tensors[conv.inputs[2]].quant!.map((q) => q.scale) : Array.from(mean, (_, c) => inScale * wQ[wQ.length > 1 ? c : 0].scale || 1);
+    const bias = Int32Array.from(mean, (v, c) => Math.max(-limit, Math.min(limit, (old ? old[c] : 0) + roundHalfAway(v / samples.count / scales[c]))));
+    corrected.set(conv, { bias, scales });
+  }
+  // Pass 2: the squared error with the corrected bias; a channel it made worse keeps its bias.
+  const after = new Map<Node, Float64Array>();
+  await forEachConvSample(g, floatGraph, convs, samples, (conv, xq, floatOut) => {
+    const e = after.get(conv) ?? new Float64Array(floatOut.shape[floatOut.shape.length - 1]);
+    dequantizedError(conv, convInt8With(g, conv, xq, corrected.get(conv)!.bias), floatOut, (c, v) => (e[c] += v * v));
+    after.set(conv, e);
+  });
+  for (const [conv, { bias, scales }] of corrected) {
+    const before = diffs.get(conv)!.before, worse = after.get(conv)!;
+    const old = biasOf(conv);
+    for (let c = 0; c < bias.length; c++) if (worse[c] > before[c]) bias[c] = old ? old[c] : 0;
+    if (old) g.tensors[conv.inputs[2]] = { ...g.tensors[conv.inputs[2]], data: bias };
+    else if (bias.some((v) => v !== 0)) conv.inputs[2] = g.addTensor({ name: `${conv.name}_bias`, dtype: 'int32', data: bias, shape: [bias.length], format: 0,
+      quant: scales.map((s) => ({ scale: s, zeroPoint: 0, min: 0, max: 0, narrowRange: true, numBits: 32, inited: true, varCorr: 1, meanCorr: 0, dstDtype: TypeId.int32, roundType: 1, multiplier: 1 })) });
   }
 }
 

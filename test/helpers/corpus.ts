@@ -27,6 +27,15 @@ export const ONNX_CORPUS: CorpusModel[] = [
   { file: 'yunet-120x160.onnx', input: 'input', dims: [1, 3, 120, 160] },
 ];
 
+/** The other image models of the corpus the int8 accuracy table scores (`input` names the ONNX input; TFLite inputs are NHWC). */
+export const MORE_IMAGE_CORPUS: CorpusModel[] = [
+  { file: 'ultraface-rfb-320-nopost.onnx', input: 'input', dims: [1, 3, 240, 320], pre: { mean: [127, 127, 127], std: [128, 128, 128] } },
+  { file: 'face-mask-det.tflite', input: '', dims: [1, 260, 260, 3], nhwc: true, pre: { std: [255, 255, 255] } },
+  { file: 'mp-selfie-seg.tflite', input: '', dims: [1, 256, 256, 3], nhwc: true, pre: { std: [255, 255, 255] } },
+  { file: 'mp-hand-landmark-lite.tflite', input: '', dims: [1, 224, 224, 3], nhwc: true, pre: { std: [255, 255, 255] } },
+  { file: 'ultraface-rfb-320-nopost.tflite', input: '', dims: [1, 240, 320, 3], nhwc: true, pre: { mean: [127, 127, 127], std: [128, 128, 128] } },
+];
+
 export const corpusPath = (m: CorpusModel) => model(`corpus/${m.file}`);
 
 /** A real photo as the model's input: NHWC for the converted model, and as onnxruntime takes it. */
