@@ -6,9 +6,9 @@
  *
  * Threads: the memory is shared and worker threads (Node's worker_threads; in a browser Web Workers, when the
  * page is cross-origin isolated so that memory can be shared) instantiate the same module on it; a kernel call
- * is split into ranges (rows, pixels), each worker runs one and the calling thread the first, then waits on an
- * atomic counter (spinning, on a page's main thread, where Atomics.wait is refused). The executor stays
- * synchronous. A page that is not cross-origin isolated runs the kernels on one thread.
+ * is split into ranges (rows, pixels), each worker runs one and the calling thread the first, then waits for
+ * each worker to report that call's generation in its own slot (spinning, on a page's main thread, where
+ * Atomics.wait is refused). The executor stays synchronous. A page that is not cross-origin isolated runs the kernels on one thread.
  */
 import { KERNELS_WASM_BASE64, KERNELS_SHARED_WASM_BASE64 } from './kernels.generated.js';
 
@@ -48,18 +48,28 @@ const HEAP_BASE = 65536;
 const PAGE = 65536;
 
 /**
- * Control words: [0] generation, [1] workers done, [2] the memory's size in pages when the task was posted, [3]
- * unused; then one task slot per worker: kernel index, status (1 when the part threw), argument count, arguments.
+ * Control words: [0] the memory's size in pages at the last post; then one slot per worker: the generation of
+ * the call last posted to it, the generation it last finished, kernel index, status (1 when the part threw),
+ * argument count, arguments. A worker acts on a change of its own posted word and reports the generation it
+ * finished in its own word; the caller waits for its call's generation in the slots it posted to. Nothing is
+ * counted, and nothing one call leaves behind can be taken for another call's completion.
  */
-const HEADER = 4;
-/** Worker threads that ended after starting (none should): the pool then runs on the calling thread. */
-let lostWorkers = 0;
-/** How long a call may wait on workers that make no progress before it fails. */
-const STALL_MS = 120_000;
+const HEADER = 1;
+const POSTED = 0, FINISHED = 1, KERNEL = 2, STATUS = 3, ARGC = 4, ARGS = 5;
+/** Worker slots whose thread ended after starting (none should): their parts run on the calling thread. */
+const lostSlots = new Set<number>();
+/** How long a call waits on a worker that has not finished its part before it fails (a bug, not load). */
+const STALL_MS = 600_000;
 /** Checks of a control word before a thread sleeps on it (tens of microseconds: about a wake-up's cost). */
-const SPIN = Number((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.WEBPTQ_SPIN ?? 20000);
+const envVar = (name: string) => (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
+const SPIN = Number(envVar('WEBPTQ_SPIN') ?? 20000);
 const SLOT = 40;
 const CONTROL_WORDS = HEADER + 16 * SLOT;
+/**
+ * Fault injection for the stress test: the caller pauses this long (ms) between posting a part and waking its
+ * worker, where an oversubscribed machine rarely deschedules it (the window the old pool's race needed).
+ */
+const POST_PAUSE_MS = Number(envVar('WEBPTQ_POOL_POST_PAUSE_MS') ?? 0);
 
 export class WasmKernels {
   private top = HEAP_BASE;
@@ -69,6 +79,8 @@ export class WasmKernels {
   threads = 1;
   /** Calls that were split over more than one thread (tests check that a pool is really used). */
   splitCalls = 0;
+  /** The last call's generation (posted to the slots it uses). */
+  private generation = 0;
 
   /** `canWait`: this thread may block in Atomics.wait (not a page's main thread). */
   constructor(readonly memory: WebAssembly.Memory, readonly k: Exports, private control?: Int32Array, readonly workers = 0, private canWait = true) {
@@ -147,86 +159,95 @@ export class WasmKernels {
   }
 
   /**
-   * Runs `task` once per part: parts[0] on this thread, the others on workers, and returns when all are done.
-   * Each part is the kernel's full argument list.
+   * Runs `task` once per part: parts[0] on this thread, the others on workers, and returns when all are done
+   * (also when this thread's part throws: no worker is still writing when the caller goes on). Each part is the
+   * kernel's full argument list.
    */
   parallel(task: Task, parts: number[][]): void {
-    if (lostWorkers) this.control = undefined; // a worker thread ended: one thread from now on
     const c = this.control;
+    const run = (args: number[]) => (this.k[task] as (...a: number[]) => void)(...args);
     if (!c || parts.length === 1) {
-      for (const args of parts) (this.k[task] as (...a: number[]) => void)(...args);
+      for (const args of parts) run(args);
       return;
     }
     if (parts.length > this.threads) throw new Error(`WasmKernels: ${parts.length} parts for ${this.threads} threads`);
-    if (parts.some((p) => p.length > SLOT - 3)) throw new Error(`WasmKernels: ${task} takes more arguments than a task slot holds`);
-    for (let w = 0; w < this.workers; w++) {
-      const args = parts[w + 1], base = HEADER + w * SLOT;
-      c[base] = args ? TASKS.indexOf(task) : -1;
-      c[base + 1] = 0;
-      if (args) {
-        c[base + 2] = args.length;
-        c.set(args, base + 3);
-      }
-    }
-    c[2] = this.memory.buffer.byteLength / PAGE;
+    if (parts.some((p) => p.length > SLOT - ARGS)) throw new Error(`WasmKernels: ${task} takes more arguments than a task slot holds`);
+    const gen = (this.generation = (this.generation + 1) | 0 || 1);
+    c[0] = this.memory.buffer.byteLength / PAGE;
+    const slots = parts.slice(1).map((args, w) => {
+      const base = HEADER + w * SLOT;
+      c[base + KERNEL] = TASKS.indexOf(task);
+      c[base + STATUS] = 0;
+      c[base + ARGC] = args.length;
+      c.set(args, base + ARGS);
+      Atomics.store(c, base + POSTED, gen);
+      if (POST_PAUSE_MS) for (const until = performance.now() + POST_PAUSE_MS; performance.now() < until;);
+      Atomics.notify(c, base + POSTED);
+      return base;
+    });
     this.splitCalls++;
-    Atomics.store(c, 1, 0);
-    Atomics.add(c, 0, 1);
-    Atomics.notify(c, 0);
-    const run = (args: number[]) => (this.k[task] as (...a: number[]) => void)(...args);
-    run(parts[0]);
-    for (let i = 0; i < SPIN && Atomics.load(c, 1) !== this.workers; i++);
-    // Waits re-check every second, so no missed wake-up can stall a call for long; a worker that ended has its
-    // part run here, and a pool that stops answering altogether is an error rather than a hang.
-    let last = -1, since = Date.now();
-    for (;;) {
-      const done = Atomics.load(c, 1);
-      if (done === this.workers) break;
-      if (lostWorkers) {
-        for (const args of parts.slice(1)) run(args); // every part computes its outputs afresh: repeating one is harmless
-        this.control = undefined;
-        return;
-      }
-      if (done !== last) [last, since] = [done, Date.now()];
-      else if (Date.now() - since > STALL_MS) throw new Error(`WebAssembly kernel threads stopped answering (${task}: ${done} of ${this.workers} parts done)`);
-      if (this.canWait) Atomics.wait(c, 1, done, 1000);
+    try {
+      run(parts[0]);
+    } finally {
+      slots.forEach((base, w) => this.finished(c, w, base, gen, task, () => run(parts[w + 1])));
     }
     // A part a worker could not run (its view of the grown memory lagging, say) runs here: the same
     // arithmetic on the same memory, so the result does not depend on which thread ran it.
-    for (let w = 0; w < this.workers; w++) if (c[HEADER + w * SLOT + 1] && parts[w + 1]) run(parts[w + 1]);
+    slots.forEach((base, w) => c[base + STATUS] && run(parts[w + 1]));
+    if (lostSlots.size) this.control = undefined; // a worker thread ended: one thread from now on
+  }
+
+  /**
+   * Waits until worker `w` has finished call `gen`. Its thread having ended, its part runs here instead (nothing
+   * else can be writing it then). Waits re-check every second, so a missed wake-up costs a second at most.
+   */
+  private finished(c: Int32Array, w: number, base: number, gen: number, task: Task, runHere: () => void): void {
+    for (let i = 0; i < SPIN && Atomics.load(c, base + FINISHED) !== gen; i++);
+    const since = Date.now();
+    for (;;) {
+      const seen = Atomics.load(c, base + FINISHED);
+      if (seen === gen) return;
+      if (lostSlots.has(w)) return runHere();
+      if (Date.now() - since > STALL_MS) throw new Error(`WebAssembly kernel thread ${w + 1} has not finished its part of ${task} in ${STALL_MS / 60000} minutes`);
+      if (this.canWait) Atomics.wait(c, base + FINISHED, seen, 1000);
+    }
   }
 }
 
 /** What a worker runs: instantiate the module on the shared memory, say so, then serve task slots forever. */
 const SERVE_SOURCE = `
-function serve({ module, memory, control, slot, names, slotWords, header, spin }, ready) {
+function serve({ module, memory, control, slot, names, slotWords, header, spin, at }, ready) {
   const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const fns = names.map((n) => k[n]);
   const c = new Int32Array(control);
-  let gen = Atomics.load(c, 0);
+  const base = header + slot * slotWords;
+  let seen = Atomics.load(c, base + at.POSTED);
   let pages = memory.buffer.byteLength / 65536;
   ready();
   for (;;) {
     // A layer's next call usually comes within tens of microseconds: spin briefly before sleeping, since waking
-    // a sleeping thread costs about as much.
-    for (let i = 0; i < spin && Atomics.load(c, 0) === gen; i++);
-    if (Atomics.wait(c, 0, gen, 1000) === 'timed-out' && Atomics.load(c, 0) === gen) continue; // re-check each second
-    gen = Atomics.load(c, 0);
-    const base = header + slot * slotWords;
-    const fn = c[base];
+    // a sleeping thread costs about as much. Only a new value of this slot's posted word is a call: however a
+    // wait ends (woken, even by a notify meant for the call just finished, or timed out), look again.
+    for (let i = 0; i < spin && Atomics.load(c, base + at.POSTED) === seen; i++);
+    if (Atomics.load(c, base + at.POSTED) === seen) {
+      Atomics.wait(c, base + at.POSTED, seen, 1000);
+      continue;
+    }
+    const gen = Atomics.load(c, base + at.POSTED);
+    seen = gen;
     try {
       // The main thread grew the shared memory: growing by 0 pages here makes this thread's instance see the new
       // size at once (bulk memory copies check it), instead of whenever the engine's interrupt arrives.
-      if (c[2] !== pages) {
+      if (c[0] !== pages) {
         memory.grow(0);
-        pages = c[2];
+        pages = c[0];
       }
-      if (fn >= 0) fns[fn](...c.subarray(base + 3, base + 3 + c[base + 2]));
+      fns[c[base + at.KERNEL]](...c.subarray(base + at.ARGS, base + at.ARGS + c[base + at.ARGC]));
     } catch {
-      c[base + 1] = 1; // the main thread runs this part itself; a worker never dies with the pool waiting on it
+      c[base + at.STATUS] = 1; // the main thread runs this part itself; a worker never dies with the pool waiting on it
     }
-    Atomics.add(c, 1, 1);
-    Atomics.notify(c, 1);
+    Atomics.store(c, base + at.FINISHED, gen);
+    Atomics.notify(c, base + at.FINISHED);
   }
 }`;
 const NODE_WORKER_SOURCE = `${SERVE_SOURCE}
@@ -242,6 +263,7 @@ function decode(b64: string): Uint8Array<ArrayBuffer> {
 interface PoolSetup { module: WebAssembly.Module; memory: WebAssembly.Memory; control: Int32Array; count: number }
 const workerData = (p: PoolSetup, slot: number) => ({
   module: p.module, memory: p.memory, control: p.control.buffer, slot, names: [...TASKS], slotWords: SLOT, header: HEADER, spin: SPIN,
+  at: { POSTED, FINISHED, KERNEL, STATUS, ARGC, ARGS },
 });
 
 /** Worker threads for the kernels (Node, shared memory available, more than one core). */
@@ -251,7 +273,7 @@ async function startNodeWorkers(p: PoolSetup): Promise<number> {
     const w = new Worker(NODE_WORKER_SOURCE, { eval: true, workerData: workerData(p, slot) });
     w.once('message', () => {
       w.unref(); // the pool never keeps a process alive (only its start-up does)
-      w.once('exit', () => lostWorkers++);
+      w.once('exit', () => lostSlots.add(slot));
       resolve();
     });
     w.once('error', reject);
