@@ -147,6 +147,27 @@ describe('converter_lite --quantType=PostTraining', () => {
     expect(s.int8Share).toBe(100);
   }, 120_000);
 
+  it('accuracy_metric=COSINE: layers fall back until the worst held-back output cosine reaches the target', () => {
+    const cfg = (target: number) => `[common_quant_param]\nquant_type=FULL_QUANT\n[full_quant_param]\nactivation_quant_method=MAX_MIN\nbias_correction=false\n` +
+      `accuracy_target=${target}\naccuracy_metric=COSINE\n[data_preprocess_param]\ncalibrate_path=Input3:${digits}\ncalibrate_size=12\ninput_type=BIN\n`;
+    const cosines = (stdout: string) => {
+      const m = stdout.match(/all int8: cosine ([\d.]+); result: cosine ([\d.]+)\n {2}kept in float: (.*)\n/);
+      expect(m, stdout).toBeTruthy();
+      return { before: Number(m![1]), after: Number(m![2]), kept: m![3] === 'none' ? [] : m![3].split(', ') };
+    };
+    const all = cosines(convert(cfg(0.5)).stdout);
+    expect(all.kept).toEqual([]);
+    // halfway from all int8 to float
+    const target = Number((1 - (1 - all.before) / 2).toFixed(5));
+    const r = convert(cfg(target));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Accuracy target worst output cosine [\d.]+ on 12 calibration samples, each held back once \(5-fold\): met/);
+    const s = cosines(r.stdout);
+    console.log(`mnist-8 worst held-back cosine ${all.before} all int8, target ${target}: ${s.after} with ${s.kept.join(', ')} float`);
+    expect(s.kept.length).toBeGreaterThan(0);
+    expect(s.after).toBeGreaterThanOrEqual(target);
+  }, 120_000);
+
   it('debug_info_save_path writes MindSpore\'s quant_param.csv, round_<i>.csv and output_summary.csv', () => {
     const dbg = path.join(dir, 'debug');
     mkdirSync(dbg);
@@ -219,6 +240,12 @@ describe('converter_lite --quantType=PostTraining', () => {
     ['a line without =', 'image_path DIGITS\n', /expected key=value/],
     ['accuracy_target 0', '[common_quant_param]\nquant_type=FULL_QUANT\n[full_quant_param]\naccuracy_target=0\n[data_preprocess_param]\ncalibrate_path=Input3:DIGITS\ncalibrate_size=4\n',
       /accuracy_target must be a mean relative error in percent, greater than 0, got "0"/],
+    ['a cosine accuracy_target above 1', '[common_quant_param]\nquant_type=FULL_QUANT\n[full_quant_param]\naccuracy_target=1.5\naccuracy_metric=COSINE\n[data_preprocess_param]\ncalibrate_path=Input3:DIGITS\ncalibrate_size=4\n',
+      /accuracy_target must be a cosine similarity in \(0, 1\] \(accuracy_metric=COSINE\), got "1.5"/],
+    ['an unknown accuracy_metric', '[common_quant_param]\nquant_type=FULL_QUANT\n[full_quant_param]\naccuracy_target=0.9\naccuracy_metric=PSNR\n[data_preprocess_param]\ncalibrate_path=Input3:DIGITS\ncalibrate_size=4\n',
+      /accuracy_metric must be MEAN_ERROR\|COSINE\|SQNR, got "PSNR"/],
+    ['accuracy_metric without accuracy_target', '[common_quant_param]\nquant_type=FULL_QUANT\n[full_quant_param]\naccuracy_metric=SQNR\n[data_preprocess_param]\ncalibrate_path=Input3:DIGITS\ncalibrate_size=4\n',
+      /accuracy_metric needs accuracy_target/],
     ['accuracy_target with one sample', '[common_quant_param]\nquant_type=FULL_QUANT\n[full_quant_param]\naccuracy_target=2\n[data_preprocess_param]\ncalibrate_path=Input3:DIGITS\ncalibrate_size=1\n',
       /accuracy_target needs calibrate_size >= 2/],
   ];

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { buildOnnx } from './helpers/onnx-builder.js';
 import { ROOT, model, readBytes } from './helpers/data.js';
 import { converterMain } from '../src/cli/converter.js';
+import { toolArgv } from './helpers/cli.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'webptq-hostile-'));
 const rnd = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i));
@@ -30,7 +31,7 @@ function converter(args: string[]): { code: number; stderr: string; ms: number; 
   const hook = path.join(dir, 'rss.mjs');
   if (!existsSync(hook)) writeFileSync(hook, "process.on('exit', () => process.stderr.write(`\\n@@maxrss=${process.resourceUsage().maxRSS}\\n`));\n");
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, ['--import', hook, path.join(ROOT, 'bin/converter_lite.js'), ...args], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', hook, ...toolArgv('converter_lite'), ...args], { cwd: ROOT, encoding: 'utf8' });
   const ms = performance.now() - t0;
   const rss = Number(/@@maxrss=(\d+)/.exec(r.stderr)?.[1] ?? 0);
   return { code: r.status ?? -1, stderr: r.stderr.replace(/\n?@@maxrss=\d+\n?/, '').trim(), ms, rssMB: rss / 1024 };

@@ -7,11 +7,12 @@ import { readMs } from '../ir/import/ms.js';
 import { hasDynamicInputs } from '../ir/passes/shapes.js';
 import { checkTensorSize } from '../ir/validate.js';
 import { run } from '../cpu/executor.js';
-import { setThreads } from '../cpu/wasm/index.js';
+import { applyNumThreads } from './threads.js';
 import type { RT } from '../ir/tensor.js';
 import { parseBenchmarkData, formatBenchmarkData, meanError, hasNonFinite, cosineSimilarity } from '../bench/accuracy.js';
 import { readFileOrFail, writeFileAtomic, runCli, float32FromBytes } from './io.js';
 import { compareLayers, formatLayerTable, layerCsv } from '../bench/compare.js';
+import { int8Divergences, divergenceLine } from '../quant/int8-check.js';
 import { acquireGpu } from '../gpu/device.js';
 import { GpuExecutor } from '../gpu/executor.js';
 
@@ -110,9 +111,7 @@ export function benchmarkMain(argv: string[]): Promise<number> {
     const device = String(o.device).toUpperCase();
     if (device !== 'CPU' && device !== 'GPU') throw new UserError(`INPUT ILLEGAL: device must be CPU|GPU, got "${o.device}"`);
     const loops = num(o.loopCount, '--loopCount'), warm = num(o.warmUpLoopCount, '--warmUpLoopCount');
-    const threads = num(o.numThreads, '--numThreads');
-    if (threads < 1) throw new UserError('INPUT ILLEGAL: numThreads must be greater than 0');
-    o.numThreads = setThreads(threads);
+    o.numThreads = applyNumThreads(o.numThreads);
     const threshold = num(o.accuracyThreshold, '--accuracyThreshold', false);
     const cosThreshold = num(o.cosineDistanceThreshold, '--cosineDistanceThreshold', false);
     if (loops < 1) throw new UserError('INPUT ILLEGAL: loopCount must be greater than 0');
@@ -180,6 +179,8 @@ export function benchmarkMain(argv: string[]): Promise<number> {
       if (!rows.length) throw new UserError(`--compareModel: ${o.compareModel} shares no tensor names with ${o.modelFile}`);
       log(`Per-layer comparison against ${o.compareModel} (${rows.length} tensors, worst first):`);
       process.stdout.write(formatLayerTable(rows));
+      // An int8 model: is any int8 node off by more than its rounding (a kernel, not a range, is wrong)?
+      if (g.nodes.some((n) => n.quantType === QuantType.QUANT_ALL)) log(divergenceLine(int8Divergences(g, inputs)));
       if (o.compareCsv) writeFileAtomic(o.compareCsv, layerCsv(rows));
     } else if (o.compareCsv) throw new UserError('--compareCsv needs --compareModel');
     const avg = times.reduce((a, b) => a + b, 0) / times.length;

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import path from 'node:path';
 import { UserError } from '../ir/graph.js';
 import { FMKS, Fmk, loadModel, toMs, parseInputShapes } from '../convert.js';
-import { readFileOrFail, readTextOrFail, writeFileAtomic, runCli } from './io.js';
+import { readFileOrFail, readTextOrFail, writeFileAtomic, runCli, handlePendingSignals } from './io.js';
 import { parseConfig, section, warnUnknownKeys, ConfigFile } from './config.js';
 import { weightQuantOptions, WEIGHT_QUANT_KEYS } from './weight-quant-options.js';
 import { weightQuantize, WeightQuantRow } from '../quant/weight-quant.js';
@@ -11,7 +11,7 @@ import { writeMs } from '../ir/export/ms.js';
 import { fullQuantOptions, FULL_QUANT_KEYS } from './full-quant-options.js';
 import { calibrationSource } from '../quant/calib-data.js';
 import { fullQuantize, FullQuantResult } from '../quant/full-quant.js';
-import { fullQuantizeToTarget, FallbackReport } from '../quant/fallback.js';
+import { fullQuantizeToTarget, FallbackReport, meetsTarget, formatMetric } from '../quant/fallback.js';
 import { statisticsCollector } from '../calibrate.js';
 import { progressReporter } from './progress.js';
 import { storeConstantsAsFloat16 } from '../ir/passes/fp16.js';
@@ -19,6 +19,8 @@ import { setQuantizedIoTypes, IO_DATA_TYPES } from '../quant/io-types.js';
 import { dynamicQuantize } from '../quant/dynamic-quant.js';
 import { writeDebugInfo } from '../quant/debug-info.js';
 import { readMs } from '../ir/import/ms.js';
+import { divergenceLine } from '../quant/int8-check.js';
+import { applyNumThreads } from './threads.js';
 
 const HELP_TAIL = `
 Converts a model to a MindSpore Lite .ms file (".ms" is appended to --outputFile): float, weight-quantized
@@ -47,6 +49,7 @@ export function converterMain(argv: string[]): Promise<number> {
       .option('--outputDataType <type>', 'PostTraining graph outputs: FLOAT|INT8|UINT8|DEFAULT', 'DEFAULT')
       .option('--fp16 <on|off>', 'store float32 constants as float16 (half the size of a float model)', 'off')
       .option('--device <device>', 'calibration device for PostTraining: auto|gpu|cpu', 'auto')
+      .option('--numThreads <n>', 'threads of the CPU kernels (ours: calibration, bias correction; at most the cores; default all)')
       .option('--quiet', 'no progress lines on stderr')
       .addHelpText('after', HELP_TAIL)
       .exitOverride()
@@ -69,6 +72,7 @@ export function converterMain(argv: string[]): Promise<number> {
     for (const flag of ['inputDataType', 'outputDataType'])
       if (!(IO_DATA_TYPES as readonly string[]).includes(o[flag])) throw new UserError(`INPUT ILLEGAL: ${flag} must be FLOAT|INT8|UINT8|DEFAULT, got "${o[flag]}"`);
     if (o.fp16 !== 'on' && o.fp16 !== 'off') throw new UserError(`INPUT ILLEGAL: fp16 must be on|off, got "${o.fp16}"`);
+    if (o.numThreads !== undefined) applyNumThreads(o.numThreads);
     const cfg = o.configFile ? parseConfig(readTextOrFail(o.configFile, 'config file'), o.configFile) : undefined;
     const mode = quantMode(o.quantType, cfg);
     if (!['auto', 'gpu', 'cpu'].includes(o.device)) throw new UserError(`INPUT ILLEGAL: device must be auto|gpu|cpu, got "${o.device}"`);
@@ -108,13 +112,15 @@ export function converterMain(argv: string[]): Promise<number> {
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const batchSize = 8;
       const options = {
-        ...quant, batchSize,
+        // The report's cosines settle within a hundred samples; two more forward passes over a 10,000-sample
+        // set would double the conversion (and its allocation churn, the process's peak memory).
+        ...quant, batchSize, reportSamples: REPORT_SAMPLES,
         // An int8-I/O graph goes int8 through its MaxPools too, so no QuantDTypeCast is left between its borders.
         int8Pooling: [o.inputDataType, o.outputDataType].some((t) => t === 'INT8' || t === 'UINT8'),
         collect: statisticsCollector({ device: o.device, log: o.quiet ? undefined : log, onProgress: progressReporter(!!o.quiet, batchSize) }),
       };
       const floatSize = writeMs(g).length;
-      const targeted = accuracyTarget === undefined ? undefined : await fullQuantizeToTarget(g, samples, options, accuracyTarget, o.quiet ? undefined : log);
+      const targeted = accuracyTarget === undefined ? undefined : await fullQuantizeToTarget(g, samples, options, accuracyTarget.value, o.quiet ? undefined : log, accuracyTarget.metric);
       const result = targeted ?? await fullQuantize(g, samples, options);
       setQuantizedIoTypes(g, o.inputDataType, o.outputDataType);
       process.stdout.write(fullQuantSummary(result, quant.method, samples.count));
@@ -130,6 +136,7 @@ export function converterMain(argv: string[]): Promise<number> {
       process.stdout.write(`Dynamic quantization: ${rows.filter((r) => r.quantized).length} of ${rows.length} MatMulFusion nodes int8 (weights per channel, activations per tensor at run time)\n`);
       writeFileAtomic(out, finish(() => writeMs(g, { explicitQuantParams: true })));
     } else writeFileAtomic(out, finish(() => toMs(g)));
+    await handlePendingSignals(); // an interrupted write removes the file and exits before success is claimed
     process.stdout.write('CONVERT RESULT SUCCESS:0\n');
     return 0;
   });
@@ -181,21 +188,27 @@ function postTrainingBits(v: string): number {
 }
 
 function fallbackSummary(r: FallbackReport, floatSize: number, size: number): string {
-  const met = r.errorAfter <= r.target ? 'met' : 'NOT met (every int8 layer tried)';
+  const met = meetsTarget(r.metric, r.errorAfter, r.target) ? 'met' : 'NOT met (every int8 layer tried)';
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-  return `Accuracy target ${r.target}% mean relative error on ${r.samples} calibration samples, each held back once (${r.folds}-fold): ${met}\n` +
-    `  all int8: ${r.errorBefore.toFixed(3)}%; result: ${r.errorAfter.toFixed(3)}%\n` +
+  const what = r.metric === 'MEAN_ERROR' ? `${r.target}% mean relative error` : `worst output ${formatMetric(r.metric, r.target)}`;
+  return `Accuracy target ${what} on ${r.samples} calibration samples, each held back once (${r.folds}-fold): ${met}\n` +
+    `  all int8: ${formatMetric(r.metric, r.errorBefore)}; result: ${formatMetric(r.metric, r.errorAfter)}\n` +
     `  kept in float: ${r.keptFloat.length ? r.keptFloat.join(', ') : 'none'}\n` +
     `  int8 weights: ${pct(r.int8WeightShare)} of the quantizable weight elements (int8 compute on ${pct(r.int8ComputeShare)}, the float layers' weights stored int8); ` +
     `model ${floatSize} -> ${size} bytes (${(size / floatSize).toFixed(3)}x)\n`;
 }
 
+/** Calibration samples the report's cosines and clipped shares are measured on (the first ones). */
+const REPORT_SAMPLES = 100;
+
 function fullQuantSummary(r: FullQuantResult, method: string, samples: number): string {
-  const lines = [`Full quantization (${method}, ${samples} calibration samples, statistics on ${r.device}):`,
+  const reported = samples > REPORT_SAMPLES ? `; report on the first ${REPORT_SAMPLES}` : '';
+  const lines = [`Full quantization (${method}, ${samples} calibration samples, statistics on ${r.device}${reported}):`,
     `  int8 nodes: ${r.quantizedNodes.length}; float nodes: ${r.floatNodes.length}${r.floatNodes.length ? ` (${r.floatNodes.join(', ')})` : ''}`,
     `  ${'tensor'.padEnd(40)} ${'range'.padStart(26)} ${'scale'.padStart(11)} ${'zp'.padStart(5)} ${'clipped'.padStart(9)} ${'cosine'.padStart(9)}`];
   for (const x of r.rows)
     lines.push(`  ${x.tensor.slice(-40).padEnd(40)} ${`[${x.min.toPrecision(5)}, ${x.max.toPrecision(5)}]`.padStart(26)} ${x.scale.toExponential(3).padStart(11)} ` +
       `${String(x.zeroPoint).padStart(5)} ${(x.clippedFraction * 100).toFixed(3).padStart(8)}% ${x.cosine.toFixed(5).padStart(9)}`);
+  lines.push(`  ${divergenceLine(r.divergences)}`);
   return `${lines.join('\n')}\n`;
 }

@@ -8,13 +8,14 @@ import type { Graph } from '../ir/graph.js';
 import { UserError } from '../ir/graph.js';
 import type { FullQuantOptions } from '../quant/full-quant.js';
 import type { CalibrationMethod } from '../quant/calibrators.js';
+import { ACCURACY_METRICS, AccuracyMetric } from '../quant/fallback.js';
 import type { CalibrationSet, ImagePreprocess } from '../quant/calib-data.js';
 import { ConfigFile, section, parseBool, parseIntIn } from './config.js';
 
 export const FULL_QUANT_KEYS = {
   '': ['image_path', 'batch_count', 'method_x', 'thread_num', 'bias_correction', 'mixed', 'mean_error_threshold', 'input_shapes'],
   common_quant_param: ['quant_type', 'bit_num', 'min_quant_weight_size', 'min_quant_weight_channel', 'skip_quant_node', 'debug_info_save_path', 'enable_encode', 'workspace'],
-  full_quant_param: ['activation_quant_method', 'bias_correction', 'per_channel', 'target_device', 'smooth_alpha', 'enable_smooth_shift', 'accuracy_target'],
+  full_quant_param: ['activation_quant_method', 'bias_correction', 'per_channel', 'target_device', 'smooth_alpha', 'enable_smooth_shift', 'accuracy_target', 'accuracy_metric'],
   data_preprocess_param: ['calibrate_path', 'calibrate_size', 'input_type', 'image_to_format', 'normalize_mean', 'normalize_std', 'resize_width',
     'resize_height', 'resize_method', 'center_crop_width', 'center_crop_height'],
 } as const;
@@ -69,12 +70,23 @@ function perChannel(xs: number[], format: string, key: string, file: string): nu
 }
 
 /** accuracy_target (ours): the mean relative error, in percent, the fallback brings the outputs under. */
-function accuracyTarget(v: string | undefined, count: number, file: string): number | undefined {
-  if (v === undefined) return undefined;
+/** accuracy_target in the unit of accuracy_metric (MEAN_ERROR: percent > 0; COSINE: (0, 1]; SQNR: dB). */
+function accuracyTarget(v: string | undefined, metricKey: string | undefined, count: number, file: string): { value: number; metric: AccuracyMetric } | undefined {
+  const metric = (metricKey?.trim().toUpperCase() ?? 'MEAN_ERROR') as AccuracyMetric;
+  if (!ACCURACY_METRICS.includes(metric)) throw new UserError(`${file}: accuracy_metric must be ${ACCURACY_METRICS.join('|')}, got "${metricKey}"`);
+  if (v === undefined) {
+    if (metricKey !== undefined) throw new UserError(`${file}: accuracy_metric needs accuracy_target`);
+    return undefined;
+  }
   const x = Number(v);
-  if (v.trim() === '' || !(x > 0) || !Number.isFinite(x)) throw new UserError(`${file}: accuracy_target must be a mean relative error in percent, greater than 0, got "${v}"`);
+  const ok = v.trim() !== '' && Number.isFinite(x) && (metric === 'COSINE' ? x > 0 && x <= 1 : metric === 'SQNR' || x > 0);
+  if (!ok) {
+    const want = metric === 'COSINE' ? 'a cosine similarity in (0, 1] (accuracy_metric=COSINE)' : metric === 'SQNR' ? 'an SQNR in dB (accuracy_metric=SQNR)'
+      : 'a mean relative error in percent, greater than 0';
+    throw new UserError(`${file}: accuracy_target must be ${want}, got "${v}"`);
+  }
   if (count < 2) throw new UserError(`${file}: accuracy_target needs calibrate_size >= 2 (a fifth of the samples is held back to measure the error)`);
-  return x;
+  return { value: x, metric };
 }
 
 /** debug_info_save_path: an existing directory for the debug CSVs. */
@@ -84,7 +96,7 @@ function debugDir(v: string | undefined, file: string): string | undefined {
   return v;
 }
 
-export function fullQuantOptions(g: Graph, cfg: ConfigFile, bitNumFlag?: number): { quant: FullQuantOptions; calib: CalibrationSet; accuracyTarget?: number; debugInfoDir?: string } {
+export function fullQuantOptions(g: Graph, cfg: ConfigFile, bitNumFlag?: number): { quant: FullQuantOptions; calib: CalibrationSet; accuracyTarget?: { value: number; metric: AccuracyMetric }; debugInfoDir?: string } {
   const f = cfg.file;
   if (!isIniConfig(cfg)) {
     const s = section(cfg, '');
@@ -135,7 +147,7 @@ export function fullQuantOptions(g: Graph, cfg: ConfigFile, bitNumFlag?: number)
       skipQuantNode: common.get('skip_quant_node')?.split(',').map((s) => s.trim()).filter(Boolean),
     },
     calib: { dirs: mapDirs(g, data.get('calibrate_path')!, f, 'calibrate_path'), count, inputType, image },
-    accuracyTarget: accuracyTarget(full.get('accuracy_target'), count, f),
+    accuracyTarget: accuracyTarget(full.get('accuracy_target'), full.get('accuracy_metric'), count, f),
     debugInfoDir: debugDir(common.get('debug_info_save_path'), f),
   };
 }

@@ -81,13 +81,32 @@ export function calibrationSource(g: Graph, set: CalibrationSet): SampleSource {
       if (want === undefined) sampleShape(g, k, data.length);
       else if (data.length !== want)
         throw new UserError(`${file}: preprocessed image has ${data.length} values, input ${g.tensors[g.inputs[k]].name} [${g.tensors[g.inputs[k]].shape}] needs ${want}`);
+      refuseNonFinite(data, file, i, g.tensors[g.inputs[k]].name);
       return data;
     }),
   };
 }
 
+/**
+ * A NaN or infinity in a sample would make every range it reaches meaningless (MindSpore computes them
+ * anyway): refused, naming the file, the sample and the first bad element.
+ */
+function refuseNonFinite(data: Float32Array, file: string, sample: number, input: string): void {
+  for (let j = 0; j < data.length; j++)
+    if (!Number.isFinite(data[j])) throw new UserError(`calibration file ${file} (sample ${sample + 1}, input ${input}): element ${j} is ${data[j]}; calibration data must be finite`);
+}
+
+/** A calibration file's bytes; one that went away or cannot be read since the run started is named. */
+function readSample(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new UserError(`calibration file ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
 function binSample(file: string, bytes: number | undefined): Float32Array {
-  const b = readFileSync(file);
+  const b = readSample(file);
   if (bytes === undefined ? b.length % 4 : b.length !== bytes) throw new UserError(`Input binary file size error, required: ${bytes}, in fact: ${b.length} (${file})`);
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
 }
@@ -96,7 +115,7 @@ function binSample(file: string, bytes: number | undefined): Float32Array {
 function requestImage(file: string): void {
   const native = NativeImageDecoder.get();
   if (!native) return;
-  const bytes = new Uint8Array(readFileSync(file));
+  const bytes = new Uint8Array(readSample(file));
   checkImageSize(bytes, file);
   if (NativeImageDecoder.handles(bytes)) native.request(file, bytes);
 }
@@ -106,7 +125,7 @@ function decodeFile(file: string): ReturnType<typeof decodeImage> {
   const native = NativeImageDecoder.get();
   // Asked for ahead: read, size-checked and with the helper thread already.
   if (native?.pending(file)) return native.take(file);
-  const bytes = new Uint8Array(readFileSync(file));
+  const bytes = new Uint8Array(readSample(file));
   if (!native || !NativeImageDecoder.handles(bytes)) return decodeImage(bytes, file);
   checkImageSize(bytes, file);
   return native.take(file, bytes);
