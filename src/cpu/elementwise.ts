@@ -3,6 +3,7 @@ import type { Node } from '../ir/graph.js';
 import { RT, RTData, f32, size, broadcastShape, broadcastStrides } from '../ir/tensor.js';
 import { scaleParams } from '../ir/op-params.js';
 import { applyActivation } from './activation.js';
+import { outputFloats } from './recycle.js';
 
 export type Bin = (a: number, b: number) => number;
 
@@ -70,7 +71,7 @@ export function broadcastBinary(f: Bin, kind?: string) {
     const outShape = broadcastShape(x.shape, y.shape, `${node.op} ${node.name}`);
     const isInt = x.data instanceof Int32Array && y.data instanceof Int32Array;
     const n = size(outShape);
-    const od = isInt ? new Int32Array(n) : new Float32Array(n);
+    const od = isInt ? new Int32Array(n) : outputFloats(n);
     const xd = x.data, yd = y.data;
     const fast = isInt ? undefined : fastLoop(kind, x, y, n);
     if (fast) fast(od as Float32Array);
@@ -141,7 +142,7 @@ function walk(shape: number[], sa: number[], sb: number[], fn: (i: number, a: nu
 export function mapUnary(f: (x: number) => number, keepIntegers = false) {
   return (_node: Node, [x]: RT[]): RT[] => {
     const xd = x.data;
-    const od = keepIntegers && xd instanceof Int32Array ? new Int32Array(xd.length) : new Float32Array(xd.length);
+    const od = keepIntegers && xd instanceof Int32Array ? new Int32Array(xd.length) : outputFloats(xd.length);
     for (let i = 0; i < xd.length; i++) od[i] = f(xd[i]);
     return [{ shape: x.shape, data: od }];
   };
@@ -155,7 +156,7 @@ export function mapUnaryWith(fnOf: (node: Node) => (x: number) => number) {
 /** PReLU over the last (channel) axis of NHWC data, or one shared slope. */
 export function prelu(_node: Node, [x, slope]: RT[]): RT[] {
   const xd = x.data as Float32Array, sd = slope.data as Float32Array;
-  const od = new Float32Array(xd.length);
+  const od = outputFloats(xd.length);
   const c = sd.length;
   for (let i = 0; i < xd.length; i++) {
     const v = xd[i];
@@ -168,8 +169,8 @@ export function prelu(_node: Node, [x, slope]: RT[]): RT[] {
 export function scale(node: Node, [x, s, b]: RT[]): RT[] {
   const { inner, channels: c } = scaleParams(node, x.shape, s.shape);
   const xd = x.data as Float32Array, sd = s.data as Float32Array, bd = b?.data as Float32Array | undefined;
-  const out = f32(x.shape);
-  const od = out.data as Float32Array;
+  const od = outputFloats(xd.length);
+  const out = { shape: x.shape, data: od };
   for (let i = 0; i < xd.length; i++) {
     const ch = Math.floor(i / inner) % c;
     od[i] = xd[i] * sd[ch] + (bd ? bd[ch] : 0);
@@ -183,7 +184,7 @@ export function batchNorm(node: Node, [x, s, b, mean, v]: RT[]): RT[] {
   const eps = (node.attrs.epsilon as number) ?? 1e-5;
   const c = x.shape[x.shape.length - 1];
   const xd = x.data as Float32Array;
-  const od = new Float32Array(xd.length);
+  const od = outputFloats(xd.length);
   const k = new Float64Array(c), o = new Float64Array(c);
   for (let i = 0; i < c; i++) {
     k[i] = s.data[i] / Math.sqrt(v.data[i] + eps);

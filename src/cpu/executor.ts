@@ -11,6 +11,7 @@ import { RT } from '../ir/tensor.js';
 import { dequantizeWeight, isQuantizedWeight, runsDequantized } from '../quant/dequant.js';
 import { QuantType } from '../ir/schema/ops.js';
 import { int8Islands } from './int8-islands.js';
+import { giveBack, recyclableBuffer } from './recycle.js';
 
 export interface RunOptions {
   /** Called with every op output as soon as it is computed (statistics, per-layer comparison). */
@@ -20,6 +21,12 @@ export interface RunOptions {
    * casts). Default true; off when `observe` is set, since the islands' float tensors are then not computed.
    */
   int8Islands?: boolean;
+  /**
+   * Hand each activation's buffer to later kernels once it is dead (cpu/recycle), inside begin/endRecycling.
+   * Only for callers whose `observe` keeps nothing it is given (the statistics pass); graph outputs are never
+   * handed on.
+   */
+  recycle?: boolean;
 }
 
 /** The value of a constant tensor as the executor sees it. */
@@ -78,8 +85,26 @@ export function run(g: Graph, inputs: RT[], opts: RunOptions = {}): RT[] {
     if (t.data || t.raw) return constValue(t);
     throw new UserError(`node ${node.name}: input ${t.name} has no value`);
   };
+  // Live values per recyclable buffer: an op that aliases or slices (Reshape, Identity, Split) shares it.
+  const holders = new Map<ArrayBuffer, number>();
+  const hold = (v: RT) => {
+    const b = opts.recycle ? recyclableBuffer(v.data) : undefined;
+    if (b) holders.set(b, (holders.get(b) ?? 0) + 1);
+  };
+  const drop = (id: number) => {
+    const v = values.get(id);
+    values.delete(id);
+    const b = v && holders.has(v.data.buffer as ArrayBuffer) ? (v.data.buffer as ArrayBuffer) : undefined;
+    if (!b) return;
+    const left = holders.get(b)! - 1;
+    if (left > 0) holders.set(b, left);
+    else {
+      holders.delete(b);
+      giveBack(b);
+    }
+  };
   const free = (ids: number[], i: number) => {
-    for (const id of ids) if (lastUse.get(id) === i && !keep.has(id) && !g.inputs.includes(id)) values.delete(id);
+    for (const id of ids) if (lastUse.get(id) === i && !keep.has(id) && !g.inputs.includes(id)) drop(id);
   };
   g.nodes.forEach((node, i) => {
     if (replaced.has(i)) return;
@@ -93,6 +118,7 @@ export function run(g: Graph, inputs: RT[], opts: RunOptions = {}): RT[] {
     node.outputs.forEach((id, j) => {
       if (!outs[j]) return;
       values.set(id, outs[j]);
+      hold(outs[j]);
       opts.observe?.(id, outs[j], node);
     });
     free(node.inputs, i);

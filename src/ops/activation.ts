@@ -5,12 +5,14 @@ import { applyActivation } from '../cpu/activation.js';
 import * as K from '../shaders/kernels.js';
 import { ActivationType as A } from '../ir/schema/ops.js';
 import { size } from '../ir/tensor.js';
+import { outputFloats } from '../cpu/recycle.js';
 
 defineOp({
   name: 'Activation', fields: [ACT, ['alpha', 'float', 0], ['min_val', 'float', 0], ['max_val', 'float', 0], ['approximate', 'bool', false]],
   layout: 'unary', infer: floatLikeInput,
   cpu: (n, [x]) => {
-    const a = n.attrs, out = Float32Array.from(x.data as ArrayLike<number>);
+    const a = n.attrs, out = outputFloats(x.data.length);
+    out.set(x.data);
     applyActivation(out, a.activation_type as number, a.alpha as number, a.min_val as number, a.max_val as number, !!a.approximate);
     return [{ shape: x.shape, data: out }];
   },

@@ -108,6 +108,8 @@ function readSample(file: string): Buffer {
 function binSample(file: string, bytes: number | undefined): Float32Array {
   const b = readSample(file);
   if (bytes === undefined ? b.length % 4 : b.length !== bytes) throw new UserError(`Input binary file size error, required: ${bytes}, in fact: ${b.length} (${file})`);
+  // readFileSync gives the file its own buffer: viewed in place when aligned, copied otherwise.
+  if (b.byteOffset % 4 === 0) return new Float32Array(b.buffer, b.byteOffset, b.length / 4);
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
 }
 

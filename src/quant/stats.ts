@@ -10,6 +10,7 @@ import { wasmMinMax, wasmHistogram } from '../cpu/wasm/stats.js';
 import type { RT } from '../ir/tensor.js';
 import { batchedGraph, hasDynamicInputs } from '../ir/passes/shapes.js';
 import { sampleShape, specialize } from '../ir/passes/index.js';
+import { beginRecycling, endRecycling, giveBack, outputFloats, recyclableBuffer } from '../cpu/recycle.js';
 
 export const HIST_BINS = 2048;
 const DBL_EPSILON = 2.220446049250313e-16;
@@ -123,7 +124,7 @@ export function stackBatch(g: Graph, src: SampleSource, start: number, end: numb
   for (let i = start; i < end; i++) samples.push(src.get(i));
   return g.inputs.map((_, k) => {
     const shape = [end - start, ...sampleShape(g, k, samples[0][k].length).slice(1)];
-    const data = new Float32Array(sizeOf(shape));
+    const data = outputFloats(sizeOf(shape));
     samples.forEach((s, j) => data.set(s[k], j * (data.length / samples.length)));
     return { shape, data };
   });
@@ -206,20 +207,31 @@ export async function collectStatisticsCpu(g: Graph, src: SampleSource, o: Stats
     if (!views.has(n)) views.set(n, batchedGraph(base, n)?.graph);
     return views.get(n);
   };
+  // `fn` keeps nothing it is given, so each run's dead activations are reused by the next (cpu/recycle).
   const forEachBatch = async (pass: string, fn: (id: number, v: RT, samples: number) => void) => {
     const list = batches(src.count, o.batchSize);
-    for (const [b, [bs, be]] of list.entries()) {
-      await yieldToEventLoop();
-      prefetchAround(src, list, b);
-      const whole = graphFor(be - bs);
-      const step = whole ? be - bs : 1;
-      for (let s = bs; s < be; s += step) {
-        const e = s + step;
-        const inputs = stackBatch(g, src, s, e);
-        g.inputs.forEach((id, k) => want.has(id) && fn(id, inputs[k], e - s));
-        run(whole ?? base, inputs, { observe: (id, v) => want.has(id) && fn(id, v, e - s) });
+    beginRecycling();
+    try {
+      for (const [b, [bs, be]] of list.entries()) {
+        await yieldToEventLoop();
+        prefetchAround(src, list, b);
+        const whole = graphFor(be - bs);
+        const step = whole ? be - bs : 1;
+        for (let s = bs; s < be; s += step) {
+          const e = s + step;
+          const inputs = stackBatch(g, src, s, e);
+          g.inputs.forEach((id, k) => want.has(id) && fn(id, inputs[k], e - s));
+          run(whole ?? base, inputs, { observe: (id, v) => want.has(id) && fn(id, v, e - s), recycle: true });
+          // The outputs that could alias an input are dropped here too.
+          for (const x of inputs) {
+            const buffer = recyclableBuffer(x.data);
+            if (buffer) giveBack(buffer);
+          }
+        }
+        o.onProgress?.(b + 1, list.length, pass);
       }
-      o.onProgress?.(b + 1, list.length, pass);
+    } finally {
+      endRecycling();
     }
   };
   // Pass 1 always runs: the histogram's range and every method need min/max.

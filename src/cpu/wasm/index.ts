@@ -11,6 +11,7 @@
  * Atomics.wait is refused). The executor stays synchronous. A page that is not cross-origin isolated runs the kernels on one thread.
  */
 import { KERNELS_WASM_BASE64, KERNELS_SHARED_WASM_BASE64 } from './kernels.generated.js';
+import { outputFloats } from '../recycle.js';
 
 export interface Exports {
   packWeights(w: number, N: number, K: number, out: number): void;
@@ -127,7 +128,9 @@ export class WasmKernels {
   }
 
   read(p: number, floats: number): Float32Array {
-    return this.f32.slice(p >> 2, (p >> 2) + floats);
+    const out = outputFloats(floats);
+    out.set(this.f32.subarray(p >> 2, (p >> 2) + floats));
+    return out;
   }
 
   /** Copies any typed array (int16 operands, int32 parameters) into the arena; returns its pointer. */
