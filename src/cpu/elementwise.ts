@@ -1,6 +1,6 @@
 /** Elementwise kernels: broadcasting binary ops, unary maps, PReLU, Scale, BatchNorm. */
 import type { Node } from '../ir/graph.js';
-import { RT, RTData, f32, size, broadcastShape, broadcastStrides } from '../ir/tensor.js';
+import { RT, RTData, size, broadcastShape, broadcastStrides } from '../ir/tensor.js';
 import { scaleParams } from '../ir/op-params.js';
 import { applyActivation } from './activation.js';
 import { outputFloats } from './recycle.js';
