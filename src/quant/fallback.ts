@@ -2,7 +2,8 @@
  * Accuracy-driven fallback (our extension, `[full_quant_param] accuracy_target=<value>` in `accuracy_metric`'s
  * unit: mean relative error %, worst output cosine or worst output SQNR dB): measure the quantized model's output
  * error on calibration samples it was not calibrated on, and while it misses the target keep one more int8
- * layer out of int8 compute: the one whose fallback helped most when each was tried alone. A kept layer computes in float from weights stored int8 (MindSpore's weight
+ * layer out of int8 compute: the one whose fallback helped most when each was tried alone, if it still helps;
+ * the int8 layers right after a kept one are tried next (alone, their error hid behind its error). A kept layer computes in float from weights stored int8 (MindSpore's weight
  * quantization, decoded at load), so the model stays small; `skip_quant_node` keeps a layer wholly float.
  *
  * The error is cross-validated: the samples are dealt into (up to) 5 folds, each fold's model is calibrated on
@@ -159,17 +160,53 @@ export async function fullQuantizeToTarget(g: Graph, samples: SampleSource, o: F
     const alone: [string, number][] = [];
     for (const name of candidates) alone.push([name, await error([name], true)]);
     alone.sort((a, b) => (better(metric, a[1], b[1]) ? -1 : better(metric, b[1], a[1]) ? 1 : 0));
-    for (const [name] of alone) {
+    const queue = alone.map(([name]) => name);
+    const after = int8Successors(float, new Set(candidates));
+    while (queue.length) {
+      const name = queue.shift()!;
+      const e = await error([...keep, name]);
+      // a layer that does not help stays int8
+      if (!better(metric, e, errorAfter)) {
+        log(`  ${name} kept in float would give ${m.format(e)}: stays int8`);
+        continue;
+      }
       keep.push(name);
-      errorAfter = await error(keep);
+      errorAfter = e;
       log(`  ${name} kept in float: ${m.format(errorAfter)}`);
       if (meetsTarget(metric, errorAfter, target)) break;
+      // Its successors are tried next: alone, their error was hidden behind this layer's (YOLOX's stem).
+      const successors = (after.get(name) ?? []).filter((next) => queue.includes(next));
+      for (const next of successors) queue.splice(queue.indexOf(next), 1);
+      queue.unshift(...successors);
     }
   }
   // The layers are chosen; the model itself is calibrated on every sample.
   const final = await fullQuantize(g, samples, { ...o, skipQuantNode: [...(o.skipQuantNode ?? []), ...keep] });
   quantizeKeptWeights(g, keep, bits);
   return { ...final, fallback: { metric, target, samples: samples.count, folds, errorBefore, errorAfter, keptFloat: keep, ...weightShares(g, candidates) } };
+}
+
+/** Per candidate, the candidates its output reaches first (through any other nodes), nearest first. */
+function int8Successors(g: Graph, candidates: Set<string>): Map<string, string[]> {
+  const consumers = g.consumers();
+  const out = new Map<string, string[]>();
+  for (const n of g.nodes) {
+    if (!candidates.has(n.name)) continue;
+    const found: string[] = [], seen = new Set<Node>();
+    let frontier = (consumers.get(n.outputs[0]) ?? []).slice();
+    while (frontier.length) {
+      const next: Node[] = [];
+      for (const c of frontier) {
+        if (seen.has(c)) continue;
+        seen.add(c);
+        if (candidates.has(c.name)) found.push(c.name);
+        else for (const o of c.outputs) next.push(...(consumers.get(o) ?? []));
+      }
+      frontier = next;
+    }
+    out.set(n.name, found);
+  }
+  return out;
 }
 
 /** How much of the int8-capable layers' weights int8 layers compute with, and how much is stored int8. */
