@@ -17,6 +17,8 @@ export const FMKS: readonly Fmk[] = ['TF', 'TFLITE', 'CAFFE', 'MINDIR', 'ONNX', 
 export interface LoadOptions {
   /** `--inputShape`: name -> dims in the source model's layout. */
   inputShapes?: Map<string, number[]>;
+  /** `--inputValue` (ours): name -> values; the input becomes a constant (an If on it then folds). */
+  inputValues?: Map<string, number[]>;
   /** `--inputDataFormat`: NHWC (default) or NCHW for 4-D inputs of NCHW frameworks. */
   inputDataFormat?: 'NHWC' | 'NCHW';
   /** Reads a file the model refers to (MindIR external weights), relative to the model. */
@@ -40,7 +42,7 @@ export function loadModel(bytes: Uint8Array, fmk: Fmk, file: string, opts: LoadO
   };
   switch (fmk) {
     case 'ONNX':
-      return loadable(form(importOnnx(bytes, file, { inputShapes: opts.inputShapes, keepNCHWInputs: opts.inputDataFormat === 'NCHW' })), file);
+      return loadable(form(importOnnx(bytes, file, { inputShapes: opts.inputShapes, inputValues: opts.inputValues, keepNCHWInputs: opts.inputDataFormat === 'NCHW' })), file);
     case 'TFLITE': {
       const g = form(importTflite(bytes, file));
       // A fully quantized model (int8 activations) runs int8 with its own parameters where our int8 kernels exist.
@@ -71,6 +73,19 @@ function loadable(g: Graph, file: string): Graph {
 
 export function toMs(g: Graph): Uint8Array {
   return writeMs(g);
+}
+
+/** Parses `--inputValue=name:16000;name2:1,2,3` (ours): the values an input is fixed to at conversion. */
+export function parseInputValues(spec: string): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  for (const part of spec.split(';').filter((s) => s.trim())) {
+    const i = part.lastIndexOf(':');
+    const values = part.slice(i + 1).split(',').map((d) => Number(d.trim()));
+    if (i <= 0 || !values.length || values.some((v) => !Number.isFinite(v)))
+      throw new UserError(`--inputValue: expected name:v0,v1,...[;name2:...] with numbers, got "${part}"`);
+    m.set(part.slice(0, i).trim(), values);
+  }
+  return m;
 }
 
 /** Parses `--inputShape=name:1,3,224,224;name2:...`. */

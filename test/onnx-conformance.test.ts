@@ -14,15 +14,17 @@ afterAll(async () => (await testGpu())?.release());
 const haveOnnx = spawnSync('/usr/bin/python3', ['-c', 'import onnx'], { stdio: 'ignore' }).status === 0;
 
 describe('ONNX backend node tests', () => {
-  it('at least 95 % of the all-float32 cases whose operators are in the target list pass', (t) => {
+  it('at least 95 % of all the all-float32 cases pass; the rest are refused by name, MindSpore Lite cannot compute them', (t) => {
     if (!haveOnnx && !process.env.CI) t.skip('python3-onnx is not installed (apt-get install python3-onnx)');
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/conformance.ts', '--min=95'], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
     const summary = (r.stdout ?? '').trim().split('\n').filter((l) => l.includes('all-float32 node cases pass')).pop() ?? r.stderr;
     console.log(summary);
     expect(r.status, summary).toBe(0);
-    const [, inList, passed] = summary.match(/of the (\d+) whose operators are all in the target list, (\d+) pass/) ?? [];
-    expect(Number(inList)).toBeGreaterThan(300);
-    expect(Number(passed) / Number(inList)).toBeGreaterThanOrEqual(0.95);
+    const [, passed, total] = summary.match(/(\d+) of (\d+) all-float32 node cases pass/) ?? [];
+    expect(Number(total)).toBeGreaterThan(390);
+    expect(Number(passed) / Number(total)).toBeGreaterThanOrEqual(0.95);
+    // every case that does not pass is refused by name with its reason, none computes a wrong result
+    expect(r.stdout).not.toMatch(/^FAIL /m);
   }, 900_000);
 
   it('the GPU executor passes exactly the cases the CPU executor passes', async (t) => {

@@ -215,10 +215,15 @@ describe('ONNX forms the runtime cannot compute are refused by name', () => {
     const dynIf = buildOnnx({ inputs: [{ name: 'x', dims: [4] }], outputs: ['y'], inits: [{ name: 'zero', dims: [], data: [0] }],
       nodes: [{ op: 'ReduceSum', inputs: ['x'], outputs: ['s'], attrs: { keepdims: 0 } }, { op: 'Greater', inputs: ['s', 'zero'], outputs: ['c'] },
         { op: 'If', inputs: ['c'], outputs: ['y'], attrs: { then_branch: branch('Relu'), else_branch: branch('Neg') } }] });
-    expect(() => loadModel(dynIf, 'ONNX', 'if.onnx')).toThrow(/node If_2 \(If\): condition c is not a constant/);
+    expect(() => loadModel(dynIf, 'ONNX', 'if.onnx')).toThrow(/node If_2 \(If\): condition c is known only when running \(it depends on input x\).*--inputValue=x:/);
   });
-  it("GRU with linear_before_reset = 1 (PyTorch's form)", () => {
-    expect(() => loadModel(gru(1), 'ONNX', 'gru.onnx')).toThrow(/GRU.*linear_before_reset = 1 \(PyTorch's GRU\) is not supported/);
-    expect(() => loadModel(gru(0), 'ONNX', 'gru.onnx')).not.toThrow();
+  it("GRU with linear_before_reset = 1 (PyTorch's form) is not refused: unrolled into ops the runtime has, equal to onnxruntime", async () => {
+    const x = rand(12, 52);
+    for (const lbr of [0, 1]) {
+      const g = loadModel(gru(lbr), 'ONNX', 'gru.onnx');
+      expect(g.nodes.some((n) => n.op === 'GRU')).toBe(lbr === 0);
+      const ref = (await ortRun(gru(lbr), { x: { data: x, dims: [3, 1, 4] } })).y;
+      expect(relMaxDiff(run(readMs(toMs(g)), [{ shape: [3, 1, 4], data: x }])[0].data, ref)).toBeLessThan(1e-5);
+    }
   });
 });

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import path from 'node:path';
 import { UserError } from '../ir/graph.js';
-import { FMKS, Fmk, loadModel, toMs, parseInputShapes } from '../convert.js';
+import { FMKS, Fmk, loadModel, toMs, parseInputShapes, parseInputValues } from '../convert.js';
 import { readFileOrFail, readTextOrFail, writeFileAtomic, runCli, handlePendingSignals } from './io.js';
 import { parseConfig, section, warnUnknownKeys, ConfigFile } from './config.js';
 import { weightQuantOptions, WEIGHT_QUANT_KEYS } from './weight-quant-options.js';
@@ -39,6 +39,7 @@ export function converterMain(argv: string[]): Promise<number> {
       .option('--modelFile <path>', 'input model file')
       .option('--outputFile <path>', 'output path; .ms is appended')
       .option('--inputShape <spec>', 'fix input dims: "name:1,3,224,224;name2:..."')
+      .option('--inputValue <spec>', 'ours (ONNX): fix an input to values at conversion, "name:16000;name2:1,2" (an If on it folds)')
       .option('--inputDataFormat <fmt>', 'NHWC (default) or NCHW layout for 4-D model inputs')
       .option('--quantType <type>', 'WeightQuant|PostTraining')
       .option('--bitNum <n>', 'quantization bits')
@@ -90,6 +91,7 @@ export function converterMain(argv: string[]): Promise<number> {
     const bytes = readFileOrFail(o.modelFile, 'model file');
     const g = loadModel(bytes, o.fmk as Fmk, o.modelFile, {
       inputShapes: o.inputShape ? parseInputShapes(o.inputShape) : undefined,
+      inputValues: o.inputValue ? parseInputValues(o.inputValue) : undefined,
       inputDataFormat: o.inputDataFormat,
       readSideFile: (name) => readFileOrFail(path.join(path.dirname(o.modelFile), name), 'external weight file'),
     });

@@ -84,6 +84,7 @@ export function assignFormats(g: Graph): void {
     t.format = before === Format.NHWC ? Format.NCHW : Format.NHWC;
     if (mislabelled() >= asIs) t.format = before;
   }
+  relabelNhwcInputs(g);
   // An elementwise op written constant-first (paddle2onnx's `scale * x`) would pass the constant's label on:
   // the constant takes the label of the activation it meets, which is the layout of the data.
   const labels = runtimeFormats(g, (n, known) => {
@@ -96,4 +97,31 @@ export function assignFormats(g: Graph): void {
   g.tensors.forEach((t, i) => {
     if (!t.data && !t.raw && !g.inputs.includes(i)) t.format = labels[i];
   });
+}
+
+/**
+ * An NHWC op whose 4-D input the runtime would label NCHW though its data is NHWC (a Conv1D written as
+ * EXPAND_DIMS + CONV_2D, a convolution after Reshape / Transpose / StridedSlice arithmetic) reads it through a
+ * pair of transposes, NHWC->NCHW then NCHW->NHWC: the data comes back unchanged and the second flips the label
+ * to NHWC. Runs after eliminateTransposes, which would cancel the pair.
+ */
+function relabelNhwcInputs(g: Graph): void {
+  for (let guard = 0; guard < g.nodes.length; guard++) {
+    const labels = runtimeFormats(g);
+    const at = g.nodes.findIndex((n) => {
+      const x = n.inputs[0];
+      return needsNhwc(n.op) && x !== undefined && x >= 0 && g.tensors[x].shape.length === 4 && labels[x] === Format.NCHW && !g.isConst(x);
+    });
+    if (at < 0) return;
+    const node = g.nodes[at], x = node.inputs[0], t = g.tensors[x];
+    const [n, h, w, c] = t.shape;
+    const permute = (input: number, perm: number[], suffix: string, shape: number[]) => {
+      const out = g.addTensor({ name: `${node.name}_${suffix}`, shape, dtype: t.dtype });
+      const permId = g.addConst(`${node.name}_${suffix}_perm`, Int32Array.from(perm), [4]);
+      g.nodes.splice(g.nodes.indexOf(node), 0, { name: `${node.name}_${suffix}`, op: 'Transpose', attrs: {}, inputs: [input, permId], outputs: [out], quantType: 0 });
+      return out;
+    };
+    const nchw = permute(x, NHWC_TO_NCHW, 'label_nchw', [n, c, h, w]);
+    node.inputs[0] = permute(nchw, NCHW_TO_NHWC, 'label_nhwc', [n, h, w, c]);
+  }
 }

@@ -34,6 +34,12 @@ export function int64BytesToInt32(bytes: Uint8Array): Int32Array {
   return out;
 }
 
+/** int64 values exactly where they fit in a double (a 16x8 model's bias reaches 2^47). */
+export function int64BytesToFloat64(bytes: Uint8Array): Float64Array {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Float64Array.from({ length: bytes.length >> 3 }, (_, i) => Number(dv.getBigInt64(8 * i, true)));
+}
+
 export const FLT_MAX = 3.4028234663852886e38;
 export const INT32_MIN = -2147483648, INT32_MAX = 2147483647;
 

@@ -15,3 +15,4 @@ import './logic.js';
 import './indexing.js';
 import './rnn.js';
 import './quant.js';
+import './lowering.js';

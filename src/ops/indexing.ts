@@ -82,7 +82,8 @@ defineOp({
   name: 'Range', fields: [['d_type', 'long', 0], ['start', 'long', 0], ['limit', 'long', 0], ['delta', 'long', 1]], layout: 'fixed',
   infer: (n, [start, limit, delta]) => {
     const [s, l, d] = [start, limit, delta].map((t) => (t?.data ? t.data[0] : NaN));
-    if (![s, l, d].every(Number.isFinite)) throw new UserError(`Range ${n.name}: its length depends on inputs not known before running`);
+    // Inputs known only when running: the length is too (a runtime op, as MindSpore keeps it).
+    if (![s, l, d].every(Number.isFinite)) return out([-1], start.dtype);
     return out([Math.max(Math.ceil((l - s) / d), 0)], start.dtype);
   },
   cpu: I.range,

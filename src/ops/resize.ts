@@ -12,6 +12,8 @@ defineOp({
     ['exclude_outside', 'long', 0], ['extrapolation_value', 'float', 0], ['nearest_mode', 'byte', 0],
   ],
   infer: (n, [x, sizeT]) => {
+    // A size computed from another tensor's run-time shape (FPN upsampling to a lateral): known when running.
+    if (sizeT && !sizeT.data) return out([x.shape[0], -1, -1, x.shape[3]]);
     const [oh, ow] = resizeOutputSize(n, x.shape, sizeT);
     return out([x.shape[0], oh, ow, x.shape[3]]);
   },

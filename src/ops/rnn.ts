@@ -48,3 +48,16 @@ defineOp({
   },
   cpu: gru,
 });
+
+/**
+ * An ONNX LSTM / GRU the fused kernels cannot compute, with ONNX's inputs: the importer's placeholder, which
+ * passes/unroll-rnn replaces with primitive ops once shapes are known. Never written to a .ms, never run.
+ */
+defineOp({
+  name: 'RnnToUnroll', layout: 'fixed', fields: [],
+  infer: (n, ins) => {
+    const [seq, batch] = ins[0].shape, dirs = inputAt(n, ins, 1)!.shape[0], H = n.attrs.hidden as number;
+    const state = { shape: [dirs, batch, H], dtype: 'float32' as const };
+    return [{ shape: [seq, dirs, batch, H], dtype: 'float32' }, state, ...(n.attrs.kind === 'LSTM' ? [{ ...state }] : [])];
+  },
+});

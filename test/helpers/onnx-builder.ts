@@ -13,7 +13,7 @@ export interface OnnxNode {
   inputs: string[];
   outputs: string[];
   /** A subgraph attribute (If's branches) is given as { graph: ... }. */
-  attrs?: Record<string, number | number[] | string | { graph: OnnxSubgraph }>;
+  attrs?: Record<string, number | number[] | string | readonly string[] | { graph: OnnxSubgraph }>;
 }
 
 /** A subgraph: nodes reading outer names, its own initializers, named outputs. */
@@ -31,23 +31,26 @@ export interface OnnxInit {
   bool?: boolean;
 }
 
+const isStringList = (v: unknown): v is readonly string[] => Array.isArray(v) && typeof v[0] === 'string';
+
 export function buildOnnx(spec: {
-  inputs: { name: string; dims: number[] }[];
+  inputs: { name: string; dims: number[]; int64?: boolean }[];
   outputs: string[];
   nodes: OnnxNode[];
   inits: OnnxInit[];
   opset?: number;
 }): Uint8Array {
-  const valueInfo = (name: string, dims?: number[]) => ({
+  const valueInfo = (name: string, dims?: number[], int64 = false) => ({
     name,
     // A negative dim is written as a symbolic (dynamic) dimension.
-    type: { tensor_type: { elem_type: 1, shape: dims ? { dim: dims.map((d) => (d < 0 ? { dim_param: 'N' } : { dim_value: d })) } : undefined } },
+    type: { tensor_type: { elem_type: int64 ? 7 : 1, shape: dims ? { dim: dims.map((d) => (d < 0 ? { dim_param: 'N' } : { dim_value: d })) } : undefined } },
   });
   // Whole numbers are INT attributes; write a float attribute like 1.0 as e.g. 1.0000001 or use a non-integer.
   const attr = (name: string, v: NonNullable<OnnxNode['attrs']>[string], prefix: string): object =>
     typeof v === 'string' ? { name, type: 3, s: new TextEncoder().encode(v) }
+      : isStringList(v) ? { name, type: 8, strings: v.map((x) => new TextEncoder().encode(x)) }
       : Array.isArray(v) ? { name, type: 7, ints: v }
-        : typeof v === 'object' ? { name, type: 5, g: { name: `${prefix}${name}`, ...body(v.graph.nodes, v.graph.inits ?? [], `${prefix}${name}_`), output: v.graph.outputs.map((o) => valueInfo(o)) } }
+        : typeof v === 'object' && 'graph' in v ? { name, type: 5, g: { name: `${prefix}${name}`, ...body(v.graph.nodes, v.graph.inits ?? [], `${prefix}${name}_`), output: v.graph.outputs.map((o: string) => valueInfo(o)) } }
           : Number.isInteger(v) ? { name, type: 2, i: v } : { name, type: 1, f: v };
   const body = (nodes: OnnxNode[], inits: OnnxInit[], prefix = ''): { node: object[]; initializer: object[] } => ({
     node: nodes.map((n, i) => ({
@@ -66,7 +69,7 @@ export function buildOnnx(spec: {
     graph: {
       name: 'test_graph',
       ...body(spec.nodes, spec.inits),
-      input: spec.inputs.map((i) => valueInfo(i.name, i.dims)),
+      input: spec.inputs.map((i) => valueInfo(i.name, i.dims, i.int64)),
       output: spec.outputs.map((o) => valueInfo(o)),
     },
   });

@@ -4,8 +4,8 @@
  */
 import * as fb from 'flatbuffers';
 
-export type TfType = 'float32' | 'int32' | 'int64' | 'bool' | 'int8' | 'uint8';
-const TYPE_CODE: Record<TfType, number> = { float32: 0, int32: 2, uint8: 3, int64: 4, bool: 6, int8: 9 };
+export type TfType = 'float32' | 'int32' | 'int64' | 'bool' | 'int16' | 'int8' | 'uint8';
+const TYPE_CODE: Record<TfType, number> = { float32: 0, int32: 2, uint8: 3, int64: 4, bool: 6, int16: 7, int8: 9 };
 
 export interface TfTensor {
   name: string;
@@ -34,7 +34,7 @@ function bytesOf(t: TfTensor): Uint8Array {
   const v = Array.from(t.data!);
   const type = t.type ?? 'float32';
   const arr = type === 'float32' ? Float32Array.from(v) : type === 'int32' ? Int32Array.from(v) : type === 'int64' ? BigInt64Array.from(v.map((x) => BigInt(x)))
-    : type === 'int8' ? Int8Array.from(v) : Uint8Array.from(v);
+    : type === 'int16' ? Int16Array.from(v) : type === 'int8' ? Int8Array.from(v) : Uint8Array.from(v);
   return new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
 }
 

@@ -6,16 +6,22 @@
  */
 import protobuf from 'protobufjs';
 import { toNumber, FLT_MAX } from '../numeric.js';
-import { Graph, FmkType, Format, UserError, TensorData } from '../graph.js';
+import { Graph, FmkType, Format, UserError, TensorData, sizeOf } from '../graph.js';
+import { findOp } from '../op-registry.js';
+import type { RT } from '../tensor.js';
 import { ActivationType as Act, PadMode, ReduceMode, ResizeMethod, CoordinateTransformMode as CT, NearestMode } from '../schema/ops.js';
 import { ONNX_PROTO } from './proto/onnx-proto.js';
 import { NchwGraphBuilder } from './nchw-builder.js';
+import { DEFAULT_ACTIVATIONS, RnnToUnrollAttrs, supportedRnnActivation } from '../passes/unroll-rnn.js';
+import type { OnnxResizeInfo } from '../passes/exact-resize.js';
 
 export interface ImportOptions {
   /** name -> shape, resolves dynamic dims (`--inputShape`). */
   inputShapes?: Map<string, number[]>;
   /** Keep 4-D graph inputs NCHW (`--inputDataFormat=NCHW`). */
   keepNCHWInputs?: boolean;
+  /** name -> values: the input is a constant (`--inputValue`, ours). */
+  inputValues?: Map<string, number[]>;
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -106,6 +112,15 @@ class OnnxBuilder extends NchwGraphBuilder {
 
   private addGraphInput(v: PB, count: number): void {
     const dims = v.type?.tensor_type?.shape?.dim ?? [];
+    const fixed = this.opts.inputValues?.get(v.name);
+    if (fixed) {
+      const elem = v.type?.tensor_type?.elem_type ?? 1;
+      const shape: number[] = dims.map((d: PB) => num(d.dim_value ?? 0));
+      if (sizeOf(shape) !== fixed.length) throw new UserError(`--inputValue: input ${v.name} has shape [${shape}] (${sizeOf(shape)} values), got ${fixed.length}`);
+      const integer = elem === 7 || elem === 6 || elem === 9;
+      this.ids.set(v.name, this.g.addConst(v.name, integer ? Int32Array.from(fixed, Math.trunc) : Float32Array.from(fixed), shape));
+      return;
+    }
     let shape: number[] = dims.map((d: PB) => (d.dim_param || d.dim_value === undefined || d.dim_value === null ? -1 : num(d.dim_value)));
     const given = this.opts.inputShapes?.get(v.name);
     if (given) {
@@ -335,17 +350,22 @@ function asinOf(b: OnnxBuilder, x: number): number {
 }
 
 /**
- * LSTM / GRU with default activations, ONNX's inputs kept in place (omitted ones stay -1). layout = 1
- * (batch first) is transposed to and from the sequence-first form the op computes in.
+ * LSTM / GRU, ONNX's inputs kept in place (omitted ones stay -1): MindSpore's fused op where its kernel computes
+ * the layer, else unrolled. layout = 1 (batch first) is transposed to and from the sequence-first form.
  */
-function rnn(b: OnnxBuilder, op: 'LSTM' | 'GRU', outputs: number): void {
-  if (b.attr('activations') || b.attr('clip') || b.int('input_forget', 0)) b.fail('only the default activations, without clip or input_forget, are supported');
-  if (op === 'LSTM' && b.hasIn(7)) b.fail('peephole weights are not supported');
-  // MindSpore Lite's GRU kernel multiplies the reset gate into h before the recurrent product (ONNX's
-  // linear_before_reset = 0); PyTorch's form (1) has no field in the .ms and would run as the other one.
-  if (op === 'GRU' && b.int('linear_before_reset', 0)) b.fail('linear_before_reset = 1 (PyTorch\'s GRU) is not supported: MindSpore Lite\'s GRU computes linear_before_reset = 0');
+function rnn(b: OnnxBuilder, op: 'LSTM' | 'GRU' | 'RNN', outputs: number): void {
   const direction = b.str('direction', 'forward');
-  if (direction === 'reverse') b.fail('direction reverse is not supported (forward and bidirectional are)');
+  const activations = (b.attr('activations')?.strings ?? []).map((s: Uint8Array) => new TextDecoder().decode(s));
+  const defaults = [...DEFAULT_ACTIVATIONS[op], ...(direction === 'bidirectional' ? DEFAULT_ACTIVATIONS[op] : [])];
+  const defaultActivations = !activations.length || (activations.length === defaults.length && activations.every((a: string, i: number) => a.toLowerCase() === defaults[i].toLowerCase()));
+  const unsupported = activations.find((a: string) => !supportedRnnActivation(a));
+  if (unsupported) b.fail(`activation ${unsupported} is not supported (supported: Sigmoid, Tanh, Relu, LeakyRelu, Elu, Softplus, HardSigmoid, Affine, ScaledTanh)`);
+  // MindSpore Lite's fused kernels compute the default activations, forward or bidirectional, without clip,
+  // input_forget or peepholes, and its GRU multiplies the reset gate into h before the recurrent product (ONNX's
+  // linear_before_reset = 0). Anything else (PyTorch's GRU has linear_before_reset = 1) is unrolled into
+  // primitive ops once shapes are known (passes/unroll-rnn).
+  const fused = op !== 'RNN' && defaultActivations && !b.attr('clip') && !b.int('input_forget', 0) && !(op === 'LSTM' && b.hasIn(7))
+    && !(op === 'GRU' && b.int('linear_before_reset', 0)) && direction !== 'reverse';
   const batchFirst = b.int('layout', 0) === 1;
   const swap01 = (x: number, name: string) => b.step('Transpose', {}, [x, b.intConst(`${name}_perm`, [1, 0, 2])], name);
   const inputs = [...Array(op === 'LSTM' ? 7 : 6).keys()].map((i) => (b.hasIn(i) ? b.in(i) : -1));
@@ -358,6 +378,21 @@ function rnn(b: OnnxBuilder, op: 'LSTM' | 'GRU', outputs: number): void {
     ? { bidirectional, has_bias: inputs[3] >= 0, input_size: 0, hidden_size: hidden, num_layers: 1, num_directions: bidirectional ? 2 : 1, dropout: 0, zoneout_cell: 0, zoneout_hidden: 0, proj_size: 0 }
     : { bidirectional };
   const names = b.node.output.slice(0, outputs).map((o: string, k: number) => o || `${b.nodeName}_out${k}`);
+  if (!fused) {
+    while (names.length < outputs) names.push(`${b.nodeName}_out${names.length}`);
+    if (op === 'LSTM' && b.hasIn(7)) inputs.push(b.in(7));
+    const unroll: RnnToUnrollAttrs = {
+      kind: op, direction: direction as RnnToUnrollAttrs['direction'], hidden, linearBeforeReset: !!b.int('linear_before_reset', 0),
+      activations, alphas: b.attr('activation_alpha')?.floats ?? [], betas: b.attr('activation_beta')?.floats ?? [],
+      clip: b.attr('clip') ? b.float('clip', 0) : undefined, inputForget: !!b.int('input_forget', 0),
+    };
+    return finishRnn(b, 'RnnToUnroll', unroll as unknown as Record<string, unknown>, inputs, names, batchFirst);
+  }
+  finishRnn(b, op, attrs, inputs, names, batchFirst);
+}
+
+/** Emits the recurrent node; batch-first (layout = 1) outputs are transposed back. */
+function finishRnn(b: OnnxBuilder, op: string, attrs: Record<string, unknown>, inputs: number[], names: string[], batchFirst: boolean): void {
   if (!batchFirst) {
     b.emitNamed(op, attrs, inputs, names);
     return;
@@ -653,7 +688,15 @@ const CONVERTERS: Record<string, Converter> = {
     b.emit('ScatterElements', { axis: b.int('axis', 0) }, [b.in(0), b.in(1), b.in(2)]);
   },
   Mod: (b) => b.emit(b.int('fmod', 0) ? 'Mod' : 'FloorMod', {}, [b.in(0), b.in(1)]),
-  InstanceNormalization: (b) => b.emitNHWC('InstanceNorm', { epsilon: b.float('epsilon', 1e-5) }, [b.in(0), b.in(1), b.in(2)]),
+  InstanceNormalization: (b) => {
+    const attrs = { epsilon: b.float('epsilon', 1e-5) };
+    const rank = knownRank(b, b.in(0));
+    if (rank === undefined || rank === 4) return b.emitNHWC('InstanceNorm', attrs, [b.in(0), b.in(1), b.in(2)]);
+    // Another rank ([N, C, L] after a Reshape): normalized as [N, C, L..., 1] in 4-D, then given its shape back.
+    const flat = b.step('Reshape', {}, [b.in(0), b.intConst('as_4d', [0, 0, -1, 1])], 'as_4d');
+    const norm = b.emitChannelsLast('InstanceNorm', attrs, [flat, b.in(1), b.in(2)]);
+    b.emit('Reshape', {}, [norm, b.step('Shape', {}, [b.in(0)], 'shape')]);
+  },
   LRN: (b) => {
     const n = b.int('size', 1);
     b.emitNHWC('LRN', { depth_radius: Math.floor(n / 2), bias: b.float('bias', 1), alpha: b.float('alpha', 1e-4) / n, beta: b.float('beta', 0.75), norm_region: 'ACROSS_CHANNELS' }, [b.in(0)]);
@@ -675,6 +718,7 @@ const CONVERTERS: Record<string, Converter> = {
   },
   LSTM: (b) => rnn(b, 'LSTM', 3),
   GRU: (b) => rnn(b, 'GRU', 2),
+  RNN: (b) => rnn(b, 'RNN', 2),
   LogSoftmax: (b) => b.emit('LogSoftmax', { axis: b.int('axis', b.opset < 13 ? 1 : -1) }, [b.in(0)]),
   Sum: chain('AddFusion'),
   Mean: (b) => {
@@ -694,6 +738,12 @@ const CONVERTERS: Record<string, Converter> = {
   GlobalMaxPool: pool('MaxPoolFusion', true),
   BatchNormalization: (b) => {
     const ins = [0, 1, 2, 3, 4].map((i) => b.in(i));
+    // Training mode normalizes with the batch's statistics (passes/lower-with-shapes).
+    if (b.int('training_mode', 0)) {
+      const names = [0, 1, 2].map((k) => b.node.output[k] || `${b.nodeName}_out${k}`);
+      b.emitNamed('LowerWithShapes', { kind: 'BatchNormTraining', epsilon: b.float('epsilon', 1e-5), momentum: b.float('momentum', 0.9) }, ins, names);
+      return;
+    }
     if (ins.slice(1).some((i) => !b.g.tensors[i].data)) b.fail('scale, bias, mean and var must be constants');
     b.emitNHWC('FusedBatchNorm', { epsilon: b.float('epsilon', 1e-5), momentum: b.float('momentum', 0.9), mode: 0 }, ins);
   },
@@ -742,16 +792,28 @@ const CONVERTERS: Record<string, Converter> = {
   Gather: (b) => b.emit('Gather', {}, [b.in(0), b.in(1), b.intConst('axis', [b.int('axis', 0)], [1])]),
   Softmax: (b) => b.emit('Softmax', { axis: [b.int('axis', b.opset < 13 ? 1 : -1)] }, [b.in(0)]),
   Pad: (b) => {
-    const pads = b.opset >= 11 ? b.constInts(1, 'pads') : b.ints('pads')!;
     const value = b.opset >= 11 ? (b.hasIn(2) ? (b.constData(2)?.[0] ?? 0) : 0) : b.float('value', 0);
+    if (b.opset >= 11 && b.hasIn(2) && !b.constData(2)) b.fail('the constant value must be a constant');
     const mode = b.str('mode', 'constant');
-    const r = pads.length / 2;
-    const pairs = [...Array(r).keys()].flatMap((i) => [pads[i], pads[i + r]]);
+    // ONNX's pads are [begins..., ends...]; MindSpore's paddings [[begin, end] per dim].
+    let paddings: number;
+    const known = b.opset >= 11 ? b.constData(1) : Int32Array.from(b.ints('pads')!);
+    if (known) {
+      const pads = Array.from(known as ArrayLike<number>), r = pads.length / 2;
+      paddings = b.intConst('paddings', [...Array(r).keys()].flatMap((i) => [pads[i], pads[i + r]]), [r, 2]);
+    } else {
+      // Computed pads (Shape arithmetic) are rearranged by ops that fold once shapes are known, else run.
+      const halves = b.step('Reshape', {}, [b.in(1), b.intConst('pads_halves', [2, -1])], 'pads_halves');
+      paddings = b.step('Transpose', {}, [halves, b.intConst('pads_perm', [1, 0])], 'paddings');
+    }
     // MindSpore maps ONNX 'edge' to SYMMETRIC.
-    b.emit('PadFusion', { padding_mode: mode === 'reflect' ? 1 : mode === 'edge' ? 2 : 0, constant_value: value },
-      [b.in(0), b.intConst('paddings', pairs, [r, 2])]);
+    b.emit('PadFusion', { padding_mode: mode === 'reflect' ? 1 : mode === 'edge' ? 2 : 0, constant_value: value }, [b.in(0), paddings]);
   },
   Resize: (b) => resizeOp(b, b.opset >= 11 ? 'resize11' : 'resize10'),
+  DFT: (b) => {
+    const length = b.hasIn(1) ? (b.constData(1) ?? b.fail('dft_length must be a constant'))[0] : 0;
+    b.emit('LowerWithShapes', { kind: 'DFT', axis: b.int('axis', 1), inverse: !!b.int('inverse', 0), onesided: !!b.int('onesided', 0), length }, [b.in(0)]);
+  },
   Upsample: (b) => resizeOp(b, 'upsample'),
   Shape: (b) => b.emit('Shape', {}, [b.in(0)]),
   Cast: (b) => {
@@ -775,8 +837,11 @@ const CONVERTERS: Record<string, Converter> = {
     // Exporters emit If for shape checks whose condition is a constant once the model is loaded: inline the
     // branch it takes. A condition known only at run time has no MindSpore Lite form.
     const node = b.node, name = b.nodeName;
-    const cond = b.constData(0);
-    if (!cond) b.fail(`condition ${node.input[0]} is not a constant: only an If whose condition folds at conversion can be converted (inlined)`);
+    const cond = b.constData(0) ?? evaluateConstant(b.g, b.in(0));
+    if (!cond) {
+      const inputs = graphInputsBehind(b.g, b.in(0)).map((id) => b.g.tensors[id].name);
+      b.fail(`condition ${node.input[0]} is known only when running${inputs.length ? ` (it depends on input ${inputs.join(', ')})` : ''}: an If is converted by inlining the branch its condition takes at conversion; fix ${inputs.length ? 'the input' : 'its inputs'} with --inputValue=${inputs[0] ?? 'name'}:<value> (ours)`);
+    }
     const branch = b.attr(cond![0] ? 'then_branch' : 'else_branch')?.g;
     if (!branch) b.fail('branch graph missing');
     const outs = b.inlineGraph(branch);
@@ -788,6 +853,41 @@ const CONVERTERS: Record<string, Converter> = {
   NonZero: (b) => b.emit('NonZero', {}, [b.in(0)]),
   Dropout: (b) => b.alias(),
 };
+
+/** The rank of a tensor where the import already knows it: a graph input, a constant, a Reshape to a constant shape. */
+function knownRank(b: OnnxBuilder, id: number): number | undefined {
+  const t = b.g.tensors[id];
+  if (b.g.inputs.includes(id) || t.data) return t.shape.length;
+  const producer = b.g.nodes.find((n) => n.outputs.includes(id));
+  const shape = producer?.op === 'Reshape' ? b.g.tensors[producer.inputs[1]]?.data : undefined;
+  return shape ? shape.length : undefined;
+}
+
+/** A tensor's value when it is computed from constants only (the producers run on the CPU kernels), else undefined. */
+function evaluateConstant(g: Graph, id: number, depth = 0): TensorData | undefined {
+  const t = g.tensors[id];
+  if (t.data) return t.data;
+  const producer = g.nodes.find((n) => n.outputs.includes(id));
+  const def = producer && findOp(producer.op);
+  if (!producer || !def?.cpu || depth > 64) return undefined;
+  const ins: RT[] = [];
+  for (const i of producer.inputs.filter((x) => x >= 0)) {
+    const data = evaluateConstant(g, i, depth + 1);
+    if (!data) return undefined;
+    ins.push({ shape: g.tensors[i].shape, data });
+  }
+  const outs = def.cpu(producer, ins);
+  return outs[producer.outputs.indexOf(id)]?.data as TensorData | undefined;
+}
+
+/** The graph inputs a tensor is computed from. */
+function graphInputsBehind(g: Graph, id: number, seen = new Set<number>()): number[] {
+  if (seen.has(id)) return [];
+  seen.add(id);
+  if (g.inputs.includes(id)) return [id];
+  const producer = g.nodes.find((n) => n.outputs.includes(id));
+  return producer ? [...new Set(producer.inputs.filter((i) => i >= 0).flatMap((i) => graphInputsBehind(g, i, seen)))] : [];
+}
 
 function resizeOp(b: OnnxBuilder, form: 'resize11' | 'resize10' | 'upsample'): void {
   const mode = b.str('mode', 'nearest');
@@ -815,8 +915,16 @@ function resizeOp(b: OnnxBuilder, form: 'resize11' | 'resize10' | 'upsample'): v
     if (!scales || scales.length !== 4) b.fail('needs 4-element scales or sizes');
     sizeInput = b.g.addConst(`${b.nodeName}_scales`, Float32Array.of(scales[2], scales[3]), [2]);
   }
+  // What ONNX samples, for passes/exact-resize where the runtime would sample otherwise.
+  const given = b.g.tensors[sizeInput].data;
+  const onnx: OnnxResizeInfo = {
+    coordinateMode: form === 'resize11' ? b.str('coordinate_transformation_mode', 'half_pixel') : 'asymmetric',
+    nearestMode: form === 'resize11' ? b.str('nearest_mode', 'round_prefer_floor') : 'floor',
+    cubicA: b.float('cubic_coeff_a', -0.75), excludeOutside: !!b.int('exclude_outside', 0),
+    scales: given instanceof Float32Array ? [given[0], given[1]] : undefined,
+  };
   b.emitNHWC('Resize', {
     format: Format.NHWC, method, new_height: 0, new_width: 0, preserve_aspect_ratio: false, coordinate_transform_mode: ctm,
-    cubic_coeff: b.float('cubic_coeff_a', -0.75), exclude_outside: b.int('exclude_outside', 0), extrapolation_value: 0, nearest_mode: nearest,
+    cubic_coeff: b.float('cubic_coeff_a', -0.75), exclude_outside: b.int('exclude_outside', 0), extrapolation_value: 0, nearest_mode: nearest, onnx,
   }, [b.in(0), sizeInput]);
 }

@@ -6,7 +6,7 @@
 import * as fb from 'flatbuffers';
 import { Graph, FmkType, Format, UserError, TensorData, QuantParam, sizeOf } from '../graph.js';
 import { ActivationType as Act, PadMode, ReduceMode, ResizeMethod, CoordinateTransformMode as CT, NearestMode, TypeId } from '../schema/ops.js';
-import { halfBytesToFloat32, int64BytesToInt32, alignedCopy, FLT_MAX } from '../numeric.js';
+import { halfBytesToFloat32, int64BytesToInt32, int64BytesToFloat64, alignedCopy, FLT_MAX } from '../numeric.js';
 import { Table } from './fb-table.js';
 import { permuteConst } from '../layout.js';
 
@@ -52,6 +52,12 @@ class TfliteBuilder {
   g = new Graph();
   /** Some activation is int8 / uint8: a quantization-aware model whose parameters the converter applies. */
   quantized = false;
+  /**
+   * Activations of TFLite's 16x8 quantization (int16 with a scale, zero point 0). MindSpore Lite's runtime has
+   * no int16 kernels, so such a model converts to float: weights dequantized, activations float, which computes
+   * what the int16 model approximates (to within its 16-bit step).
+   */
+  int16Activations: string[] = [];
   ids: number[] = [];
   private tensors: Table[] = [];
   private buffers: Table[] = [];
@@ -73,6 +79,7 @@ class TfliteBuilder {
     this.tensors = sub.tables(SUBGRAPH.tensors);
     this.ids = this.tensors.map((t, i) => this.addTensor(t, i));
     this.g.inputs = (sub.ints(SUBGRAPH.inputs) ?? []).map((i) => this.ids[i]);
+    this.refuseInt16Borders(sub);
     sub.tables(SUBGRAPH.operators).forEach((o, idx) => {
       const k = o.int32(OPERATOR.opcode_index, 0), code = codes[k], opName = opNames[k] ?? `BUILTIN_${code}`;
       const name = `${opName.replace(':', '_')}-${idx}`;
@@ -87,8 +94,8 @@ class TfliteBuilder {
       });
     });
     this.g.outputs = (sub.ints(SUBGRAPH.outputs) ?? []).map((i) => this.ids[i]);
-    // A float model keeps no parameters (hybrid int8 weights are plain float weights now).
-    if (!this.quantized) for (const t of this.g.tensors) delete t.quant;
+    // A float model keeps no parameters (hybrid int8 weights are plain float weights now); nor does a 16x8 one.
+    if (!this.quantized || this.int16Activations.length) for (const t of this.g.tensors) delete t.quant;
     return this.g;
   }
 
@@ -107,11 +114,16 @@ class TfliteBuilder {
       if (type === 'int8' || type === 'uint8') {
         // A fully quantized model: the graph is built in float with each activation's own parameters, which
         // quantizeAsGiven then applies (uint8 becomes int8: zero point - 128).
-        if (!scales?.length) throw new UserError(`${this.file}: tensor ${name} is a ${type} activation without quantization parameters`);
+        // Without parameters it is ordinary integer data (MoveNet's uint8 image input, read through a CAST).
+        if (!scales?.length) return this.g.addTensor({ name, shape, dtype: type, format: Format.NHWC });
         this.quantized = true;
         return this.g.addTensor({ name, shape, dtype: 'float32', format: Format.NHWC, quant: [givenParam(scales[0], (zps[0] ?? 0) - (type === 'uint8' ? 128 : 0))] });
       }
-      if (type === 'int16') throw new UserError(`${this.file}: tensor ${name} is an int16 activation: 16-bit quantized TFLite models are not supported`);
+      if (type === 'int16') {
+        if (!scales?.length) throw new UserError(`${this.file}: tensor ${name} is an int16 activation without quantization parameters: MindSpore Lite has no int16 tensors`);
+        this.int16Activations.push(name);
+        return this.g.addTensor({ name, shape, dtype: 'float32', format: Format.NHWC });
+      }
       return this.g.addTensor({ name, shape, dtype: type === 'int32' || type === 'int64' ? 'int32' : 'float32', format: Format.NHWC });
     }
     let data: TensorData;
@@ -120,9 +132,11 @@ class TfliteBuilder {
       data = dequantize(type === 'int8' ? new Int8Array(alignedCopy(raw)) : new Uint8Array(alignedCopy(raw)), shape, scales, zps, q!.int32(QUANT.quantized_dimension, 0));
       // Kept for a fully quantized model's weights; dropped again when the model turns out float.
       quant = scales.map((sc, k) => givenParam(sc, (zps[k] ?? 0) - (type === 'uint8' ? 128 : 0)));
-    } else if (type === 'int32' && scales?.length) {
-      // An int32 bias of a quantized conv / FC: float here, requantized at input scale x weight scale.
-      data = dequantize(new Int32Array(alignedCopy(raw)), shape, scales, zps, q!.int32(QUANT.quantized_dimension, 0));
+    } else if ((type === 'int32' || type === 'int64' || type === 'int16') && scales?.length) {
+      // An int32 bias of a quantized conv / FC (int64 in a 16x8 model): float here, requantized at input scale x
+      // weight scale; an int16 constant of a 16x8 model is dequantized like an int8 weight.
+      const ints = type === 'int32' ? new Int32Array(alignedCopy(raw)) : type === 'int16' ? new Int16Array(alignedCopy(raw)) : int64BytesToFloat64(raw);
+      data = dequantize(ints, shape, scales, zps, q!.int32(QUANT.quantized_dimension, 0));
     } else if (type === 'float32') data = new Float32Array(alignedCopy(raw));
     else if (type === 'float16') data = halfBytesToFloat32(raw);
     else if (type === 'int32') data = new Int32Array(alignedCopy(raw));
@@ -134,6 +148,23 @@ class TfliteBuilder {
     const id = this.g.addConst(name, data, shape, Format.NHWC);
     if (quant) this.g.tensors[id].quant = quant;
     return id;
+  }
+
+  /** A 16x8 model must take and give float: an int16 graph input or output would have no MindSpore Lite type. */
+  private refuseInt16Borders(sub: Table): void {
+    const int16 = new Set(this.int16Activations);
+    for (const [what, slot] of [['input', SUBGRAPH.inputs], ['output', SUBGRAPH.outputs]] as const) {
+      for (const i of sub.ints(slot) ?? []) {
+        const name = this.g.tensors[this.ids[i]].name;
+        if (int16.has(name)) throw new UserError(`${this.file}: graph ${what} ${name} is int16 (16x8 quantization): MindSpore Lite has no int16 tensors; export the model with float32 ${what}s (inference_${what}_type=tf.float32)`);
+      }
+    }
+  }
+
+  /** A variable tensor (a recurrent layer's state): zeros at the start, updated by the op in place. */
+  isVariable(op: Op, i: number): boolean {
+    const t = op.inputs[i];
+    return t !== undefined && t >= 0 && this.tensors[t].int8(5, 0) !== 0;
   }
 
   in(op: Op, i: number): number {
@@ -174,7 +205,7 @@ function givenParam(scale: number, zeroPoint: number): QuantParam {
   return { scale, zeroPoint, min: 0, max: 0, narrowRange: false, numBits: 8, inited: true, varCorr: 1, meanCorr: 0, dstDtype: TypeId.int8, roundType: 1, multiplier: 1 };
 }
 
-function dequantize(q: Int8Array | Uint8Array | Int32Array, shape: number[], scales: number[], zps: number[], axis: number): Float32Array {
+function dequantize(q: Int8Array | Uint8Array | Int16Array | Int32Array | Float64Array, shape: number[], scales: number[], zps: number[], axis: number): Float32Array {
   const out = new Float32Array(q.length);
   const inner = sizeOf(shape.slice(axis + 1));
   const ch = shape[axis] ?? 1;
@@ -183,6 +214,57 @@ function dequantize(q: Int8Array | Uint8Array | Int32Array, shape: number[], sca
     out[i] = (q[i] - (zps[c] ?? 0)) * scales[c];
   }
   return out;
+}
+
+/**
+ * UNIDIRECTIONAL_SEQUENCE_LSTM as the ONNX-form LSTM MindSpore keeps (gates i, o, f, c; W [1, 4H, in],
+ * R [1, 4H, H], B [1, 8H]), sequence-first between transposes; peepholes, a cell activation other than tanh
+ * or a clipped cell state are unrolled (passes/unroll-rnn). The state tensors are variables that start at zero.
+ */
+function sequenceLstm(c: TfliteBuilder, op: Op): void {
+  const o = op.options;
+  const act = o?.int8(0, 0) ?? 0, cellClip = o?.float32(1, 0) ?? 0, projClip = o?.float32(2, 0) ?? 0, timeMajor = !!o?.int8(3, 0);
+  const present = (i: number) => c.in(op, i) >= 0;
+  if (!present(1)) c.fail(op, 'coupled input and forget gates (CIFG, no input gate weights) are not supported');
+  if (present(16) || projClip) c.fail(op, 'a projection layer is not supported');
+  if ([20, 21, 22, 23].some(present)) c.fail(op, 'layer normalization inside the LSTM is not supported');
+  const weight = (i: number) => {
+    const t = c.g.tensors[c.in(op, i)];
+    if (!t.data) c.fail(op, `input ${i} (${t.name}) must be a constant`);
+    return { data: Float32Array.from(t.data as ArrayLike<number>), shape: t.shape };
+  };
+  // ONNX's gate order i, o, f, c from TFLite's i, f, c, o
+  const order = (first: number) => [first, first + 3, first + 1, first + 2].map(weight);
+  const wx = order(1), wh = order(5), bias = order(12);
+  const H = wh[0].shape[0], input = wx[0].shape[1];
+  const joined = (parts: { data: Float32Array }[]) => Float32Array.from(parts.flatMap((p) => Array.from(p.data)));
+  const name = (s: string) => `${op.name}_${s}`;
+  const W = c.g.addConst(name('W'), joined(wx), [1, 4 * H, input]);
+  const R = c.g.addConst(name('R'), joined(wh), [1, 4 * H, H]);
+  const B = c.g.addConst(name('B'), Float32Array.from([...joined(bias), ...new Float32Array(4 * H)]), [1, 8 * H]);
+  const tensor = (s: string) => c.g.addTensor({ name: name(s), format: Format.NHWC });
+  const node = (type: string, attrs: Record<string, unknown>, inputs: number[], s: string, out = tensor(s)) => {
+    c.g.addNode({ name: name(s), op: type, attrs, inputs, outputs: [out] });
+    return out;
+  };
+  const swap01 = (x: number, s: string, out?: number) => node('Transpose', {}, [x, c.g.addConst(name(`${s}_perm`), Int32Array.of(1, 0, 2), [3])], s, out);
+  const x = timeMajor ? c.in(op, 0) : swap01(c.in(op, 0), 'x_time_first');
+  const state = (i: number, s: string) => (c.isVariable(op, i) || !present(i) ? -1 : node('Unsqueeze', { axis: [0] }, [c.in(op, i)], s));
+  const peepholes = [9, 10, 11].some(present);
+  const inputs = [x, W, R, B, -1, state(18, 'h0'), state(19, 'c0')];
+  const y = tensor('y'), yh = tensor('y_h'), yc = tensor('y_c');
+  const cellAct = fusedActivation(c, op, act);
+  if (peepholes || cellAct !== Act.TANH || cellClip) {
+    if (peepholes) inputs.push(c.g.addConst(name('P'), joined([9, 11, 10].map(weight)), [1, 3 * H]));
+    const g = cellAct === Act.RELU ? 'Relu' : cellAct === Act.TANH ? 'Tanh' : cellAct === Act.NO_ACTIVATION ? 'Affine' : c.fail(op, `cell activation ${act} is not supported`);
+    c.g.addNode({ name: op.name, op: 'RnnToUnroll', attrs: { kind: 'LSTM', direction: 'forward', hidden: H, linearBeforeReset: false, activations: ['Sigmoid', g, g], alphas: [], betas: [], inputForget: false, cellClip }, inputs, outputs: [y, yh, yc] });
+  } else {
+    c.g.addNode({ name: op.name, op: 'LSTM', attrs: { bidirectional: false, has_bias: true, input_size: 0, hidden_size: H, num_layers: 1, num_directions: 1, dropout: 0, zoneout_cell: 0, zoneout_hidden: 0, proj_size: 0 }, inputs, outputs: [y, yh, yc] });
+  }
+  // Y [time, 1, batch, H] -> [time, batch, H] (-> [batch, time, H])
+  const out = c.ids[op.outputs[0]];
+  const squeezed = node('Squeeze', { axis: [1] }, [y], 'y_squeezed', timeMajor ? out : undefined);
+  if (!timeMajor) swap01(squeezed, 'y_batch_first', out);
 }
 
 /** TFLite fused activation -> MindSpore ActivationType; RELU_N1_TO_1 and SIGN_BIT are not representable. */
@@ -476,12 +558,18 @@ const CONVERTERS: Record<string, Converter> = {
     out.shape = x.shape;
     out.name = `constfold_${op.name}`;
   },
-  // float -> int8 at a quantized model's input: the input takes the int8 tensor's parameters.
+  UNIDIRECTIONAL_SEQUENCE_LSTM: (c, op) => sequenceLstm(c, op),
+  // float -> int8 at a quantized model's input: the input takes the int8 tensor's parameters. Between two
+  // quantized tensors (a requantization, MindSpore's int8 -> int8 QuantDTypeCast) it is a float Cast whose
+  // output keeps its own parameters: the int8 border before the next int8 layer quantizes with them.
   QUANTIZE: (c, op) => {
     const x = c.in(op, 0), y = c.ids[op.outputs[0]];
-    if (c.g.tensors[x].quant) c.fail(op, 'QUANTIZE between two quantized tensors (a requantization) is not supported');
-    c.g.tensors[x].quant = c.g.tensors[y].quant;
-    c.alias(op, x);
+    if (!c.g.tensors[x].quant) {
+      c.g.tensors[x].quant = c.g.tensors[y].quant;
+      return c.alias(op, x);
+    }
+    c.g.tensors[y].dtype = 'float32';
+    c.emit(op, 'Cast', {}, [x, c.g.addConst(`${op.name}_to`, Int32Array.of(43), [])]);
   },
 };
 

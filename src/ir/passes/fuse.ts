@@ -11,8 +11,17 @@ import { findOp } from '../op-registry.js';
 /** The single consumer of `n`'s only output, when that output is not a graph output. */
 function soleConsumer(g: Graph, n: Node): Node | undefined {
   if (n.outputs.length !== 1 || g.outputs.includes(n.outputs[0])) return undefined;
-  const cons = g.consumers().get(n.outputs[0]) ?? [];
-  return cons.length === 1 ? cons[0] : undefined;
+  // A scan that stops at the second reader: the passes call this per node, and building the whole consumer
+  // map each time made them quadratic (unrolled recurrent layers have thousands of nodes).
+  const id = n.outputs[0];
+  let sole: Node | undefined;
+  for (const c of g.nodes)
+    for (const i of c.inputs) {
+      if (i !== id) continue;
+      if (sole) return undefined; // a second reader, or the same node reading it twice
+      sole = c;
+    }
+  return sole;
 }
 
 function bypass(g: Graph, producer: Node, consumer: Node): void {

@@ -4,6 +4,9 @@ import { foldConstants, Evaluate } from './fold-constants.js';
 import { eliminateTransposes } from './transposes.js';
 import { foldBatchNorm, foldBiasAdd, fuseActivations, fuseHardSwish, fuseLayerNorm, fusePadIntoConv } from './fuse.js';
 import { inferShapes, hasDynamicInputs } from './shapes.js';
+import { unrollRecurrent } from './unroll-rnn.js';
+import { exactResize } from './exact-resize.js';
+import { lowerWithShapes } from './lower-with-shapes.js';
 import { assignFormats } from '../formats.js';
 import { findOp } from '../op-registry.js';
 
@@ -11,6 +14,8 @@ import { findOp } from '../op-registry.js';
 export function toMindSporeForm(g: Graph, evaluate: Evaluate): Graph {
   removeIdentities(g);
   inferShapes(g);
+  // These lowerings need shapes; what they write is shape-inferred again.
+  if ([unrollRecurrent(g), exactResize(g), lowerWithShapes(g)].some(Boolean)) inferShapes(g);
   foldConstants(g, evaluate);
   eliminateTransposes(g);
   foldBatchNorm(g);

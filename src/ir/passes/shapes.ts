@@ -9,6 +9,8 @@ import { findOp, InputView } from '../op-registry.js';
 
 /** Integer tensors up to this many values are tracked through shape subgraphs. */
 const TRACKED_VALUES = 4096;
+/** Float tensors this small (a Resize scales vector built by Concat) are tracked too. */
+const TRACKED_FLOATS = 8;
 
 function constView(t: Tensor): InputView {
   return { shape: t.shape, dtype: t.dtype, data: t.data };
@@ -24,7 +26,7 @@ export function tensorInfo(g: Graph, inputShape: (id: number) => number[] = (id)
     if (!def) throw new UserError(`op ${node.op} (node ${node.name}) is not supported`);
     const ins = node.inputs.filter((id) => id >= 0).map(view);
     const outs = def.infer(node, ins);
-    const small = outs.every((o) => (o.dtype === 'int32' || o.dtype === 'bool') && sizeOf(o.shape) <= TRACKED_VALUES);
+    const small = outs.every((o) => ((o.dtype === 'int32' || o.dtype === 'bool') && sizeOf(o.shape) <= TRACKED_VALUES) || (o.dtype === 'float32' && sizeOf(o.shape) <= TRACKED_FLOATS));
     if (small && def.cpu && outs.some((o) => !o.data) && ins.every((v) => v.data && sizeOf(v.shape) <= TRACKED_VALUES)) {
       const values = def.cpu(node, ins.map((v) => ({ shape: v.shape, data: v.data! })));
       outs.forEach((o, k) => (o.data = values[k]?.data));
