@@ -3,6 +3,7 @@ import { Graph, UserError, FmkType } from './ir/graph.js';
 import { importOnnx } from './ir/import/onnx.js';
 import { importTflite } from './ir/import/tflite.js';
 import { importMindIr } from './ir/import/mindir.js';
+import { importCaffe } from './ir/import/caffe.js';
 import { readMs } from './ir/import/ms.js';
 import { writeMs } from './ir/export/ms.js';
 import { toMindSporeForm } from './ir/passes/index.js';
@@ -19,6 +20,8 @@ export interface LoadOptions {
   inputShapes?: Map<string, number[]>;
   /** `--inputValue` (ours): name -> values; the input becomes a constant (an If on it then folds). */
   inputValues?: Map<string, number[]>;
+  /** `--weightFile`: a Caffe model's weights (the caffemodel), with its path for messages. */
+  weightFile?: { bytes: Uint8Array; file: string };
   /** `--inputDataFormat`: NHWC (default) or NCHW for 4-D inputs of NCHW frameworks. */
   inputDataFormat?: 'NHWC' | 'NCHW';
   /** Reads a file the model refers to (MindIR external weights), relative to the model. */
@@ -49,6 +52,11 @@ export function loadModel(bytes: Uint8Array, fmk: Fmk, file: string, opts: LoadO
       if (g.tensors.some((t, id) => t.quant && !g.isConst(id))) quantizeAsGiven(g);
       return loadable(g, file);
     }
+    case 'CAFFE': {
+      if (!opts.weightFile) throw new UserError(`${file}: a Caffe model needs its weights: --weightFile=<net>.caffemodel`);
+      const caffe = { prototxt: bytes, prototxtFile: file, caffemodel: opts.weightFile.bytes, caffemodelFile: opts.weightFile.file };
+      return loadable(form(importCaffe(caffe, { inputShapes: opts.inputShapes, keepNCHWInputs: opts.inputDataFormat === 'NCHW' })), file);
+    }
     case 'MINDIR':
       return loadable(form(importMindIr(bytes, file, { inputShapes: opts.inputShapes, keepNCHWInputs: opts.inputDataFormat === 'NCHW', readExternal: opts.readSideFile })), file);
     case 'MSLITE': {
@@ -60,7 +68,7 @@ export function loadModel(bytes: Uint8Array, fmk: Fmk, file: string, opts: LoadO
       return g;
     }
     default:
-      throw new UserError(`--fmk=${fmk} is not supported by WebPTQ yet (supported: ONNX, TFLITE, MINDIR, MSLITE)`);
+      throw new UserError(`--fmk=${fmk} is not supported by WebPTQ yet (supported: ONNX, TFLITE, CAFFE, MINDIR, MSLITE)`);
   }
 }
 

@@ -17,7 +17,8 @@ import exampleModelUrl from '../examples/mnist-8.onnx?url';
 const exampleDigits = import.meta.glob('../calib-data/mnist-8/*.bin', { query: '?url', import: 'default', eager: true }) as Record<string, string>;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const state: { model?: { bytes: Uint8Array; name: string; fmk: Fmk }; data: File[]; abort?: AbortController; busy: boolean } = { data: [], busy: false };
+type ModelFile = { bytes: Uint8Array; name: string; fmk: Fmk; weightFile?: { bytes: Uint8Array; file: string } };
+const state: { model?: ModelFile; data: File[]; abort?: AbortController; busy: boolean } = { data: [], busy: false };
 
 function showError(msg: string | undefined): void {
   const el = $('error');
@@ -27,8 +28,8 @@ function showError(msg: string | undefined): void {
 
 function fmkOf(name: string): Fmk {
   const ext = name.toLowerCase().split('.').pop();
-  const fmk = ({ onnx: 'ONNX', tflite: 'TFLITE', mindir: 'MINDIR', ms: 'MSLITE' } as Record<string, Fmk>)[ext ?? ''];
-  if (!fmk) throw new UserError(`${name}: not a model file this page converts (.onnx, .tflite, .mindir, .ms)`);
+  const fmk = ({ onnx: 'ONNX', tflite: 'TFLITE', mindir: 'MINDIR', ms: 'MSLITE', prototxt: 'CAFFE' } as Record<string, Fmk>)[ext ?? ''];
+  if (!fmk) throw new UserError(`${name}: not a model file this page converts (.onnx, .tflite, .mindir, .ms, .prototxt with its .caffemodel)`);
   return fmk;
 }
 
@@ -41,13 +42,13 @@ function refresh(): void {
 const mode = () => (document.querySelector('input[name=mode]:checked') as HTMLInputElement).value as 'PostTraining' | 'WeightQuant';
 
 /** Validates the model right away: a corrupt or unsupported one is reported before anything else. */
-function setModel(bytes: Uint8Array, name: string): void {
+function setModel(bytes: Uint8Array, name: string, weightFile?: ModelFile['weightFile']): void {
   showError(undefined);
   $('results').hidden = true;
   state.model = undefined;
   try {
-    const g = loadModel(bytes, fmkOf(name), name);
-    state.model = { bytes, name, fmk: fmkOf(name) };
+    const g = loadModel(bytes, fmkOf(name), name, { weightFile });
+    state.model = { bytes, name, fmk: fmkOf(name), weightFile };
     $('model-info').textContent = `${name}: ${g.nodes.length} ops, input ${g.inputs.map((i) => `${g.tensors[i].name} [${g.tensors[i].shape}]`).join(', ')}`;
   } catch (e) {
     $('model-info').textContent = '';
@@ -110,9 +111,9 @@ async function quantize(): Promise<void> {
   state.busy = true;
   state.abort = new AbortController();
   refresh();
-  const { bytes, name, fmk } = state.model;
+  const { bytes, name, fmk, weightFile } = state.model;
   try {
-    const g = loadModel(bytes, fmk, name);
+    const g = loadModel(bytes, fmk, name, { weightFile });
     const floatSize = writeMs(g).length;
     let out: Uint8Array;
     let rows: string[][] = [];
@@ -225,7 +226,14 @@ function dropZone(id: string, onFiles: (files: File[]) => void): void {
   });
 }
 
-const onModelFiles = async (files: File[]) => files[0] && setModel(new Uint8Array(await files[0].arrayBuffer()), files[0].name);
+/** One model file, or a Caffe .prototxt dropped together with its .caffemodel. */
+async function onModelFiles(files: File[]): Promise<void> {
+  const bytesOf = async (f: File) => new Uint8Array(await f.arrayBuffer());
+  const prototxt = files.find((f) => f.name.toLowerCase().endsWith('.prototxt'));
+  if (!prototxt) return files[0] && setModel(await bytesOf(files[0]), files[0].name);
+  const weights = files.find((f) => f.name.toLowerCase().endsWith('.caffemodel'));
+  setModel(await bytesOf(prototxt), prototxt.name, weights && { bytes: await bytesOf(weights), file: weights.name });
+}
 $<HTMLInputElement>('model-file').addEventListener('change', (e) => onModelFiles(Array.from((e.target as HTMLInputElement).files ?? [])));
 $<HTMLInputElement>('data-files').addEventListener('change', (e) => setData(Array.from((e.target as HTMLInputElement).files ?? [])));
 $<HTMLInputElement>('data-dir').addEventListener('change', (e) => setData(Array.from((e.target as HTMLInputElement).files ?? [])));

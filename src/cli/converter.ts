@@ -35,8 +35,9 @@ MindIR) become NHWC unless --inputDataFormat=NCHW; outputs keep the source layou
 export function converterMain(argv: string[]): Promise<number> {
   return runCli(async () => {
     const program = new Command('converter_lite')
-      .option('--fmk <fmk>', 'source framework: TFLITE|ONNX|MINDIR|MSLITE (TF and CAFFE not yet)')
+      .option('--fmk <fmk>', 'source framework: TFLITE|ONNX|CAFFE|MINDIR|MSLITE (TF not yet)')
       .option('--modelFile <path>', 'input model file')
+      .option('--weightFile <path>', 'CAFFE: the weights (.caffemodel) of the --modelFile prototxt')
       .option('--outputFile <path>', 'output path; .ms is appended')
       .option('--inputShape <spec>', 'fix input dims: "name:1,3,224,224;name2:..."')
       .option('--inputValue <spec>', 'ours (ONNX): fix an input to values at conversion, "name:16000;name2:1,2" (an If on it folds)')
@@ -93,6 +94,7 @@ export function converterMain(argv: string[]): Promise<number> {
       inputShapes: o.inputShape ? parseInputShapes(o.inputShape) : undefined,
       inputValues: o.inputValue ? parseInputValues(o.inputValue) : undefined,
       inputDataFormat: o.inputDataFormat,
+      weightFile: o.weightFile ? { bytes: readFileOrFail(o.weightFile, 'weight file'), file: o.weightFile } : undefined,
       readSideFile: (name) => readFileOrFail(path.join(path.dirname(o.modelFile), name), 'external weight file'),
     });
     const out = `${o.outputFile}.ms`;

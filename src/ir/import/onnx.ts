@@ -44,7 +44,14 @@ export function parseOnnx(bytes: Uint8Array, file = 'model'): PB {
 }
 
 export function importOnnx(bytes: Uint8Array, file = 'model', opts: ImportOptions = {}): Graph {
-  const m = parseOnnx(bytes, file);
+  return importOnnxModel(parseOnnx(bytes, file), file, opts);
+}
+
+/**
+ * A decoded ModelProto (or one the Caffe and TensorFlow importers wrote in ONNX's terms, see onnx-form.ts)
+ * into a graph.
+ */
+export function importOnnxModel(m: PB, file: string, opts: ImportOptions = {}): Graph {
   const opset = num((m.opset_import ?? []).find((o: PB) => !o.domain || o.domain === 'ai.onnx')?.version ?? 13);
   const b = new OnnxBuilder(file, opset, opts);
   b.build(m.graph);
