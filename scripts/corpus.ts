@@ -5,7 +5,7 @@
  * photos at the model's own size) with their mean bias against the float model on a held-out photo and the
  * worst per-layer cosines of the calibration report. Models with symbolic dims convert without --inputShape
  * (dims stay -1) and are run at their listed size. Then the corpus models of every other kind (audio, depth,
- * pose, transcription; test/helpers/coverage.ts) and the Caffe models (test/helpers/frameworks.ts): conversion
+ * pose, transcription; test/helpers/coverage.ts) and the Caffe and TensorFlow models (test/helpers/frameworks.ts): conversion
  * time and their check against onnxruntime, a sibling export or their documented behaviour.
  *
  *   npm run corpus [-- --models=yunet,ppocr --calib=8 --device=cpu|gpu|auto]
@@ -25,7 +25,7 @@ import { ONNX_CORPUS, corpusPath, corpusInput } from '../test/helpers/corpus.js'
 import { readBytes, relMaxDiff, PHOTOS } from '../test/helpers/data.js';
 import { ortRun } from '../test/helpers/ort.js';
 import { COVERAGE_CORPUS } from '../test/helpers/coverage.js';
-import { CAFFE_CORPUS } from '../test/helpers/frameworks.js';
+import { CAFFE_CORPUS, TF_CORPUS } from '../test/helpers/frameworks.js';
 
 const arg = (name: string, def: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def;
 const which = arg('models', '').split(',').filter(Boolean);
@@ -75,11 +75,11 @@ gpu?.release();
 const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
 console.log(`\n${rows.map((r) => r.map((v, c) => v.padEnd(widths[c])).join('  ')).join('\n')}`);
 
-// The models of every other kind (audio, depth, pose, transcription) and the Caffe ones: float conversion and
+// The models of every other kind (audio, depth, pose, transcription) and the Caffe and TF ones: float conversion and
 // the check each has.
 let failed = 0;
 console.log('\nmodel | kind | convert ms | measured | ok');
-for (const m of [...COVERAGE_CORPUS, ...CAFFE_CORPUS].filter((c) => !which.length || which.some((w) => c.file.includes(w)))) {
+for (const m of [...COVERAGE_CORPUS, ...CAFFE_CORPUS, ...TF_CORPUS].filter((c) => !which.length || which.some((w) => c.file.includes(w)))) {
   const r = await m.check();
   if (!r.ok) failed++;
   console.log([m.file, m.kind, r.convertMs.toFixed(0), r.measured, r.ok ? 'yes' : 'NO'].join(' | '));

@@ -4,6 +4,7 @@ import { importOnnx } from './ir/import/onnx.js';
 import { importTflite } from './ir/import/tflite.js';
 import { importMindIr } from './ir/import/mindir.js';
 import { importCaffe } from './ir/import/caffe.js';
+import { importTf } from './ir/import/tf.js';
 import { readMs } from './ir/import/ms.js';
 import { writeMs } from './ir/export/ms.js';
 import { toMindSporeForm } from './ir/passes/index.js';
@@ -57,6 +58,8 @@ export function loadModel(bytes: Uint8Array, fmk: Fmk, file: string, opts: LoadO
       const caffe = { prototxt: bytes, prototxtFile: file, caffemodel: opts.weightFile.bytes, caffemodelFile: opts.weightFile.file };
       return loadable(form(importCaffe(caffe, { inputShapes: opts.inputShapes, keepNCHWInputs: opts.inputDataFormat === 'NCHW' })), file);
     }
+    case 'TF':
+      return loadable(form(importTf(bytes, file, { inputShapes: opts.inputShapes })), file);
     case 'MINDIR':
       return loadable(form(importMindIr(bytes, file, { inputShapes: opts.inputShapes, keepNCHWInputs: opts.inputDataFormat === 'NCHW', readExternal: opts.readSideFile })), file);
     case 'MSLITE': {
@@ -68,7 +71,7 @@ export function loadModel(bytes: Uint8Array, fmk: Fmk, file: string, opts: LoadO
       return g;
     }
     default:
-      throw new UserError(`--fmk=${fmk} is not supported by WebPTQ yet (supported: ONNX, TFLITE, CAFFE, MINDIR, MSLITE)`);
+      throw new UserError(`--fmk=${fmk} is not supported by WebPTQ yet (supported: ONNX, TFLITE, CAFFE, TF, MINDIR, MSLITE)`);
   }
 }
 

@@ -28,8 +28,8 @@ function showError(msg: string | undefined): void {
 
 function fmkOf(name: string): Fmk {
   const ext = name.toLowerCase().split('.').pop();
-  const fmk = ({ onnx: 'ONNX', tflite: 'TFLITE', mindir: 'MINDIR', ms: 'MSLITE', prototxt: 'CAFFE' } as Record<string, Fmk>)[ext ?? ''];
-  if (!fmk) throw new UserError(`${name}: not a model file this page converts (.onnx, .tflite, .mindir, .ms, .prototxt with its .caffemodel)`);
+  const fmk = ({ onnx: 'ONNX', tflite: 'TFLITE', mindir: 'MINDIR', ms: 'MSLITE', prototxt: 'CAFFE', pb: 'TF' } as Record<string, Fmk>)[ext ?? ''];
+  if (!fmk) throw new UserError(`${name}: not a model file this page converts (.onnx, .tflite, .mindir, .ms, a TensorFlow .pb, a .prototxt with its .caffemodel)`);
   return fmk;
 }
 

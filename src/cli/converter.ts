@@ -35,7 +35,7 @@ MindIR) become NHWC unless --inputDataFormat=NCHW; outputs keep the source layou
 export function converterMain(argv: string[]): Promise<number> {
   return runCli(async () => {
     const program = new Command('converter_lite')
-      .option('--fmk <fmk>', 'source framework: TFLITE|ONNX|CAFFE|MINDIR|MSLITE (TF not yet)')
+      .option('--fmk <fmk>', 'source framework: TFLITE|ONNX|CAFFE|TF|MINDIR|MSLITE')
       .option('--modelFile <path>', 'input model file')
       .option('--weightFile <path>', 'CAFFE: the weights (.caffemodel) of the --modelFile prototxt')
       .option('--outputFile <path>', 'output path; .ms is appended')

@@ -71,7 +71,7 @@ const formatName = (f: number) => (f === Format.NCHW ? 'NCHW' : f === Format.NHW
  * importer made it NHWC, or the model was NHWC already); activations then take the labels the runtime infers.
  */
 export function assignFormats(g: Graph): void {
-  const channelsLast = g.fmkType === FmkType.TFLITE || g.fmkType === FmkType.MSLITE;
+  const channelsLast = g.fmkType === FmkType.TFLITE || g.fmkType === FmkType.MSLITE || g.fmkType === FmkType.TF;
   for (const id of g.inputs) {
     const t = g.tensors[id];
     if (t.shape.length !== 4) continue;

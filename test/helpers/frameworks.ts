@@ -138,6 +138,46 @@ const rnetOnet = (name: string, size: number, shapes: Record<string, number[]>) 
   };
 };
 
+/**
+ * OpenCV's SSD face detector (8-bit weights dequantized in the graph, atrous convolution): its most confident
+ * prior lies on a face of face.jpg, and so do those of at least two faces. Priors: 38², 19², 10², 5², 5², 5²
+ * cells with 4, 6, 6, 6, 4, 4 boxes (the heads' shapes); a prior's place is its cell's centre.
+ */
+export function ssdFacePriors(conf: Float32Array): { score: number; at: number[]; face: number }[] {
+  const levels = [[38, 4], [19, 6], [10, 6], [5, 6], [5, 4], [5, 4]];
+  const centre = (p: number) => {
+    for (const [side, boxes] of levels) {
+      if (p < side * side * boxes) {
+        const cell = Math.floor(p / boxes);
+        return [((cell % side) + 0.5) / side, (Math.floor(cell / side) + 0.5) / side];
+      }
+      p -= side * side * boxes;
+    }
+    return [-1, -1];
+  };
+  return Array.from({ length: conf.length / 2 }, (_, p) => ({ score: conf[2 * p + 1], at: centre(p), face: inFace(centre(p)) })).sort((a, b) => b.score - a.score);
+}
+
+async function opencvFaces(): Promise<CoverageResult> {
+  const t0 = performance.now();
+  const g = readMs(toMs(loadModel(readBytes(model('corpus/tf/opencv-face-det-uint8.pb')), 'TF', 'opencv-face-det-uint8.pb', { inputShapes: new Map([['data', [1, 300, 300, 3]]]) })));
+  const convertMs = performance.now() - t0;
+  const outs = run(g, [{ shape: [1, 300, 300, 3], data: photo('face.jpg', 300, 300, { channels: 'BGR', mean: [104, 177, 123] }) }]);
+  const priors = ssdFacePriors(outputNamed(g, outs, 'mbox_conf_flatten'));
+  const confident = priors.filter((p) => p.score > 0.9);
+  const faces = new Set(confident.map((p) => p.face).filter((f) => f >= 0));
+  const top = priors[0];
+  return {
+    measured: `top detection ${top.score.toFixed(3)} at (${top.at.map((v) => v.toFixed(2))}) on face ${top.face}; ${confident.length} priors > 0.9 on ${faces.size} faces, ${confident.filter((p) => p.face < 0).length} off them`,
+    ok: top.score > 0.9 && top.face >= 0 && faces.size >= 2 && confident.every((p) => p.face >= 0), convertMs,
+  };
+}
+
+export const TF_CORPUS: CoverageModel[] = [
+  { file: 'tf/face-mask-det.pb', kind: 'TF: FusedBatchNorm, Shape/StridedSlice/Pack reshapes, dynamic batch', check: againstFaceMaskTflite(() => convertFile('tf/face-mask-det.pb', 'TF')) },
+  { file: 'tf/opencv-face-det-uint8.pb', kind: 'TF: Dequantize MIN_FIRST weights, atrous SpaceToBatchND/BatchToSpaceND, L2 normalization', check: opencvFaces },
+];
+
 export const CAFFE_CORPUS: CoverageModel[] = [
   { file: 'caffe/ultraface-rfb-320', kind: 'Caffe: Conv, ReLU, Concat, Eltwise, Permute, Reshape, Softmax', check: ultraface },
   { file: 'caffe/face-mask-det', kind: 'Caffe: in-place Sigmoid, Permute, Reshape, Concat', check: againstFaceMaskTflite(() => convertCaffe('face-mask-det')) },
