@@ -50,7 +50,8 @@ export function importCaffe(files: CaffeFiles, opts: ImportOptions = {}): Graph 
   const weights = readCaffemodel(files.caffemodel, files.caffemodelFile);
   const t = new CaffeTranslator(files, weights);
   t.translate(net);
-  const g = importOnnxModel(t.form.model(String(one(net, 'name', ''))), files.prototxtFile, opts);
+  // As MindSpore's Caffe parser: every 4-D input becomes NHWC (no ONNX-style last-dim-3 exception).
+  const g = importOnnxModel(t.form.model(String(one(net, 'name', ''))), files.prototxtFile, { ...opts, alwaysNhwcInputs: true });
   g.fmkType = FmkType.CAFFE;
   // Outputs keep the Caffe blob names (the in-place versions are internal).
   g.outputs.forEach((id, k) => { if (!g.inputs.includes(id)) g.tensors[id].name = t.outputNames[k]; });
@@ -181,6 +182,11 @@ class CaffeTranslator {
     return this.form.floats(this.form.constName(this.name, what), data, dims);
   }
 
+  /** A weight blob, named as MindSpore's Caffe parser names them: `<layer>/weight`, `<layer>/bias`, `<layer>/input-<n>`. */
+  private blob(what: string, data: Float32Array, dims: number[]): string {
+    return this.form.floats(this.form.uniqueName(`${this.name}/${what}`), data, dims);
+  }
+
   private ints(what: string, values: number[]): string {
     return this.form.ints(this.form.constName(this.name, what), values);
   }
@@ -249,10 +255,10 @@ class CaffeTranslator {
     const cout = deconv ? wDims[1] * group : wDims[0];
     if (cout !== outCh || wDims[2] !== kh || wDims[3] !== kw)
       this.fail(`the weights (shape [${wDims}]) do not match num_output ${outCh} and kernel ${kh}x${kw}: is ${this.files.caffemodelFile} the caffemodel of this prototxt?`);
-    const inputs = [...this.bottoms(), this.floats('weight', w.data, wDims)];
+    const inputs = [...this.bottoms(), this.blob('weight', w.data, wDims)];
     if (hasBias) {
       if (b.data.length !== outCh) this.fail(`its bias blob has ${b.data.length} values for num_output ${outCh}`);
-      inputs.push(this.floats('bias', b.data, [outCh]));
+      inputs.push(this.blob('bias', b.data, [outCh]));
     }
     this.emit(deconv ? 'ConvTranspose' : 'Conv', { kernel_shape: [kh, kw], strides: [sh, sw], pads: [ph, pw, ph, pw], dilations: [dh, dw], group }, inputs);
   }
@@ -343,8 +349,8 @@ class CaffeTranslator {
       this.fail(`the weights (shape [${w.dims}]) do not match num_output ${outCh}: is ${this.files.caffemodelFile} the caffemodel of this prototxt?`);
     let [x] = this.bottoms();
     if (this.rank.get(x) !== 2) x = this.step('Flatten', [x], 'flatten', { axis: 1 });
-    const inputs = [x, this.floats('weight', w.data, transpose ? [k, outCh] : [outCh, k])];
-    if (hasBias) inputs.push(this.floats('bias', b.data, [outCh]));
+    const inputs = [x, this.blob('input-1', w.data, transpose ? [k, outCh] : [outCh, k])];
+    if (hasBias) inputs.push(this.blob('input-2', b.data, [outCh]));
     this.finish('Gemm', inputs, { transB: transpose ? 0 : 1 }, 2);
   }
 

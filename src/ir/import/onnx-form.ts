@@ -44,10 +44,15 @@ export class OnnxForm {
 
   /** A unique constant name under `base`. */
   constName(base: string, what: string): string {
-    let name = `${base}_${what}`;
-    for (let k = 1; this.used.has(name); k++) name = `${base}_${what}${k}`;
-    this.used.add(name);
-    return name;
+    return this.uniqueName(`${base}_${what}`);
+  }
+
+  /** `name`, or `name<k>` if it is taken already. */
+  uniqueName(name: string): string {
+    let unique = name;
+    for (let k = 1; this.used.has(unique); k++) unique = `${name}${k}`;
+    this.used.add(unique);
+    return unique;
   }
 
   input(name: string, dims: readonly number[], elemType = 1): void {

@@ -22,6 +22,8 @@ export interface ImportOptions {
   keepNCHWInputs?: boolean;
   /** name -> values: the input is a constant (`--inputValue`, ours). */
   inputValues?: Map<string, number[]>;
+  /** Every 4-D input becomes NHWC, without ONNX's "single input whose last dim is 3" exception (Caffe). */
+  alwaysNhwcInputs?: boolean;
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -138,7 +140,7 @@ class OnnxBuilder extends NchwGraphBuilder {
     // Symbolic dims stay -1 (as in MindSpore Lite); the executors resolve them from the inputs they are given.
     const elem = v.type?.tensor_type?.elem_type ?? 1;
     // MindSpore makes 4-D inputs NHWC, except a single ONNX input that already looks like NHWC (last dim 3).
-    this.addInput(v.name, shape, elem === 7 || elem === 6 ? 'int32' : 'float32', !!this.opts.keepNCHWInputs || (count === 1 && shape[3] === 3));
+    this.addInput(v.name, shape, elem === 7 || elem === 6 ? 'int32' : 'float32', !!this.opts.keepNCHWInputs || (!this.opts.alwaysNhwcInputs && count === 1 && shape[3] === 3));
   }
 
   /* ---- helpers for converters ---- */
