@@ -52,7 +52,14 @@ describe('op registry', () => {
       for (const m of readFileSync(f, 'utf8').matchAll(/\b(?:emit|emitNHWC|emitNamed|emitChannelsLast|addNode)\(\s*(?:\{[^}]*op:\s*)?'([A-Z][A-Za-z0-9]*)'/g)) emitted.add(m[1]);
     expect(emitted.size).toBeGreaterThan(15);
     const defined = new Map(allOps().map((d) => [d.name, d]));
+    // Placeholders that passes replace with primitive ops once shapes are known (passes/unroll-rnn,
+    // passes/lower-with-shapes): never run, never written (test/model-coverage checks no .ms keeps one).
+    const loweredByPasses = ['LowerWithShapes', 'RnnToUnroll'];
     for (const op of emitted) {
+      if (loweredByPasses.includes(op)) {
+        expect(defined.get(op)?.infer, `${op} has no shape rule`).toBeDefined();
+        continue;
+      }
       expect(defined.has(op), `${op} has no definition`).toBe(true);
       expect(defined.get(op)!.cpu ?? defined.get(op)!.int8Kernel, `${op} has no CPU kernel`).toBeDefined();
     }

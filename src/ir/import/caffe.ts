@@ -192,7 +192,7 @@ class CaffeTranslator {
   }
 
   /** One ONNX node for the whole layer: its bottoms in, its tops out (ranks as the first bottom's unless given). */
-  private emit(op: string, attrs: Record<string, AttrValue> = {}, inputs = this.bottoms(), rank?: number): void {
+  private onnxNode(op: string, attrs: Record<string, AttrValue> = {}, inputs = this.bottoms(), rank?: number): void {
     const r = rank ?? this.rank.get(inputs[0]);
     this.form.node(op, inputs, this.tops().map((t) => this.topTensor(t, r)), attrs, this.name);
   }
@@ -260,7 +260,7 @@ class CaffeTranslator {
       if (b.data.length !== outCh) this.fail(`its bias blob has ${b.data.length} values for num_output ${outCh}`);
       inputs.push(this.blob('bias', b.data, [outCh]));
     }
-    this.emit(deconv ? 'ConvTranspose' : 'Conv', { kernel_shape: [kh, kw], strides: [sh, sw], pads: [ph, pw, ph, pw], dilations: [dh, dw], group }, inputs);
+    this.onnxNode(deconv ? 'ConvTranspose' : 'Conv', { kernel_shape: [kh, kw], strides: [sh, sw], pads: [ph, pw, ph, pw], dilations: [dh, dw], group }, inputs);
   }
 
   Pooling(): void {
@@ -268,12 +268,12 @@ class CaffeTranslator {
     const pool = one(p, 'pool') ?? 'MAX';
     const max = enumIs(pool, 'MAX', 0);
     if (!max && !enumIs(pool, 'AVE', 1)) this.fail(`pool ${pool} is not supported (MAX or AVE)`);
-    if (bool(one(p, 'global_pooling'), false)) return this.emit(max ? 'GlobalMaxPool' : 'GlobalAveragePool');
+    if (bool(one(p, 'global_pooling'), false)) return this.onnxNode(max ? 'GlobalMaxPool' : 'GlobalAveragePool');
     const [kh, kw] = this.kernel(p, 'kernel', 1), [sh, sw] = this.kernel(p, 'stride', 1), [ph, pw] = this.kernel(p, 'pad', 0);
     const round = one(p, 'round_mode');
     // Caffe rounds the output size up (its default CEIL), with the last window starting inside the padded
     // input; the average divides by the window clipped to the padded input, i.e. padding counts.
-    this.emit(max ? 'MaxPool' : 'AveragePool', {
+    this.onnxNode(max ? 'MaxPool' : 'AveragePool', {
       kernel_shape: [kh, kw], strides: [sh, sw], pads: [ph, pw, ph, pw], ceil_mode: enumIs(round, 'FLOOR', 1) ? 0 : 1,
       ...(max ? {} : { count_include_pad: 1 }),
     });
@@ -281,8 +281,8 @@ class CaffeTranslator {
 
   ReLU(): void {
     const slope = num(one(this.param('relu_param'), 'negative_slope'), 0);
-    if (slope) this.emit('LeakyRelu', { alpha: slope });
-    else this.emit('Relu');
+    if (slope) this.onnxNode('LeakyRelu', { alpha: slope });
+    else this.onnxNode('Relu');
   }
 
   ReLU6(): void {
@@ -303,14 +303,14 @@ class CaffeTranslator {
   }
 
   ELU(): void {
-    this.emit('Elu', { alpha: num(one(this.param('elu_param'), 'alpha'), 1) });
+    this.onnxNode('Elu', { alpha: num(one(this.param('elu_param'), 'alpha'), 1) });
   }
 
-  Sigmoid(): void { this.emit('Sigmoid'); }
-  TanH(): void { this.emit('Tanh'); }
-  AbsVal(): void { this.emit('Abs'); }
-  BNLL(): void { this.emit('Softplus'); }
-  Dropout(): void { this.emit('Identity'); }
+  Sigmoid(): void { this.onnxNode('Sigmoid'); }
+  TanH(): void { this.onnxNode('Tanh'); }
+  AbsVal(): void { this.onnxNode('Abs'); }
+  BNLL(): void { this.onnxNode('Softplus'); }
+  Dropout(): void { this.onnxNode('Identity'); }
 
   /** Caffe's Split copies its bottom to every top. */
   Split(): void {
@@ -382,12 +382,12 @@ class CaffeTranslator {
   }
 
   Softmax(): void {
-    this.emit('Softmax', { axis: num(one(this.param('softmax_param'), 'axis'), 1) });
+    this.onnxNode('Softmax', { axis: num(one(this.param('softmax_param'), 'axis'), 1) });
   }
 
   Concat(): void {
     const p = this.param('concat_param');
-    this.emit('Concat', { axis: num(one(p, 'axis') ?? one(p, 'concat_dim'), 1) });
+    this.onnxNode('Concat', { axis: num(one(p, 'axis') ?? one(p, 'concat_dim'), 1) });
   }
 
   Slice(): void {
@@ -503,7 +503,7 @@ class CaffeTranslator {
     const region = one(p, 'norm_region');
     if (region !== undefined && !enumIs(region, 'ACROSS_CHANNELS', 0)) this.fail('only ACROSS_CHANNELS normalization is supported');
     // Caffe's alpha is divided by local_size, as ONNX's is.
-    this.emit('LRN', { size: num(one(p, 'local_size'), 5), alpha: num(one(p, 'alpha'), 1), beta: num(one(p, 'beta'), 0.75), bias: num(one(p, 'k'), 1) });
+    this.onnxNode('LRN', { size: num(one(p, 'local_size'), 5), alpha: num(one(p, 'alpha'), 1), beta: num(one(p, 'beta'), 0.75), bias: num(one(p, 'k'), 1) });
   }
 
   Tile(): void {

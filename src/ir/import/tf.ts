@@ -265,7 +265,7 @@ class TfTranslator {
     return Array.from({ length: count }, (_, k) => (k ? `${n.name}:${k}` : n.name));
   }
 
-  emit(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, count = 1): void {
+  onnxNode(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, count = 1): void {
     this.form.node(op, inputs, this.outs(count), attrs, this.node.name);
   }
 
@@ -324,8 +324,8 @@ type Converter = (t: TfTranslator, n: PB) => void;
 
 /* ---- converters ---- */
 
-const unary = (op: string): Converter => (t) => t.emit(op, [t.in(0)]);
-const binary = (op: string): Converter => (t) => t.emit(op, [t.in(0), t.in(1)]);
+const unary = (op: string): Converter => (t) => t.onnxNode(op, [t.in(0)]);
+const binary = (op: string): Converter => (t) => t.onnxNode(op, [t.in(0), t.in(1)]);
 
 /** A conv weight HWIO (or H W C multiplier for depthwise) as ONNX's OIHW. */
 function convWeight(t: TfTranslator, depthwise: boolean): { name: string; cout: number; group: number } {
@@ -386,16 +386,16 @@ const fusedBatchNorm: Converter = (t) => {
 };
 
 const biasAdd: Converter = (t) => {
-  if (!t.isNchw()) return t.emit('Add', [t.in(0), t.in(1)]);
+  if (!t.isNchw()) return t.onnxNode('Add', [t.in(0), t.in(1)]);
   // NCHW: the bias runs along dim 1.
-  t.emit('Add', [t.in(0), t.step('Reshape', [t.in(1), t.ints1('shape', [-1, 1, 1])], 'bias')]);
+  t.onnxNode('Add', [t.in(0), t.step('Reshape', [t.in(1), t.ints1('shape', [-1, 1, 1])], 'bias')]);
 };
 
 const reduce = (op: string): Converter => (t) => {
   const axes = t.constInts(1, 'reduction_indices');
   const keep = t.bool('keep_dims', false) ? 1 : 0;
-  if (op === 'ReduceSum') return t.emit(op, [t.in(0), t.ints1('axes', axes)], { keepdims: keep });
-  t.emit(op, [t.in(0)], { axes, keepdims: keep });
+  if (op === 'ReduceSum') return t.onnxNode(op, [t.in(0), t.ints1('axes', axes)], { keepdims: keep });
+  t.onnxNode(op, [t.in(0)], { axes, keepdims: keep });
 };
 
 const resize = (mode: 'linear' | 'nearest'): Converter => (t) => {
@@ -422,14 +422,14 @@ const stridedSlice: Converter = (t) => {
   const axes = begin.map((_, i) => i);
   const inputs = [t.in(0), t.ints1('starts', starts), t.ints1('ends', ends), t.ints1('axes', axes), t.ints1('steps', strides)];
   const shrunk = axes.filter((i) => (sm >> i) & 1);
-  if (!shrunk.length) return t.emit('Slice', inputs);
-  t.emit('Squeeze', [t.step('Slice', inputs, 'slice'), t.ints1('squeeze_axes', shrunk)]);
+  if (!shrunk.length) return t.onnxNode('Slice', inputs);
+  t.onnxNode('Squeeze', [t.step('Slice', inputs, 'slice'), t.ints1('squeeze_axes', shrunk)]);
 };
 
 const pack: Converter = (t) => {
   const axis = t.int('axis', 0);
   const parts = t.inputs().map((_, i) => t.step('Unsqueeze', [t.in(i), t.ints1(`axes${i}`, [axis])], `unsqueeze${i}`));
-  t.emit('Concat', parts, { axis });
+  t.onnxNode('Concat', parts, { axis });
 };
 
 const unpack: Converter = (t) => {
@@ -445,20 +445,20 @@ const pad: Converter = (t) => {
   const pads = [...Array.from({ length: r }, (_, i) => p[2 * i]), ...Array.from({ length: r }, (_, i) => p[2 * i + 1])];
   const inputs = [t.in(0), t.ints1('pads', pads)];
   if (t.node.op === 'PadV2') inputs.push(t.in(2));
-  if (t.node.op !== 'MirrorPad') return t.emit('Pad', inputs);
+  if (t.node.op !== 'MirrorPad') return t.onnxNode('Pad', inputs);
   const mode = t.str('mode', 'REFLECT');
   if (mode !== 'REFLECT') t.fail(`MirrorPad mode ${mode} is not supported (REFLECT is)`);
-  t.emit('Pad', inputs, { mode: 'reflect' });
+  t.onnxNode('Pad', inputs, { mode: 'reflect' });
 };
 
 const matMul: Converter = (t) => {
   const flip = (i: number, on: boolean) => (on ? t.step('Transpose', [t.in(i)], `t${i}`, { perm: [1, 0] }) : t.in(i));
-  t.emit('MatMul', [flip(0, t.bool('transpose_a', false)), flip(1, t.bool('transpose_b', false))]);
+  t.onnxNode('MatMul', [flip(0, t.bool('transpose_a', false)), flip(1, t.bool('transpose_b', false))]);
 };
 
 const batchMatMul: Converter = (t) => {
   if (t.bool('adj_x', false) || t.bool('adj_y', false)) t.fail('adj_x / adj_y are not supported');
-  t.emit('MatMul', [t.in(0), t.in(1)]);
+  t.onnxNode('MatMul', [t.in(0), t.in(1)]);
 };
 
 const identity: Converter = (t) => t.aliasTo(t.inputs()[0]);
@@ -505,33 +505,33 @@ const OPS: Record<string, Converter> = {
   BatchMatMul: batchMatMul,
   BatchMatMulV2: batchMatMul,
   Relu: unary('Relu'),
-  Relu6: (t) => t.emit('Clip', [t.in(0), t.floatScalar('min', 0), t.floatScalar('max', 6)]),
+  Relu6: (t) => t.onnxNode('Clip', [t.in(0), t.floatScalar('min', 0), t.floatScalar('max', 6)]),
   Elu: unary('Elu'),
   Selu: unary('Selu'),
-  LeakyRelu: (t) => t.emit('LeakyRelu', [t.in(0)], { alpha: t.float('alpha', 0.2) }),
+  LeakyRelu: (t) => t.onnxNode('LeakyRelu', [t.in(0)], { alpha: t.float('alpha', 0.2) }),
   Sigmoid: unary('Sigmoid'),
   Tanh: unary('Tanh'),
   Softplus: unary('Softplus'),
   Softsign: unary('Softsign'),
-  Softmax: (t) => t.emit('Softmax', [t.in(0)], { axis: -1 }),
-  LogSoftmax: (t) => t.emit('LogSoftmax', [t.in(0)], { axis: -1 }),
+  Softmax: (t) => t.onnxNode('Softmax', [t.in(0)], { axis: -1 }),
+  LogSoftmax: (t) => t.onnxNode('LogSoftmax', [t.in(0)], { axis: -1 }),
   Add: binary('Add'),
   AddV2: binary('Add'),
   Sub: binary('Sub'),
   Mul: binary('Mul'),
   RealDiv: binary('Div'),
   Div: binary('Div'),
-  FloorDiv: (t) => t.emit('Floor', [t.step('Div', [t.in(0), t.in(1)], 'div')]),
+  FloorDiv: (t) => t.onnxNode('Floor', [t.step('Div', [t.in(0), t.in(1)], 'div')]),
   Maximum: binary('Max'),
   Minimum: binary('Min'),
   Pow: binary('Pow'),
   SquaredDifference: (t) => {
     const d = t.step('Sub', [t.in(0), t.in(1)], 'diff');
-    t.emit('Mul', [d, d]);
+    t.onnxNode('Mul', [d, d]);
   },
-  Square: (t) => t.emit('Mul', [t.in(0), t.in(0)]),
+  Square: (t) => t.onnxNode('Mul', [t.in(0), t.in(0)]),
   Sqrt: unary('Sqrt'),
-  Rsqrt: (t) => t.emit('Reciprocal', [t.step('Sqrt', [t.in(0)], 'sqrt')]),
+  Rsqrt: (t) => t.onnxNode('Reciprocal', [t.step('Sqrt', [t.in(0)], 'sqrt')]),
   Reciprocal: unary('Reciprocal'),
   Inv: unary('Reciprocal'),
   Exp: unary('Exp'),
@@ -544,7 +544,7 @@ const OPS: Record<string, Converter> = {
   Sin: unary('Sin'),
   Cos: unary('Cos'),
   Erf: unary('Erf'),
-  AddN: (t) => t.emit('Sum', t.inputs().map((_, i) => t.in(i))),
+  AddN: (t) => t.onnxNode('Sum', t.inputs().map((_, i) => t.in(i))),
   Equal: binary('Equal'),
   Less: binary('Less'),
   Greater: binary('Greater'),
@@ -553,20 +553,20 @@ const OPS: Record<string, Converter> = {
   LogicalAnd: binary('And'),
   LogicalOr: binary('Or'),
   LogicalNot: unary('Not'),
-  Select: (t) => t.emit('Where', [t.in(0), t.in(1), t.in(2)]),
-  SelectV2: (t) => t.emit('Where', [t.in(0), t.in(1), t.in(2)]),
-  Reshape: (t) => t.emit('Reshape', [t.in(0), t.constOf(t.inputs()[1]) ? t.ints1('shape', t.constInts(1, 'shape')) : t.in(1)]),
+  Select: (t) => t.onnxNode('Where', [t.in(0), t.in(1), t.in(2)]),
+  SelectV2: (t) => t.onnxNode('Where', [t.in(0), t.in(1), t.in(2)]),
+  Reshape: (t) => t.onnxNode('Reshape', [t.in(0), t.constOf(t.inputs()[1]) ? t.ints1('shape', t.constInts(1, 'shape')) : t.in(1)]),
   Squeeze: (t) => {
     const axes = t.ints('squeeze_dims');
-    t.emit('Squeeze', axes.length ? [t.in(0), t.ints1('axes', axes)] : [t.in(0)]);
+    t.onnxNode('Squeeze', axes.length ? [t.in(0), t.ints1('axes', axes)] : [t.in(0)]);
   },
-  ExpandDims: (t) => t.emit('Unsqueeze', [t.in(0), t.ints1('axes', t.constInts(1, 'axis'))]),
-  Transpose: (t) => t.emit('Transpose', [t.in(0)], { perm: t.constInts(1, 'perm') }),
+  ExpandDims: (t) => t.onnxNode('Unsqueeze', [t.in(0), t.ints1('axes', t.constInts(1, 'axis'))]),
+  Transpose: (t) => t.onnxNode('Transpose', [t.in(0)], { perm: t.constInts(1, 'perm') }),
   ConcatV2: (t) => {
     const k = t.inputs().length - 1;
-    t.emit('Concat', t.inputs().slice(0, k).map((_, i) => t.in(i)), { axis: t.constInts(k, 'axis')[0] });
+    t.onnxNode('Concat', t.inputs().slice(0, k).map((_, i) => t.in(i)), { axis: t.constInts(k, 'axis')[0] });
   },
-  Concat: (t) => t.emit('Concat', t.inputs().slice(1).map((_, i) => t.in(i + 1)), { axis: t.constInts(0, 'concat_dim')[0] }),
+  Concat: (t) => t.onnxNode('Concat', t.inputs().slice(1).map((_, i) => t.in(i + 1)), { axis: t.constInts(0, 'concat_dim')[0] }),
   Pack: pack,
   Unpack: unpack,
   Split: (t) => {
@@ -581,29 +581,29 @@ const OPS: Record<string, Converter> = {
   Slice: (t) => {
     const begin = t.constInts(1, 'begin'), size = t.constInts(2, 'size');
     const ends = size.map((s, i) => (s < 0 ? 2 ** 31 - 1 : begin[i] + s));
-    t.emit('Slice', [t.in(0), t.ints1('starts', begin), t.ints1('ends', ends), t.ints1('axes', begin.map((_, i) => i))]);
+    t.onnxNode('Slice', [t.in(0), t.ints1('starts', begin), t.ints1('ends', ends), t.ints1('axes', begin.map((_, i) => i))]);
   },
   Pad: pad,
   PadV2: pad,
   MirrorPad: pad,
-  GatherV2: (t) => t.emit('Gather', [t.in(0), t.in(1)], { axis: t.constInts(2, 'axis')[0] }),
-  Gather: (t) => t.emit('Gather', [t.in(0), t.in(1)], { axis: 0 }),
-  Tile: (t) => t.emit('Tile', [t.in(0), t.in(1)]),
-  Fill: (t) => t.emit('Expand', [t.in(1), t.in(0)]),
-  Range: (t) => t.emit('Range', [t.in(0), t.in(1), t.in(2)]),
-  Shape: (t) => t.emit('Shape', [t.in(0)]),
-  Size: (t) => t.emit('Size', [t.in(0)]),
+  GatherV2: (t) => t.onnxNode('Gather', [t.in(0), t.in(1)], { axis: t.constInts(2, 'axis')[0] }),
+  Gather: (t) => t.onnxNode('Gather', [t.in(0), t.in(1)], { axis: 0 }),
+  Tile: (t) => t.onnxNode('Tile', [t.in(0), t.in(1)]),
+  Fill: (t) => t.onnxNode('Expand', [t.in(1), t.in(0)]),
+  Range: (t) => t.onnxNode('Range', [t.in(0), t.in(1), t.in(2)]),
+  Shape: (t) => t.onnxNode('Shape', [t.in(0)]),
+  Size: (t) => t.onnxNode('Size', [t.in(0)]),
   Cast: (t) => {
     const to = ONNX_TYPE[t.type('DstT', DT.FLOAT)];
     if (to === undefined) t.fail(`casting to TensorFlow type ${t.type('DstT', DT.FLOAT)} is not supported`);
-    t.emit('Cast', [t.in(0)], { to });
+    t.onnxNode('Cast', [t.in(0)], { to });
   },
   Mean: reduce('ReduceMean'),
   Sum: reduce('ReduceSum'),
   Max: reduce('ReduceMax'),
   Min: reduce('ReduceMin'),
   Prod: reduce('ReduceProd'),
-  ArgMax: (t) => t.emit('ArgMax', [t.in(0)], { axis: t.constInts(1, 'dimension')[0], keepdims: 0 }),
+  ArgMax: (t) => t.onnxNode('ArgMax', [t.in(0)], { axis: t.constInts(1, 'dimension')[0], keepdims: 0 }),
   ResizeBilinear: resize('linear'),
   ResizeNearestNeighbor: resize('nearest'),
   DepthToSpace: (t) => t.channelsFirst('DepthToSpace', [t.in(0)], { blocksize: t.int('block_size', 2), mode: 'DCR' }),
