@@ -1,14 +1,17 @@
 /**
  * Resize samples where MindSpore Lite's runtime samples (nnacl resize_fp32.c): nearest takes floor() of the
  * source coordinate whatever `nearest_mode` says (round-half-away for align_corners), bilinear blends the
- * taps of CalculateCoordinate. Checked against a reference written here from those rules, on the CPU and GPU.
+ * taps of CalculateCoordinate. Checked against a reference written here from those rules, on the CPU and GPU,
+ * on input dims known only at run time (the Resize stays the runtime's op). With static dims the converter
+ * writes onnxruntime's taps instead where they differ (passes/exact-resize): checked against onnxruntime.
  */
 import { describe, it, expect, afterAll } from 'vitest';
 import { loadModel } from '../src/convert.js';
 import { run } from '../src/cpu/executor.js';
 import { GpuExecutor } from '../src/gpu/executor.js';
 import { buildOnnx } from './helpers/onnx-builder.js';
-import { relMaxDiff } from './helpers/data.js';
+import { relMaxDiff, nhwcToNchw } from './helpers/data.js';
+import * as ort from 'onnxruntime-node';
 import { gpuOrSkip, testGpu } from './helpers/gpu.js';
 
 afterAll(async () => (await testGpu())?.release());
@@ -59,12 +62,13 @@ const cases = [
 describe('Resize as the MindSpore Lite runtime computes it', () => {
   for (const c of cases)
     it(`${c.method} ${c.mode} (${c.nearest}) ${H}x${W} -> ${c.size.join('x')}: CPU = runtime rule, GPU = CPU`, async (t) => {
-      const onnx = buildOnnx({
-        inputs: [{ name: 'x', dims: [N, C, H, W] }], outputs: ['y'],
+      const resize = (dims: number[]) => buildOnnx({
+        inputs: [{ name: 'x', dims }], outputs: ['y'],
         inits: [{ name: 'roi', dims: [0], data: [] }, { name: 'sz', dims: [4], data: [N, C, ...c.size], int64: true }],
         nodes: [{ op: 'Resize', inputs: ['x', 'roi', '', 'sz'], outputs: ['y'], attrs: { mode: c.method, coordinate_transformation_mode: c.mode, nearest_mode: c.nearest } }],
       });
-      const g = loadModel(onnx, 'ONNX', 'resize.onnx');
+      const g = loadModel(resize([N, C, -1, -1]), 'ONNX', 'resize.onnx');
+      expect(g.nodes.map((n) => n.op)).toContain('Resize');
       const [cpu] = run(g, [{ shape: [N, H, W, C], data: x }]);
       // The runtime's output is NHWC; the graph output stays NCHW as ONNX declares it.
       const expected = reference(c.mode, c.method, c.size[0], c.size[1]);
@@ -74,10 +78,16 @@ describe('Resize as the MindSpore Lite runtime computes it', () => {
       }) : expected;
       expect(relMaxDiff(cpu.data, nchw)).toBeLessThan(1e-6);
       const ctx = await gpuOrSkip(t.skip);
-      const ex = await GpuExecutor.create(ctx, g, 1);
+      const ex = await GpuExecutor.create(ctx, g, 1, { inputShapes: [[N, H, W, C]] });
       await ex.run([x]);
       const [gpu] = await ex.outputs();
       expect(relMaxDiff(gpu.data, cpu.data)).toBeLessThan(1e-5);
       ex.destroy();
+
+      const fixed = resize([N, C, H, W]);
+      const [exact] = run(loadModel(fixed, 'ONNX', 'resize.onnx'), [{ shape: [N, H, W, C], data: x }]);
+      const session = await ort.InferenceSession.create(fixed);
+      const want = (await session.run({ x: new ort.Tensor('float32', nhwcToNchw(x, N, H, W, C), [N, C, H, W]) })).y.data as Float32Array;
+      expect(relMaxDiff(exact.data, want)).toBeLessThan(1e-6);
     });
 });
