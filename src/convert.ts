@@ -12,6 +12,7 @@ import { runNode } from './cpu/executor.js';
 import { mislabelledNhwcInputs } from './ir/formats.js';
 import { quantizeAsGiven } from './quant/full-quant.js';
 import { checkImported, checkShapes } from './ir/validate.js';
+import { RUNTIME_LOADABLE_OPS } from './ir/schema/runtime-ops.js';
 
 export type Fmk = 'TF' | 'TFLITE' | 'CAFFE' | 'MINDIR' | 'ONNX' | 'MSLITE';
 export const FMKS: readonly Fmk[] = ['TF', 'TFLITE', 'CAFFE', 'MINDIR', 'ONNX', 'MSLITE'];
@@ -79,6 +80,8 @@ export function loadModel(bytes: Uint8Array, fmk: Fmk, file: string, opts: LoadO
 function loadable(g: Graph, file: string): Graph {
   const refused = mislabelledNhwcInputs(g);
   if (refused.length) throw new UserError(`${file}: MindSpore Lite would refuse the converted model: ${refused[0]}`);
+  const unloadable = g.nodes.find((n) => !RUNTIME_LOADABLE_OPS.has(n.op));
+  if (unloadable) throw new UserError(`${file}: MindSpore Lite would refuse the converted model: node ${unloadable.name} is a ${unloadable.op}, which its runtime cannot load`);
   return g;
 }
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { ROOT } from './helpers/data.js';
 import { allOps } from '../src/ir/op-registry.js';
 import { hasLowering } from '../src/gpu/lowering.js';
+import { RUNTIME_LOADABLE_OPS } from '../src/ir/schema/runtime-ops.js';
 
 const SRC = path.join(ROOT, 'src');
 
@@ -60,6 +61,8 @@ describe('op registry', () => {
         expect(defined.get(op)?.infer, `${op} has no shape rule`).toBeDefined();
         continue;
       }
+      // MindSpore Lite's runtime must be able to load it (a parameter populate function exists).
+      expect(RUNTIME_LOADABLE_OPS.has(op), `${op} is not loadable by MindSpore Lite's runtime`).toBe(true);
       expect(defined.has(op), `${op} has no definition`).toBe(true);
       expect(defined.get(op)!.cpu ?? defined.get(op)!.int8Kernel, `${op} has no CPU kernel`).toBeDefined();
     }

@@ -247,9 +247,9 @@ export function spaceToBatchNd(n: Node, [x]: RT[]): RT[] {
   })];
 }
 
-/** BatchToSpaceND on NHWC: the inverse tiling, then crops. */
+/** BatchToSpace(ND) on NHWC: the inverse tiling, then crops (BatchToSpace names its block `block_size`). */
 export function batchToSpaceNd(n: Node, [x]: RT[]): RT[] {
-  const [bh, bw] = n.attrs.block_shape as number[];
+  const [bh, bw] = (n.attrs.block_size ?? n.attrs.block_shape) as number[];
   const [[ct, cb], [cl, cr]] = n.attrs.crops as number[][];
   const [B, H, W, C] = x.shape, N = B / (bh * bw);
   const shape = [N, H * bh - ct - cb, W * bw - cl - cr, C];

@@ -3,7 +3,7 @@
  * OneHot, Range, ArgMax/ArgMinFusion, TopKFusion, CumSum, GatherD, GatherNd, ScatterNdUpdate, ScatterElements,
  * NonZero, ReverseV2, ReverseSequence, SpaceToBatchND, BatchToSpaceND, Stack, Unstack, Fill, Rank.
  */
-import { defineOp, out } from './define.js';
+import { defineOp, out, OpDefinition } from './define.js';
 import * as I from '../cpu/indexing.js';
 import * as K from '../shaders/kernels.js';
 import type { Node } from '../ir/graph.js';
@@ -166,7 +166,11 @@ defineOp({
   cpu: I.reverseSequence,
 });
 
-const blocks = (n: Node) => ({ bh: (n.attrs.block_shape as number[])[0], bw: (n.attrs.block_shape as number[])[1] });
+/** The block of SpaceToBatchND / BatchToSpaceND (`block_shape`) or BatchToSpace (`block_size`). */
+const blocks = (n: Node) => {
+  const b = (n.attrs.block_size ?? n.attrs.block_shape) as number[];
+  return { bh: b[0], bw: b[1] };
+};
 
 defineOp({
   name: 'SpaceToBatchND', fields: [['block_shape', '[long]', null], ['paddings', 'Vec2D', null]], layout: 'nhwc',
@@ -188,8 +192,7 @@ defineOp({
   },
 });
 
-defineOp({
-  name: 'BatchToSpaceND', fields: [['block_shape', '[long]', null], ['crops', 'Vec2D', null]], layout: 'nhwc',
+const batchToSpace = {
   infer: (n, [x]) => {
     const { bh, bw } = blocks(n), [[ct, cb], [cl, cr]] = n.attrs.crops as number[][];
     return out([x.shape[0] / (bh * bw), x.shape[1] * bh - ct - cb, x.shape[2] * bw - cl - cr, x.shape[3]]);
@@ -205,7 +208,14 @@ defineOp({
 }`;
     return c.one(K.gatherBy(c.outShape, 'pick(c0, c1, c2, c3)', 0, '', decls), [c.node.inputs[0]]);
   },
-});
+} satisfies Partial<OpDefinition>;
+
+// What converters write: the runtime populates BatchToSpaceND's parameters as BatchToSpace's and so never
+// loads a BatchToSpaceND (MindSpore's own TFLite parser writes BatchToSpace for BATCH_TO_SPACE_ND).
+defineOp({ name: 'BatchToSpace', fields: [['block_size', '[long]', null], ['crops', 'Vec2D', null]], layout: 'nhwc', ...batchToSpace });
+// Read from other files only.
+defineOp({ name: 'BatchToSpaceND', fields: [['block_shape', '[long]', null], ['crops', 'Vec2D', null]], layout: 'nhwc', ...batchToSpace });
+
 
 defineOp({
   name: 'Stack', fields: [['axis', 'long', 0]], layout: 'fixed',

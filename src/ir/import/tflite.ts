@@ -484,7 +484,8 @@ const CONVERTERS: Record<string, Converter> = {
     if (!p) c.fail(op, 'Convolution2DTransposeBias without its 12-byte options');
     transposeConv(c, op, c.in(op, 0), c.in(op, 1), c.in(op, 2), p!.getInt32(0, true) === 2 ? 'VALID' : 'SAME', p!.getInt32(8, true) || 1, p!.getInt32(4, true) || 1, Act.NO_ACTIVATION);
   },
-  BATCH_TO_SPACE_ND: (c, op) => c.emit(op, 'BatchToSpaceND', { block_shape: c.constInts(op, 1), crops: pairs(c.constInts(op, 2)) }, [c.in(op, 0)]),
+  // As MindSpore's TFLite parser: BatchToSpace (the runtime cannot load a BatchToSpaceND, see ops/indexing).
+  BATCH_TO_SPACE_ND: (c, op) => c.emit(op, 'BatchToSpace', { block_size: c.constInts(op, 1), crops: pairs(c.constInts(op, 2)) }, [c.in(op, 0)]),
   SPACE_TO_BATCH_ND: (c, op) => c.emit(op, 'SpaceToBatchND', { block_shape: c.constInts(op, 1), paddings: pairs(c.constInts(op, 2)) }, [c.in(op, 0)]),
   DEPTH_TO_SPACE: (c, op) => c.emit(op, 'DepthToSpace', { block_size: op.options?.int32(0, 1) ?? 1, format: Format.NHWC, mode: 'DCR' }, [c.in(op, 0)]),
   SPACE_TO_DEPTH: (c, op) => c.emit(op, 'SpaceToDepth', { block_size: op.options?.int32(0, 1) ?? 1, format: Format.NHWC }, [c.in(op, 0)]),
