@@ -12,6 +12,7 @@ import { statisticsCollector } from '../src/calibrate.js';
 import { fullQuantize } from '../src/quant/full-quant.js';
 import { loadModel } from '../src/convert.js';
 import { readBytes } from './helpers/data.js';
+import { buildOnnx } from './helpers/onnx-builder.js';
 import type { SampleSource } from '../src/quant/stats.js';
 
 let dir: string, digits: string;
@@ -116,6 +117,48 @@ describe('converter_lite --quantType=PostTraining', () => {
     expect(badType.code).toBe(1);
     expect(badType.stderr.trim()).toBe('INPUT ILLEGAL: inputDataType must be FLOAT|INT8|UINT8|DEFAULT, got "INT4"');
   }, 120_000);
+
+  it('INT8 I/O where float nodes read the input and compute the output (a final Softmax): QuantDTypeCasts with calibrated parameters', () => {
+    // x -> Sigmoid (float) -> Conv 1x1 (int8) -> Softmax over channels (float) -> y
+    const onnx = path.join(dir, 'softmax-head.onnx');
+    writeFileSync(onnx, buildOnnx({
+      inputs: [{ name: 'x', dims: [1, 2, 4, 4] }], outputs: ['y'],
+      inits: [{ name: 'w', dims: [3, 2, 1, 1], data: [1.5, -2, 0.5, 1, -1, 3] }, { name: 'b', dims: [3], data: [0.1, 0, -0.2] }],
+      nodes: [{ op: 'Sigmoid', inputs: ['x'], outputs: ['s'] }, { op: 'Conv', inputs: ['s', 'w', 'b'], outputs: ['c'] }, { op: 'Softmax', inputs: ['c'], outputs: ['y'], attrs: { axis: 1 } }],
+    }));
+    const calib = path.join(dir, 'softmax-calib');
+    mkdirSync(calib);
+    const sample = (k: number) => Float32Array.from({ length: 32 }, (_, i) => Math.sin(i * 1.3 + k) * 4);
+    for (let k = 0; k < 8; k++) writeFileSync(path.join(calib, `s${k}.bin`), sample(k));
+    const cfg = path.join(dir, 'softmax.cfg');
+    writeFileSync(cfg, `[common_quant_param]\nquant_type=FULL_QUANT\n[data_preprocess_param]\ncalibrate_path=x:${calib}\ncalibrate_size=8\ninput_type=BIN\n`);
+    const out = path.join(dir, 'softmax-int8');
+    const r = cli('converter_lite', ['--fmk=ONNX', `--modelFile=${onnx}`, `--outputFile=${out}`, `--configFile=${cfg}`, '--device=cpu', '--inputDataType=INT8', '--outputDataType=INT8', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const g = readMs(readBytes(`${out}.ms`));
+    const [inT, outT] = [g.tensors[g.inputs[0]], g.tensors[g.outputs[0]]];
+    expect([inT.name, inT.dtype, outT.name, outT.dtype]).toEqual(['x', 'int8', 'y', 'int8']);
+    const [pi, po] = [inT.quant![0], outT.quant![0]];
+    const float = loadModel(readBytes(onnx), 'ONNX', 'softmax-head.onnx');
+    // MAX_MIN: each border's int8 range is the calibration samples' range (widened to hold 0), to a step.
+    const range = (p: typeof pi) => [(-128 - p.zeroPoint) * p.scale, (127 - p.zeroPoint) * p.scale];
+    const xs = Array.from({ length: 8 }, (_, k) => sample(k)), ys = xs.map((x) => run(float, [{ shape: [1, 4, 4, 2], data: x }])[0].data);
+    const seen = (vs: ArrayLike<number>[]) => [Math.min(0, ...vs.flatMap((v) => Array.from(v))), Math.max(0, ...vs.flatMap((v) => Array.from(v)))];
+    for (const [p, vs] of [[pi, xs], [po, ys]] as const) {
+      const [lo, hi] = range(p), [slo, shi] = seen(vs);
+      expect(Math.abs(lo - slo)).toBeLessThan(p.scale);
+      expect(Math.abs(hi - shi)).toBeLessThan(p.scale);
+    }
+    for (let k = 0; k < 8; k++) {
+      const x = sample(k);
+      const xq = Int8Array.from(x, (v) => Math.max(-128, Math.min(127, Math.round(v / pi.scale + pi.zeroPoint))));
+      const [yq] = run(g, [{ shape: [1, 4, 4, 2], data: xq }]);
+      const [yf] = run(float, [{ shape: [1, 4, 4, 2], data: Float32Array.from(xq, (q) => (q - pi.zeroPoint) * pi.scale) }]);
+      // Dequantized, each value is within a few output steps of float on the same (quantized) input.
+      const worst = Math.max(...Array.from(yq.data, (q, i) => Math.abs((q - po.zeroPoint) * po.scale - yf.data[i])));
+      expect(worst).toBeLessThan(4 * po.scale);
+    }
+  });
 
   it('accuracy_target keeps the most helpful layers in float until the held-back error is under it, and says which', () => {
     const cfg = (target: number) => `[common_quant_param]\nquant_type=FULL_QUANT\n[full_quant_param]\nactivation_quant_method=MAX_MIN\nbias_correction=false\naccuracy_target=${target}\n` +

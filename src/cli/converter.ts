@@ -16,6 +16,9 @@ import { statisticsCollector } from '../calibrate.js';
 import { progressReporter } from './progress.js';
 import { storeConstantsAsFloat16 } from '../ir/passes/fp16.js';
 import { setQuantizedIoTypes, IO_DATA_TYPES } from '../quant/io-types.js';
+import { activationParam } from '../quant/full-quant.js';
+
+const integer = (t: string) => t === 'INT8' || t === 'UINT8';
 import { dynamicQuantize } from '../quant/dynamic-quant.js';
 import { writeDebugInfo } from '../quant/debug-info.js';
 import { readMs } from '../ir/import/ms.js';
@@ -120,13 +123,19 @@ export function converterMain(argv: string[]): Promise<number> {
         // set would double the conversion (and its allocation churn, the process's peak memory).
         ...quant, batchSize, reportSamples: REPORT_SAMPLES,
         // An int8-I/O graph goes int8 through its MaxPools too, so no QuantDTypeCast is left between its borders.
-        int8Pooling: [o.inputDataType, o.outputDataType].some((t) => t === 'INT8' || t === 'UINT8'),
+        int8Pooling: integer(o.inputDataType) || integer(o.outputDataType),
+        // Integer graph I/O needs parameters for inputs and outputs no int8 node touches (a final Softmax).
+        alsoCalibrate: [...(integer(o.inputDataType) ? g.inputs : []), ...(integer(o.outputDataType) ? g.outputs : [])],
         collect: statisticsCollector({ device: o.device, log: o.quiet ? undefined : log, onProgress: progressReporter(!!o.quiet, batchSize) }),
       };
       const floatSize = writeMs(g).length;
       const targeted = accuracyTarget === undefined ? undefined : await fullQuantizeToTarget(g, samples, options, accuracyTarget.value, o.quiet ? undefined : log, accuracyTarget.metric);
       const result = targeted ?? await fullQuantize(g, samples, options);
-      setQuantizedIoTypes(g, o.inputDataType, o.outputDataType);
+      const bits = options.bitNum ?? 8;
+      setQuantizedIoTypes(g, o.inputDataType, o.outputDataType, (id) => {
+        const r = result.ranges.get(id);
+        return r && activationParam(r, bits);
+      });
       process.stdout.write(fullQuantSummary(result, quant.method, samples.count));
       if (targeted) process.stdout.write(fallbackSummary(targeted.fallback, floatSize, writeMs(g).length));
       if (debugInfoDir) {

@@ -41,6 +41,11 @@ export interface FullQuantOptions {
    * node selection keeps pooling float; on for int8 graph I/O, so the graph has no QuantDTypeCast left.
    */
   int8Pooling?: boolean;
+  /**
+   * Also calibrate these tensors (graph inputs and outputs that int8 graph I/O needs parameters for even where
+   * no int8 node reads or writes them): their ranges are in the result's `ranges`.
+   */
+  alsoCalibrate?: number[];
 }
 
 export interface QuantReportRow {
@@ -106,7 +111,7 @@ export function selectQuantNodes(g: Graph, eligible: (n: Node) => boolean = () =
   return q;
 }
 
-function activationParam(r: { scale: number; zeroPoint: number }, bits: number): QuantParam {
+export function activationParam(r: { scale: number; zeroPoint: number }, bits: number): QuantParam {
   return { scale: r.scale, zeroPoint: r.zeroPoint, min: 0, max: 0, narrowRange: true, numBits: bits, inited: true, varCorr: 1, meanCorr: 0, dstDtype: TypeId.int8, roundType: 1, multiplier: 1 };
 }
 
@@ -152,11 +157,13 @@ export async function fullQuantize(g: Graph, samples: SampleSource, o: FullQuant
     if (isFloatData(g, n.inputs[0])) tensors.add(n.inputs[0]);
     tensors.add(n.outputs[0]);
   }
+  // The report covers the int8 borders; graph I/O asked for besides is calibrated only.
+  const calibrated = new Set([...tensors, ...(o.alsoCalibrate ?? []).filter((id) => isFloatData(g, id))]);
   const passes = passesFor(o.method);
   if (o.histograms && !passes.includes('histogram')) passes.push('histogram');
-  const { stats, device } = await (o.collect ?? cpuCollector)(g, samples, { passes, batchSize: o.batchSize ?? 8, tensors: [...tensors] });
+  const { stats, device } = await (o.collect ?? cpuCollector)(g, samples, { passes, batchSize: o.batchSize ?? 8, tensors: [...calibrated] });
   const ranges = new Map<number, ActivationRange>();
-  for (const id of tensors) ranges.set(id, activationRange(o.method, stats.get(id)!, aRange[0], aRange[1]));
+  for (const id of calibrated) ranges.set(id, activationRange(o.method, stats.get(id)!, aRange[0], aRange[1]));
   // Data movement does not change values: its output keeps its input's parameters exactly.
   for (const n of order) if (int8Role(n, o.int8Pooling) === 'move') ranges.set(n.outputs[0], ranges.get(n.inputs[0])!);
 

@@ -1,11 +1,16 @@
 /**
  * `--inputDataType` / `--outputDataType` for full-quantized models (MindSpore's DTypeTransPass): an INT8 graph
  * input or output is the int8 tensor itself, with its QuantParam, and the border QuantDTypeCast disappears;
- * UINT8 is the same tensor shifted by 128 (zero point + 128) through a uint8 <-> int8 QuantDTypeCast. FLOAT and
- * DEFAULT keep the float32 borders.
+ * UINT8 is the same tensor shifted by 128 (zero point + 128) through a uint8 <-> int8 QuantDTypeCast. An input
+ * only float nodes read, or an output a float node computes (a final Softmax), gets a QuantDTypeCast of its own
+ * with the parameters calibration found for it (FullQuantOptions.alsoCalibrate). FLOAT and DEFAULT keep the
+ * float32 borders.
  */
 import { Graph, Node, QuantParam, UserError } from '../ir/graph.js';
 import { QuantType, TypeId } from '../ir/schema/ops.js';
+
+/** The parameters of graph inputs and outputs no int8 node touches, by tensor id (from their calibrated ranges). */
+export type BorderParams = (id: number) => QuantParam | undefined;
 
 export const IO_DATA_TYPES = ['FLOAT', 'INT8', 'UINT8', 'DEFAULT'] as const;
 export type IoDataType = (typeof IO_DATA_TYPES)[number];
@@ -15,20 +20,31 @@ const shifted = (p: QuantParam): QuantParam => ({ ...p, zeroPoint: p.zeroPoint +
 const castNode = (name: string, input: number, output: number, src: number, dst: number): Node =>
   ({ name, op: 'QuantDTypeCast', attrs: { src_t: src, dst_t: dst, axis: 0 }, inputs: [input], outputs: [output], quantType: QuantType.QUANT_NONE });
 
-export function setQuantizedIoTypes(g: Graph, input: IoDataType, output: IoDataType): void {
+export function setQuantizedIoTypes(g: Graph, input: IoDataType, output: IoDataType, border: BorderParams = () => undefined): void {
   const removed = new Set<Node>();
-  if (input === 'INT8' || input === 'UINT8') g.inputs.forEach((id) => integerInput(g, id, input, removed));
-  if (output === 'INT8' || output === 'UINT8') g.outputs = g.outputs.map((id) => integerOutput(g, id, output, removed));
+  if (input === 'INT8' || input === 'UINT8') g.inputs.forEach((id) => integerInput(g, id, input, removed, border));
+  if (output === 'INT8' || output === 'UINT8') g.outputs = g.outputs.map((id) => integerOutput(g, id, output, removed, border));
   g.nodes = g.nodes.filter((n) => !removed.has(n));
   g.topoSort();
 }
 
 /** The graph input becomes the int8 (or uint8) tensor its float -> int8 cast produced. */
-function integerInput(g: Graph, id: number, type: 'INT8' | 'UINT8', removed: Set<Node>): void {
+function integerInput(g: Graph, id: number, type: 'INT8' | 'UINT8', removed: Set<Node>, border: BorderParams): void {
   const t = g.tensors[id];
   const users = g.nodes.filter((n) => n.inputs.includes(id));
   const cast = users.find((n) => isCast(n, TypeId.float32, TypeId.int8));
-  if (!cast) throw new UserError(`--inputDataType=${type}: input ${t.name} is not read by an int8 node, so it has no quantization parameters`);
+  if (!cast) {
+    const p = border(id);
+    if (!p) throw new UserError(`--inputDataType=${type}: input ${t.name} is not read by an int8 node, so it has no quantization parameters`);
+    // Only float nodes read it: it becomes integer, and their float comes from a cast (below).
+    Object.assign(t, { dtype: type === 'INT8' ? 'int8' : 'uint8', quant: [type === 'INT8' ? { ...p } : shifted(p)] });
+    for (const n of users) {
+      const f = g.addTensor({ name: `${t.name}_float_${n.name}`, dtype: 'float32', shape: t.shape, format: t.format });
+      g.nodes.push(castNode(`${type === 'INT8' ? 'int8' : 'uint8'}toft32_${n.name}_pre`, id, f, type === 'INT8' ? TypeId.int8 : TypeId.uint8, TypeId.float32));
+      n.inputs = n.inputs.map((x) => (x === id ? f : x));
+    }
+    return;
+  }
   const int8Id = cast.outputs[0];
   const param = g.tensors[int8Id].quant![0];
   if (type === 'INT8') {
@@ -50,10 +66,22 @@ function integerInput(g: Graph, id: number, type: 'INT8' | 'UINT8', removed: Set
 }
 
 /** The graph output becomes the int8 tensor behind its int8 -> float cast (or that tensor shifted to uint8). */
-function integerOutput(g: Graph, id: number, type: 'INT8' | 'UINT8', removed: Set<Node>): number {
+function integerOutput(g: Graph, id: number, type: 'INT8' | 'UINT8', removed: Set<Node>, border: BorderParams): number {
   const name = g.tensors[id].name;
   const cast = g.nodes.find((n) => n.outputs[0] === id && isCast(n, TypeId.int8, TypeId.float32));
-  if (!cast) throw new UserError(`--outputDataType=${type}: output ${name} is computed by a float node, not an int8 one`);
+  if (!cast) {
+    const p = border(id);
+    if (!p) throw new UserError(`--outputDataType=${type}: output ${name} is computed by a float node and has no calibrated range`);
+    // A float node computes it (a final Softmax): a float -> int8 cast (then int8 -> uint8) gives the output.
+    const t = g.tensors[id];
+    t.name = `${name}_float`;
+    const q = g.addTensor({ name: type === 'INT8' ? name : `${name}_int8`, dtype: 'int8', shape: t.shape, format: t.format, quant: [{ ...p }] });
+    g.nodes.push(castNode(`${name}_ft32toint8`, id, q, TypeId.float32, TypeId.int8));
+    if (type === 'INT8') return q;
+    const u = g.addTensor({ name, dtype: 'uint8', shape: t.shape, format: t.format, quant: [shifted(p)] });
+    g.nodes.push(castNode(`${name}_int8touint8`, q, u, TypeId.int8, TypeId.uint8));
+    return u;
+  }
   const int8Id = cast.inputs[0];
   const floatReaders = g.nodes.some((n) => n.inputs.includes(id));
   if (floatReaders) g.tensors[id].name = `${name}_post_cast`;
