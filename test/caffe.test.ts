@@ -13,6 +13,7 @@ import { GpuExecutor } from '../src/gpu/executor.js';
 import { parseProtoText, one, all } from '../src/ir/import/proto-text.js';
 import { readBytes, relMaxDiff, mnistDigits } from './helpers/data.js';
 import { cli } from './helpers/cli.js';
+import { checkEach } from './helpers/check-each.js';
 import { gpuOrSkip, testGpu } from './helpers/gpu.js';
 import { CAFFE_CORPUS, caffeFiles, convertCaffe, lenetInput, lenetTop1 } from './helpers/frameworks.js';
 
@@ -35,12 +36,7 @@ describe('protobuf text format', () => {
 });
 
 describe('Caffe models of models/corpus/caffe against independent oracles', () => {
-  for (const m of CAFFE_CORPUS)
-    it(`${m.file}: ${m.kind}`, async () => {
-      const r = await m.check();
-      console.log(`${m.file}: ${r.measured} (converted in ${r.convertMs.toFixed(0)} ms)`);
-      expect(r.ok, r.measured).toBe(true);
-    }, 120_000);
+  checkEach(CAFFE_CORPUS);
 
   it('lenet-mnist on the GPU executor equals the CPU on 10 digits', async (t) => {
     const { g } = convertCaffe('lenet-mnist', new Map([['data', [1, 1, 28, 28]]]));

@@ -16,16 +16,12 @@ import { buildOnnx } from './helpers/onnx-builder.js';
 import { buildTflite } from './helpers/tflite-builder.js';
 import { readBytes, model, relMaxDiff } from './helpers/data.js';
 import { cli } from './helpers/cli.js';
+import { checkEach } from './helpers/check-each.js';
 import { compareWithOrt } from './helpers/ort-compare.js';
 import * as ort from 'onnxruntime-node';
 
 describe('corpus models of every kind', () => {
-  for (const m of COVERAGE_CORPUS)
-    it(`${m.file}: ${m.kind}`, async () => {
-      const r = await m.check();
-      console.log(`${m.file}: ${r.measured} (converted in ${r.convertMs.toFixed(0)} ms)`);
-      expect(r.ok, r.measured).toBe(true);
-    }, 120_000);
+  checkEach(COVERAGE_CORPUS);
 
   it('the unrolled and relabelled models have nothing the runtime lacks: no placeholder op, no mislabelled input', () => {
     for (const [file, fmk] of [['gtcrn-simple.onnx', 'ONNX'], ['tflm-mnist-lstm.tflite', 'TFLITE'], ['basic-pitch-nmp.tflite', 'TFLITE']] as const) {

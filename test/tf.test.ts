@@ -15,18 +15,14 @@ import { GpuExecutor } from '../src/gpu/executor.js';
 import { TF_PROTO } from '../src/ir/import/proto/tf-proto.js';
 import { model, readBytes, photo, relMaxDiff, IMAGENET } from './helpers/data.js';
 import { cli } from './helpers/cli.js';
+import { checkEach } from './helpers/check-each.js';
 import { gpuOrSkip, testGpu } from './helpers/gpu.js';
 import { TF_CORPUS, convertFile } from './helpers/frameworks.js';
 
 afterAll(async () => (await testGpu())?.release());
 
 describe('TensorFlow frozen graphs of models/corpus/tf against independent oracles', () => {
-  for (const m of TF_CORPUS)
-    it(`${m.file}: ${m.kind}`, async () => {
-      const r = await m.check();
-      console.log(`${m.file}: ${r.measured} (converted in ${r.convertMs.toFixed(0)} ms)`);
-      expect(r.ok, r.measured).toBe(true);
-    }, 120_000);
+  checkEach(TF_CORPUS);
 });
 
 // GraphDefs written here with TF's own field numbers.
