@@ -4,6 +4,7 @@
  * software Vulkan driver if it is installed (Debian's chromium package ships it).
  */
 /// <reference types="@webgpu/types" />
+import { nodeBuiltin } from '../node-builtin.js';
 
 export interface GpuContext {
   device: GPUDevice;
@@ -58,7 +59,7 @@ export async function acquireGpu(): Promise<GpuContext | undefined> {
   let gpu: GPU | undefined = create([]);
   let adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter && !process.env.VK_ICD_FILENAMES) {
-    const { existsSync } = await import('node:fs');
+    const { existsSync } = await nodeBuiltin<typeof import('node:fs')>('fs');
     if (existsSync(SWIFTSHADER_ICD)) {
       process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
       gpu = create([]);

@@ -10,6 +10,7 @@
  * each worker to report that call's generation in its own slot (spinning, on a page's main thread, where
  * Atomics.wait is refused). The executor stays synchronous. A page that is not cross-origin isolated runs the kernels on one thread.
  */
+import { nodeBuiltin } from '../../node-builtin.js';
 import { KERNELS_WASM_BASE64, KERNELS_SHARED_WASM_BASE64 } from './kernels.generated.js';
 import { outputFloats } from '../recycle.js';
 
@@ -271,7 +272,7 @@ const workerData = (p: PoolSetup, slot: number) => ({
 
 /** Worker threads for the kernels (Node, shared memory available, more than one core). */
 async function startNodeWorkers(p: PoolSetup): Promise<number> {
-  const { Worker } = await import('node:worker_threads');
+  const { Worker } = await nodeBuiltin<typeof import('node:worker_threads')>('worker_threads');
   await Promise.all(Array.from({ length: p.count }, (_, slot) => new Promise<void>((resolve, reject) => {
     const w = new Worker(NODE_WORKER_SOURCE, { eval: true, workerData: workerData(p, slot) });
     w.once('message', () => {
@@ -306,7 +307,7 @@ async function load(): Promise<WasmKernels | undefined> {
     const isNode = !!g.process?.versions?.node;
     // a page shares memory with Web Workers only when cross-origin isolated (COOP + COEP headers)
     const webPool = !isNode && g.crossOriginIsolated === true && typeof Worker !== 'undefined';
-    const cores = isNode ? (await import('node:os')).availableParallelism() : webPool ? g.navigator?.hardwareConcurrency ?? 1 : 1;
+    const cores = isNode ? (await nodeBuiltin<typeof import('node:os')>('os')).availableParallelism() : webPool ? g.navigator?.hardwareConcurrency ?? 1 : 1;
     const wanted = Math.max(1, Math.min(16, Number(env?.WEBPTQ_THREADS) || cores));
     if (wanted > 1 && typeof SharedArrayBuffer !== 'undefined') {
       const memory = new WebAssembly.Memory({ initial: 2, maximum: 32768, shared: true });

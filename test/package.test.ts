@@ -1,0 +1,92 @@
+/**
+ * WebPTQ as a package (#31): `npm pack`, the tarball unpacked into a fresh project outside the repo (its
+ * dependencies linked from this checkout's node_modules: the registry is not needed), then used as a user would:
+ * imported from Node for a WeightQuant and a PostTraining conversion, type-checked from TypeScript, and its
+ * browser entry bundled by esbuild for the browser.
+ */
+import { describe, it, expect, beforeAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readdirSync, symlinkSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as esbuild from 'esbuild';
+import { ROOT, model, mnistDigits } from './helpers/data.js';
+
+const project = mkdtempSync(path.join(tmpdir(), 'webptq-user-'));
+const sh = (cmd: string, args: string[], cwd = project) => spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 300_000 });
+
+beforeAll(() => {
+  const pack = sh('npm', ['pack', '--ignore-scripts', '--json', `--pack-destination=${project}`], ROOT);
+  expect(pack.status, pack.stderr).toBe(0);
+  const tarball = path.join(project, JSON.parse(pack.stdout)[0].filename);
+  const modules = path.join(project, 'node_modules');
+  mkdirSync(path.join(modules, 'webptq'), { recursive: true });
+  expect(sh('tar', ['-xzf', tarball, '-C', path.join(modules, 'webptq'), '--strip-components=1']).status).toBe(0);
+  for (const dep of readdirSync(path.join(ROOT, 'node_modules'))) if (dep !== '.bin' && dep !== 'webptq') symlinkSync(path.join(ROOT, 'node_modules', dep), path.join(modules, dep));
+  writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'user-app', type: 'module', private: true }));
+  const calib = path.join(project, 'digits');
+  mkdirSync(calib);
+  mnistDigits(8, 500).forEach((d, i) => writeFileSync(path.join(calib, `${i}.bin`), d.pixels));
+}, 300_000);
+
+describe('the packed package in a fresh project', () => {
+  it('ships the entry points, their .d.ts and no tests', () => {
+    const pkg = path.join(project, 'node_modules/webptq');
+    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/browser.js', 'dist/browser.d.ts', 'bin/converter_lite.js', 'README.md']) expect(existsSync(path.join(pkg, f)), f).toBe(true);
+    expect(existsSync(path.join(pkg, 'test'))).toBe(false);
+  });
+
+  it('Node: WeightQuant and PostTraining of mnist-8 through the API', () => {
+    writeFileSync(path.join(project, 'app.mjs'), `
+import { readFileSync, readdirSync } from 'node:fs';
+import { convert, quantizeWeights, quantizeFull, toMs, readMs, run } from 'webptq';
+const bytes = readFileSync(${JSON.stringify(model('onnx/mnist-8.onnx'))});
+const floats = (b) => new Float32Array(b.buffer, b.byteOffset, b.length / 4).slice();
+const digits = readdirSync('digits').sort().map((f) => [floats(readFileSync('digits/' + f))]);
+const argmax = (a) => a.indexOf(Math.max(...a));
+const wq = convert(bytes, { fmk: 'ONNX', file: 'mnist-8.onnx' });
+const rows = quantizeWeights(wq, { bitNum: 8, quantWeightChannel: 0 });
+const wqMs = toMs(wq);
+const pt = convert(bytes, { fmk: 'ONNX' });
+const r = await quantizeFull(pt, digits, { activationQuantMethod: 'MAX_MIN', device: 'cpu' });
+const ptMs = readMs(toMs(pt));
+const preds = digits.map(([x]) => argmax(Array.from(run(ptMs, [{ shape: [1, 28, 28, 1], data: x }])[0].data)));
+console.log(JSON.stringify({ quantizedWeights: rows.filter((w) => w.quantized).length, wqBytes: wqMs.length, int8Nodes: r.quantizedNodes.length, preds }));
+`);
+    const r = sh(process.execPath, ['app.mjs']);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(out.quantizedWeights).toBeGreaterThanOrEqual(3);
+    expect(out.wqBytes).toBeGreaterThan(1000);
+    expect(out.int8Nodes).toBeGreaterThanOrEqual(3);
+    // Digit i of mnistDigits(8, 500) is class (500 + i) % 10.
+    const right = out.preds.filter((p: number, i: number) => p === (500 + i) % 10).length;
+    expect(right).toBeGreaterThanOrEqual(7);
+  }, 120_000);
+
+  it('TypeScript: the API type-checks, and a wrong option is a type error', () => {
+    writeFileSync(path.join(project, 'app.ts'), `
+import { convert, quantizeFull, toMs, type Graph, type FullQuantizeOptions } from 'webptq';
+export async function int8(bytes: Uint8Array, samples: Float32Array[][]): Promise<Uint8Array> {
+  const g: Graph = convert(bytes, { fmk: 'ONNX', inputShape: { x: [1, 3, 224, 224] } });
+  const o: FullQuantizeOptions = { activationQuantMethod: 'KL', biasCorrection: true, onProgress: (done, total) => console.log(done, total) };
+  await quantizeFull(g, samples, o);
+  // @ts-expect-error: not a framework converter_lite takes
+  convert(bytes, { fmk: 'KERAS' });
+  return toMs(g);
+}
+`);
+    writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ['app.ts'] }));
+    const r = sh(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+  }, 120_000);
+
+  it('browser: esbuild bundles the browser entry for the browser with no Node module in it', async () => {
+    writeFileSync(path.join(project, 'page.js'), "import { convert, quantizeWeights, toMs } from 'webptq';\nwindow.quantize = (bytes) => { const g = convert(bytes, { fmk: 'ONNX' }); quantizeWeights(g); return toMs(g); };\n");
+    const r = await esbuild.build({ entryPoints: [path.join(project, 'page.js')], bundle: true, platform: 'browser', format: 'esm', write: false, absWorkingDir: project, logLevel: 'silent' });
+    const text = r.outputFiles[0].text;
+    expect(text.length).toBeGreaterThan(100_000);
+    expect(text).not.toMatch(/from\s*["']node:(fs|path|os|child_process)["']/);
+    expect(readFileSync(path.join(project, 'node_modules/webptq/package.json'), 'utf8')).toMatch(/"browser"/);
+  }, 120_000);
+});
