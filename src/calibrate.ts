@@ -5,7 +5,7 @@
  */
 import type { Graph } from './ir/graph.js';
 import { UserError } from './ir/graph.js';
-import { acquireGpu, GpuContext } from './gpu/device.js';
+import { acquireGpu, GpuContext, gpuUnavailableReason } from './gpu/device.js';
 import { collectStatisticsGpu } from './gpu/stats.js';
 import { collectStatisticsCpu, SampleSource, StatsOptions, StatsCollector, CollectResult } from './quant/stats.js';
 
@@ -38,8 +38,9 @@ export async function collectStatistics(g: Graph, samples: SampleSource, o: Coll
         if (!o.gpu) ctx.release();
       }
     }
-    if (choice === 'gpu') throw new UserError('--device=gpu: no WebGPU adapter found (install a GPU driver, or chromium for SwiftShader)');
-    o.log?.('no WebGPU adapter found: calibrating with the CPU executor');
+    const why = gpuUnavailableReason();
+    if (choice === 'gpu') throw new UserError(`--device=gpu: no WebGPU adapter found${why ? ` (${why})` : ''}: install a GPU driver, or chromium for SwiftShader`);
+    o.log?.(`no WebGPU adapter found${why ? ` (${why})` : ''}: calibrating with the CPU executor`);
   }
   return { stats: await collectStatisticsCpu(g, samples, opts), device: 'CPU' };
 }

@@ -13,6 +13,7 @@ import { loadModel } from '../src/convert.js';
 import { fullQuantize } from '../src/quant/full-quant.js';
 import { calibrationSource } from '../src/quant/calib-data.js';
 import { collectStatistics } from '../src/calibrate.js';
+import { vulkanLoaderPresent } from '../src/gpu/device.js';
 import { writeMs } from '../src/ir/export/ms.js';
 import { readBytes, mnistDigits, ROOT, model } from './helpers/data.js';
 import { cli, toolArgv } from './helpers/cli.js';
@@ -226,5 +227,22 @@ describe('determinism across thread counts', () => {
       expect(Buffer.compare(r.ms, results[0].ms)).toBe(0);
       expect(r.out).toBe(results[0].out);
     }
+  });
+});
+
+describe('no Vulkan loader: one line of ours instead of Dawn\'s warning', () => {
+  it('finds libvulkan.so.1 where dlopen looks: LD_LIBRARY_PATH, the ld.so cache; no cache gives the benefit of the doubt', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'webptq-vk-'));
+    const withLib = path.join(dir, 'lib'), cacheWith = path.join(dir, 'cache-with'), cacheWithout = path.join(dir, 'cache-without');
+    mkdirSync(withLib);
+    writeFileSync(path.join(withLib, 'libvulkan.so.1'), '');
+    writeFileSync(cacheWith, 'ld.so-1.7.0\0libm.so.6\0libvulkan.so.1\0');
+    writeFileSync(cacheWithout, 'ld.so-1.7.0\0libm.so.6\0libc.so.6\0');
+    expect(await vulkanLoaderPresent({ LD_LIBRARY_PATH: withLib }, cacheWithout)).toBe(true);
+    expect(await vulkanLoaderPresent({}, cacheWith)).toBe(true);
+    expect(await vulkanLoaderPresent({}, path.join(dir, 'no-cache'))).toBe(true);
+    // The default directories of this machine decide when neither says: only assert where they lack it.
+    if (!['/lib', '/usr/lib', '/lib64', '/usr/lib64'].some((d) => existsSync(`${d}/libvulkan.so.1`)))
+      expect(await vulkanLoaderPresent({}, cacheWithout)).toBe(false);
   });
 });

@@ -13,7 +13,7 @@ import { parseBenchmarkData, formatBenchmarkData, meanError, hasNonFinite, cosin
 import { readFileOrFail, writeFileAtomic, runCli, float32FromBytes } from './io.js';
 import { compareLayers, formatLayerTable, layerCsv } from '../bench/compare.js';
 import { int8Divergences, divergenceLine } from '../quant/int8-check.js';
-import { acquireGpu } from '../gpu/device.js';
+import { acquireGpu, gpuUnavailableReason } from '../gpu/device.js';
 import { GpuExecutor } from '../gpu/executor.js';
 
 function num(v: string, flag: string, integer = true): number {
@@ -72,7 +72,10 @@ async function gpuRunner(g: Graph, inputs: RT[], log: (s: string) => void): Prom
   if (g.nodes.some((n) => n.quantType === QuantType.QUANT_ALL || n.quantType === QuantType.QUANT_DYNAMIC))
     throw new UserError('--device=GPU runs float and weight-quantized models; full-quantized (int8) models run on CPU, as do dynamic-quantized ones');
   const ctx = await acquireGpu();
-  if (!ctx) throw new UserError('--device=GPU: no WebGPU adapter found (install a GPU driver, or chromium for SwiftShader)');
+  if (!ctx) {
+    const why = gpuUnavailableReason();
+    throw new UserError(`--device=GPU: no WebGPU adapter found${why ? ` (${why})` : ''}: install a GPU driver, or chromium for SwiftShader`);
+  }
   log(`GPU adapter: ${ctx.adapterName}`);
   // One pass at the inputs' own shapes: dim 0 is not necessarily a batch (a [3, 4, 5] input is one sample),
   // and a model with symbolic dims is specialized to these shapes.

@@ -43,6 +43,26 @@ async function requestDevice(adapter: GPUAdapter): Promise<GPUDevice> {
   });
 }
 
+let unavailable = '';
+
+/** Why the last acquireGpu found no adapter, for the CPU fallback's line ('' when it did not say). */
+export function gpuUnavailableReason(): string {
+  return unavailable;
+}
+
+/**
+ * Whether dlopen would find libvulkan.so.1 where it looks: LD_LIBRARY_PATH, the ld.so cache, the default
+ * directories. A system without an ld.so cache (musl, Nix) is given the benefit of the doubt.
+ */
+export async function vulkanLoaderPresent(env = process.env, cacheFile = '/etc/ld.so.cache'): Promise<boolean> {
+  const fs = await nodeBuiltin<typeof import('node:fs')>('fs');
+  const name = 'libvulkan.so.1';
+  const dirs = [...(env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), '/lib', '/usr/lib', '/lib64', '/usr/lib64'];
+  if (dirs.some((d) => fs.existsSync(`${d}/${name}`))) return true;
+  if (!fs.existsSync(cacheFile)) return true;
+  return fs.readFileSync(cacheFile).includes(name);
+}
+
 /** Returns a device, or undefined when this machine has no usable adapter. */
 export async function acquireGpu(): Promise<GpuContext | undefined> {
   if (!isNode) {
@@ -51,6 +71,12 @@ export async function acquireGpu(): Promise<GpuContext | undefined> {
     if (!adapter) return undefined;
     const d = describe(adapter);
     return { device: await requestDevice(adapter), adapterName: d.name, software: d.software, release: () => {} };
+  }
+  unavailable = '';
+  // Without a Vulkan loader Dawn prints its own multi-line warning with a stack; say it in our line instead.
+  if (process.platform === 'linux' && !(await vulkanLoaderPresent())) {
+    unavailable = 'no Vulkan loader (libvulkan.so.1) on this machine';
+    return undefined;
   }
   const mod = 'webgpu';
   const { create, globals } = (await import(/* @vite-ignore */ mod)) as { create: (o: string[]) => GPU; globals: object };
@@ -66,7 +92,10 @@ export async function acquireGpu(): Promise<GpuContext | undefined> {
       adapter = await gpu.requestAdapter();
     }
   }
-  if (!adapter) return undefined;
+  if (!adapter) {
+    unavailable = 'Vulkan found no device';
+    return undefined;
+  }
   const d = describe(adapter);
   const device = await requestDevice(adapter);
   return {
