@@ -80,7 +80,7 @@ describe('converter_lite', () => {
     ['an ONNX file given as MSLITE', ['--fmk=MSLITE', `--modelFile=${mnist}`, '--outputFile=X'], /not a MindSpore Lite .ms model/],
     ['a bad --inputDataFormat', ['--fmk=ONNX', `--modelFile=${mnist}`, '--outputFile=X', '--inputDataFormat=NC'], /INPUT ILLEGAL: inputDataFormat must be NHWC\|NCHW/],
     ['a bad --quantType', ['--fmk=ONNX', `--modelFile=${mnist}`, '--outputFile=X', '--quantType=Dynamic'], /^INPUT ILLEGAL: quantType must be WeightQuant\|PostTraining$/m],
-    ['a framework not supported yet', ['--fmk=CAFFE', `--modelFile=${mnist}`, '--outputFile=X'], /--fmk=CAFFE is not supported by WebPTQ yet/],
+    ['a Caffe prototxt without its weights', ['--fmk=CAFFE', `--modelFile=${mnist}`, '--outputFile=X'], /mnist-8\.onnx: a Caffe model needs its weights: --weightFile=<net>\.caffemodel/],
   ];
   for (const [what, args, msg] of cases) {
     it(`fails cleanly on ${what}`, () => {
