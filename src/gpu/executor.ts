@@ -49,6 +49,9 @@ export class GpuExecutor {
   activationBytes = 0;
   constantBytes = 0;
 
+  /** Host-op outputs whose size depended on input values, by tensor id (see runOnHost). */
+  private hostValues = new Map<number, RT>();
+
   private constructor(readonly ctx: GpuContext, readonly g: Graph, readonly batch: number) {}
 
   /**
@@ -278,6 +281,12 @@ export class GpuExecutor {
       const out = outs[j];
       if (!out) return;
       const data = out.data instanceof Float32Array ? out.data : Float32Array.from(out.data as ArrayLike<number>);
+      // A size that depends on input values (Range of run-time bounds) is only known now: the value stays on the
+      // host, for host ops and the graph's outputs (a WGSL kernel reading it would not have been built).
+      if (this.shapeOf(id).some((d) => d < 0)) {
+        this.hostValues.set(id, { shape: out.shape, data });
+        return;
+      }
       const need = sizeOf(this.shapeOf(id));
       if (data.length !== need) throw new Error(`${node.op} ${node.name}: host kernel wrote ${data.length} values for ${need}`);
       this.ctx.device.queue.writeBuffer(this.buffers.get(id)!, 0, data.buffer, data.byteOffset, data.byteLength);
@@ -307,6 +316,8 @@ export class GpuExecutor {
   async read(id: number): Promise<RT> {
     // A graph output that is a constant (everything folded away) never reaches the device.
     if (!this.buffers.has(id) && this.g.isConst(id)) return constValue(this.g.tensors[id]);
+    const onHost = this.hostValues.get(id);
+    if (onHost) return onHost;
     const shape = this.shapeOf(id);
     const data = await readBuffer(this.ctx.device, this.buffers.get(id)!, 4 * sizeOf(shape));
     return { shape, data: new Float32Array(data) };
