@@ -7,6 +7,10 @@ export default defineConfig({
     hookTimeout: 300_000,
     pool: 'forks',
     setupFiles: ['test/setup.ts'],
+    // The baseline SIMD kernels (the tools spawned by tests inherit it): pinned bytes (test/ms-digests) then do
+    // not depend on whether this CPU fuses multiply-adds. The relaxed-SIMD build users get is checked against
+    // it in test/wasm-kernels.test.ts.
+    env: { WEBPTQ_RELAXED_SIMD: process.env.WEBPTQ_RELAXED_SIMD ?? '0' },
     // The memory-bound test measures live heap after collecting garbage.
     poolOptions: { forks: { execArgv: ['--expose-gc'] } },
   },

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
  * npm run build:wasm — compiles src/cpu/wasm/assembly/kernels.ts (AssemblyScript, 128-bit SIMD) and writes
- * the module as base64 into src/cpu/wasm/kernels.generated.ts, so Node, the browser bundle and the offline
- * GPU bundle load it without a file next to them. `--check` exits 1 when the committed module is stale.
+ * the modules as base64 into src/cpu/wasm/kernels.generated.ts, so Node, the browser bundle and the offline
+ * GPU bundle load them without a file next to them: plain and shared memory, each in a baseline build and a
+ * relaxed-SIMD one (fused multiply-add in the float GEMM and depthwise kernels) that the loader picks where the
+ * engine validates it. `--check` exits 1 when the committed modules are stale.
  */
 import asc from 'assemblyscript/asc';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -11,13 +13,17 @@ const SRC = 'src/cpu/wasm/assembly/kernels.ts';
 const OUT = 'src/cpu/wasm/kernels.generated.ts';
 const check = process.argv.includes('--check');
 
-/** One build: `shared` imports a shared memory (worker threads run the same instance's kernels on it). */
-async function compile(shared) {
+/**
+ * One build: `shared` imports a shared memory (worker threads run the same instance's kernels on it); `relaxed`
+ * enables relaxed SIMD (ASC_FEATURE_RELAXED_SIMD in the source).
+ */
+async function compile(shared, relaxed = false) {
   let wasm;
   const { error, stderr } = await asc.main([
     SRC, '--outFile', 'kernels.wasm', '-O3', '--noAssert', '--enable', 'simd', '--runtime', 'stub', '--importMemory',
     '--initialMemory', '2', '--use', 'abort=',
     ...(shared ? ['--enable', 'threads', '--sharedMemory', '--maximumMemory', '32768'] : []),
+    ...(relaxed ? ['--enable', 'relaxed-simd'] : []),
   ], { writeFile: (name, contents) => { if (name.endsWith('.wasm')) wasm = contents; } });
   if (error || !wasm) {
     process.stderr.write(stderr.toString());
@@ -32,6 +38,11 @@ export const KERNELS_WASM_BASE64 =
 /** For worker threads: a shared memory of at most 2 GiB. */
 export const KERNELS_SHARED_WASM_BASE64 =
   '${await compile(true)}';
+/** The same two with relaxed SIMD (fused multiply-add), where the engine validates them. */
+export const KERNELS_RELAXED_WASM_BASE64 =
+  '${await compile(false, true)}';
+export const KERNELS_RELAXED_SHARED_WASM_BASE64 =
+  '${await compile(true, true)}';
 `;
 if (check) {
   const same = readFileSync(OUT, 'utf8') === text;

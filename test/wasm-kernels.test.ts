@@ -5,6 +5,9 @@
  */
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { useWasm, wasmKernels, setThreads } from '../src/cpu/wasm/index.js';
 import { conv2d, convReference } from '../src/cpu/conv.js';
 import { pool, poolReference } from '../src/cpu/pool.js';
@@ -28,6 +31,8 @@ const rand = (n: number, seed: number) => {
   let s = seed;
   return Float32Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1);
 };
+/** Models the relaxed build is compared on: every kernel it changes (GEMM, im2col conv, depthwise). */
+const RELAXED_MODELS: [string, number[]][] = [[model('onnx/squeezenet1.1-fp32.onnx'), [1, 224, 224, 3]], [model('corpus/ultraface-slim-320.onnx'), [1, 240, 320, 3]]];
 const node = (op: string, attrs: Record<string, unknown>): Node => ({ name: op, op, attrs, inputs: [], outputs: [], quantType: 0 });
 
 describe('WebAssembly kernels', () => {
@@ -36,6 +41,34 @@ describe('WebAssembly kernels', () => {
     const r = spawnSync(process.execPath, ['scripts/build-wasm.mjs', '--check'], { cwd: ROOT, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
   });
+
+  it('the relaxed-SIMD build (fused multiply-add) loads in Node 20 and computes the shared models within 1e-5 of the baseline', () => {
+    // The tests run the baseline build (vitest.config.ts); a child process with the default runs the relaxed one.
+    const dir = mkdtempSync(path.join(tmpdir(), 'webptq-relaxed-'));
+    const script = path.join(dir, 'outputs.mts');
+    writeFileSync(script, `
+import { loadModel } from ${JSON.stringify(path.join(ROOT, 'src/convert.ts'))};
+import { run } from ${JSON.stringify(path.join(ROOT, 'src/cpu/executor.ts'))};
+import { wasmVariant } from ${JSON.stringify(path.join(ROOT, 'src/cpu/wasm/index.ts'))};
+import { readFileSync } from 'node:fs';
+const out: Record<string, number[]> = {};
+for (const [file, shape] of ${JSON.stringify(RELAXED_MODELS)}) {
+  const g = loadModel(new Uint8Array(readFileSync(file)), 'ONNX', file);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const x = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.013) * 2);
+  out[file] = Array.from(run(g, [{ shape, data: x }])[0].data);
+}
+console.log(JSON.stringify({ variant: wasmVariant(), out }));
+`);
+    const child = (relaxed: string) => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, WEBPTQ_RELAXED_SIMD: relaxed } });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout.trim().split('\n').pop()!) as { variant: string; out: Record<string, number[]> };
+    };
+    const relaxed = child('1'), baseline = child('0');
+    expect([relaxed.variant, baseline.variant]).toEqual(['relaxed-simd', 'simd']);
+    for (const [file] of RELAXED_MODELS) expect(relMaxDiff(relaxed.out[file], baseline.out[file]), file).toBeLessThan(1e-5);
+  }, 300_000);
 
   const convs: [string, number[], number[], Record<string, unknown>][] = [
     ['3x3 stride 2 pad 1 + RELU', [1, 13, 11, 5], [9, 3, 3, 5], { stride: [2, 2], pad_list: [1, 1, 1, 1], activation_type: 1 }],

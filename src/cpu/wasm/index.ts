@@ -11,7 +11,7 @@
  * Atomics.wait is refused). The executor stays synchronous. A page that is not cross-origin isolated runs the kernels on one thread.
  */
 import { nodeBuiltin } from '../../node-builtin.js';
-import { KERNELS_WASM_BASE64, KERNELS_SHARED_WASM_BASE64 } from './kernels.generated.js';
+import { KERNELS_WASM_BASE64, KERNELS_SHARED_WASM_BASE64, KERNELS_RELAXED_WASM_BASE64, KERNELS_RELAXED_SHARED_WASM_BASE64 } from './kernels.generated.js';
 import { outputFloats } from '../recycle.js';
 
 export interface Exports {
@@ -298,6 +298,29 @@ async function startWebWorkers(p: PoolSetup): Promise<number> {
   return p.count;
 }
 
+/**
+ * Whether the engine takes the relaxed-SIMD build (fused multiply-add): Node 20 behind a V8 flag, which must be
+ * set before the module is compiled; browsers and newer Node natively. WEBPTQ_RELAXED_SIMD=0 keeps the baseline.
+ */
+async function relaxedSimd(isNode: boolean, env: Record<string, string | undefined> | undefined): Promise<boolean> {
+  if (env?.WEBPTQ_RELAXED_SIMD === '0') return false;
+  if (isNode) {
+    try {
+      (await nodeBuiltin<typeof import('node:v8')>('v8')).setFlagsFromString('--experimental-wasm-relaxed-simd');
+    } catch {
+      // an engine without the flag validates the module or not by itself
+    }
+  }
+  return WebAssembly.validate(decode(KERNELS_RELAXED_WASM_BASE64));
+}
+
+let variant: 'relaxed-simd' | 'simd' | undefined;
+
+/** Which build of the kernels runs: 'relaxed-simd' (FMA), 'simd', or undefined (the TypeScript kernels). */
+export function wasmVariant(): 'relaxed-simd' | 'simd' | undefined {
+  return loaded ? variant : undefined;
+}
+
 async function load(): Promise<WasmKernels | undefined> {
   const g = globalThis as { process?: { env?: Record<string, string | undefined>; versions?: { node?: string } }; crossOriginIsolated?: boolean;
     navigator?: { hardwareConcurrency?: number }; document?: unknown };
@@ -309,9 +332,11 @@ async function load(): Promise<WasmKernels | undefined> {
     const webPool = !isNode && g.crossOriginIsolated === true && typeof Worker !== 'undefined';
     const cores = isNode ? (await nodeBuiltin<typeof import('node:os')>('os')).availableParallelism() : webPool ? g.navigator?.hardwareConcurrency ?? 1 : 1;
     const wanted = Math.max(1, Math.min(16, Number(env?.WEBPTQ_THREADS) || cores));
+    const relaxed = await relaxedSimd(isNode, env);
+    variant = relaxed ? 'relaxed-simd' : 'simd';
     if (wanted > 1 && typeof SharedArrayBuffer !== 'undefined') {
       const memory = new WebAssembly.Memory({ initial: 2, maximum: 32768, shared: true });
-      const module = await WebAssembly.compile(decode(KERNELS_SHARED_WASM_BASE64));
+      const module = await WebAssembly.compile(decode(relaxed ? KERNELS_RELAXED_SHARED_WASM_BASE64 : KERNELS_SHARED_WASM_BASE64));
       const instance = await WebAssembly.instantiate(module, { env: { memory } });
       const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_WORDS));
       const setup = { module, memory, control, count: wanted - 1 };
@@ -321,7 +346,7 @@ async function load(): Promise<WasmKernels | undefined> {
     }
     const memory = new WebAssembly.Memory({ initial: 2 });
     // Asynchronous: browsers refuse synchronous compiles of more than 4 KB on the main thread.
-    const { instance } = await WebAssembly.instantiate(decode(KERNELS_WASM_BASE64), { env: { memory } });
+    const { instance } = await WebAssembly.instantiate(decode(relaxed ? KERNELS_RELAXED_WASM_BASE64 : KERNELS_WASM_BASE64), { env: { memory } });
     return new WasmKernels(memory, instance.exports as unknown as Exports);
   } catch {
     return undefined; // no SIMD (an old engine): the TypeScript kernels run

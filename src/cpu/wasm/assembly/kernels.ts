@@ -84,6 +84,15 @@ export function packWeights(w: usize, N: i32, K: i32, out: usize): void {
   for (let j = 0; j < cols; j++) store<f32>(ptr(c, j), lane(v0, v1, j));
 }
 
+/**
+ * acc + x * y: one fused multiply-add, rounded once, in the relaxed-SIMD build (`f32x4.relaxed_madd`, FMA where
+ * the CPU has it); a multiply and an add in the baseline build.
+ */
+@inline function madd(x: v128, y: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(x, y, acc);
+  return f32x4.add(acc, f32x4.mul(x, y));
+}
+
 /** 4 rows x one 8-output panel: 8 vector accumulators, each A value broadcast once per k. */
 @inline function kernel4x8(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, bias: usize, act: i32, cols: i32, phase: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
@@ -94,17 +103,17 @@ export function packWeights(w: usize, N: i32, K: i32, out: usize): void {
     const b0 = v128.load(bp), b1 = v128.load(bp, 16);
     bp += 32;
     const x0 = f32x4.splat(load<f32>(a + off));
-    c00 = f32x4.add(c00, f32x4.mul(x0, b0));
-    c01 = f32x4.add(c01, f32x4.mul(x0, b1));
+    c00 = madd(x0, b0, c00);
+    c01 = madd(x0, b1, c01);
     const x1 = f32x4.splat(load<f32>(a1 + off));
-    c10 = f32x4.add(c10, f32x4.mul(x1, b0));
-    c11 = f32x4.add(c11, f32x4.mul(x1, b1));
+    c10 = madd(x1, b0, c10);
+    c11 = madd(x1, b1, c11);
     const x2 = f32x4.splat(load<f32>(a2 + off));
-    c20 = f32x4.add(c20, f32x4.mul(x2, b0));
-    c21 = f32x4.add(c21, f32x4.mul(x2, b1));
+    c20 = madd(x2, b0, c20);
+    c21 = madd(x2, b1, c21);
     const x3 = f32x4.splat(load<f32>(a3 + off));
-    c30 = f32x4.add(c30, f32x4.mul(x3, b0));
-    c31 = f32x4.add(c31, f32x4.mul(x3, b1));
+    c30 = madd(x3, b0, c30);
+    c31 = madd(x3, b1, c31);
   }
   store8(c, c00, c01, bias, act, cols, phase);
   store8(ptr(c, ldc), c10, c11, bias, act, cols, phase);
@@ -116,8 +125,8 @@ export function packWeights(w: usize, N: i32, K: i32, out: usize): void {
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
   for (let k = 0; k < K; k++) {
     const x = f32x4.splat(load<f32>(ptr(a, k)));
-    c0 = f32x4.add(c0, f32x4.mul(x, v128.load(bp)));
-    c1 = f32x4.add(c1, f32x4.mul(x, v128.load(bp, 16)));
+    c0 = madd(x, v128.load(bp), c0);
+    c1 = madd(x, v128.load(bp, 16), c1);
     bp += 32;
   }
   store8(c, c0, c1, bias, act, cols, phase);
@@ -224,7 +233,7 @@ export function depthwise(x: usize, n: i32, ih: i32, iw: i32, C: i32, oh: i32, o
             let c = 0;
             for (; c < c4; c += 4) {
               const o = dst + ((c as usize) << 2);
-              v128.store(o, f32x4.add(v128.load(o), f32x4.mul(v128.load(src + ((c as usize) << 2)), v128.load(wt + ((c as usize) << 2)))));
+              v128.store(o, madd(v128.load(src + ((c as usize) << 2)), v128.load(wt + ((c as usize) << 2)), v128.load(o)));
             }
             for (; c < C; c++) store<f32>(ptr(dst, c), load<f32>(ptr(dst, c)) + load<f32>(ptr(src, c)) * load<f32>(ptr(wt, c)));
           }
