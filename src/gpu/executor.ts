@@ -106,6 +106,14 @@ export class GpuExecutor {
   private async build(reuse: boolean): Promise<void> {
     const { g } = this;
     const lowered = g.nodes.map((n) => ({ node: n, low: lowerNode(g, n, this.shapeOf) }));
+    // A WGSL kernel is built for fixed shapes: one whose shape waits on input values (a Resize to a run-time
+    // size) cannot run here, where a host op can (its output stays on the host, see runOnHost).
+    for (const { node, low } of lowered) {
+      if ('alias' in low || 'host' in low) continue;
+      const unknown = [...node.inputs, ...node.outputs].find((id) => id >= 0 && !g.isConst(id) && this.shapeOf(id).some((d) => d < 0));
+      if (unknown !== undefined)
+        throw new UserError(`node ${node.name} (${node.op}): tensor ${g.tensors[unknown].name} has a shape [${this.shapeOf(unknown)}] that depends on input values; the GPU executor builds kernels for fixed shapes: run this model on the CPU executor`);
+    }
     // Storage per tensor: aliases share their source's storage; last use decides when it can be reused.
     const root = new Map<number, number>();
     const rootOf = (id: number): number => root.get(id) ?? id;
