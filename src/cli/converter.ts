@@ -30,9 +30,11 @@ Converts a model to a MindSpore Lite .ms file (".ms" is appended to --outputFile
 (--quantType=WeightQuant, 1-16 bits; bit_num=0 in the config for mixed-bit with FSE storage), fully
 int8-quantized (--quantType=PostTraining with a --configFile that names the calibration data; statistics on the
 GPU when there is one) or dynamic-quantized (quant_type=DYNAMIC_QUANT in the config). 4-D inputs of NCHW frameworks (ONNX,
-MindIR) become NHWC unless --inputDataFormat=NCHW; outputs keep the source layout. Examples:
+Caffe, MindIR) become NHWC unless --inputDataFormat=NCHW; outputs keep the source layout. Examples:
   converter_lite --fmk=ONNX --modelFile=mnist-8.onnx --outputFile=mnist-8
   converter_lite --fmk=TFLITE --modelFile=m.tflite --outputFile=m_w8 --quantType=WeightQuant --bitNum=8
+  converter_lite --fmk=CAFFE --modelFile=net.prototxt --weightFile=net.caffemodel --outputFile=net
+  converter_lite --fmk=TF --modelFile=frozen.pb --inputShape=input:1,224,224,3 --outputFile=frozen
   converter_lite --fmk=ONNX --modelFile=mnist-8.onnx --outputFile=mnist-8_int8 --quantType=PostTraining --configFile=calib.cfg`;
 
 export function converterMain(argv: string[]): Promise<number> {

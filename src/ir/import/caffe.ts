@@ -200,7 +200,8 @@ class CaffeTranslator {
   /** A decomposition step `<layer>_<suffix>`. */
   private step(op: string, inputs: string[], suffix: string, attrs: Record<string, AttrValue> = {}): string {
     const out = this.form.step(op, inputs, this.name, suffix, attrs);
-    this.rank.set(out, this.rank.get(inputs[0]) ?? -1);
+    const r = this.rank.get(inputs[0]);
+    if (r !== undefined) this.rank.set(out, r);
     return out;
   }
 

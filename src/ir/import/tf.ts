@@ -273,7 +273,7 @@ class TfTranslator {
     return this.form.step(op, inputs, this.node.name, suffix, attrs);
   }
 
-  ints1(what: string, values: number[]): string {
+  intConst(what: string, values: number[]): string {
     return this.form.ints(this.form.constName(this.node.name, what), values);
   }
 
@@ -388,13 +388,13 @@ const fusedBatchNorm: Converter = (t) => {
 const biasAdd: Converter = (t) => {
   if (!t.isNchw()) return t.onnxNode('Add', [t.in(0), t.in(1)]);
   // NCHW: the bias runs along dim 1.
-  t.onnxNode('Add', [t.in(0), t.step('Reshape', [t.in(1), t.ints1('shape', [-1, 1, 1])], 'bias')]);
+  t.onnxNode('Add', [t.in(0), t.step('Reshape', [t.in(1), t.intConst('shape', [-1, 1, 1])], 'bias')]);
 };
 
 const reduce = (op: string): Converter => (t) => {
   const axes = t.constInts(1, 'reduction_indices');
   const keep = t.bool('keep_dims', false) ? 1 : 0;
-  if (op === 'ReduceSum') return t.onnxNode(op, [t.in(0), t.ints1('axes', axes)], { keepdims: keep });
+  if (op === 'ReduceSum') return t.onnxNode(op, [t.in(0), t.intConst('axes', axes)], { keepdims: keep });
   t.onnxNode(op, [t.in(0)], { axes, keepdims: keep });
 };
 
@@ -404,8 +404,8 @@ const resize = (mode: 'linear' | 'nearest'): Converter => (t) => {
   const nearest = align ? 'round_prefer_ceil' : 'floor';
   // sizes = [N, C] of the NCHW input followed by TF's [new_height, new_width].
   const x = t.step('Transpose', [t.in(0)], 'to_nchw', { perm: [0, 3, 1, 2] });
-  const nc = t.step('Slice', [t.step('Shape', [x], 'shape'), t.ints1('nc_start', [0]), t.ints1('nc_end', [2])], 'nc');
-  const size = t.constOf(t.inputs()[1]) ? t.ints1('size', t.constInts(1, 'size')) : t.step('Cast', [t.in(1)], 'size64', { to: 7 });
+  const nc = t.step('Slice', [t.step('Shape', [x], 'shape'), t.intConst('nc_start', [0]), t.intConst('nc_end', [2])], 'nc');
+  const size = t.constOf(t.inputs()[1]) ? t.intConst('size', t.constInts(1, 'size')) : t.step('Cast', [t.in(1)], 'size64', { to: 7 });
   const sizes = t.step('Concat', [nc, size], 'sizes', { axis: 0 });
   const y = t.step('Resize', [x, '', '', sizes], 'nchw', { mode, coordinate_transformation_mode: ct, nearest_mode: nearest });
   t.form.node('Transpose', [y], [t.node.name], { perm: [0, 2, 3, 1] }, `${t.node.name}_to_nhwc`);
@@ -420,15 +420,15 @@ const stridedSlice: Converter = (t) => {
   const starts = begin.map((b, i) => ((bm >> i) & 1 ? (strides[i] > 0 ? 0 : BIG) : b));
   const ends = end.map((e, i) => ((sm >> i) & 1 ? (begin[i] === -1 ? BIG : begin[i] + 1) : (em >> i) & 1 ? (strides[i] > 0 ? BIG : -BIG) : e));
   const axes = begin.map((_, i) => i);
-  const inputs = [t.in(0), t.ints1('starts', starts), t.ints1('ends', ends), t.ints1('axes', axes), t.ints1('steps', strides)];
+  const inputs = [t.in(0), t.intConst('starts', starts), t.intConst('ends', ends), t.intConst('axes', axes), t.intConst('steps', strides)];
   const shrunk = axes.filter((i) => (sm >> i) & 1);
   if (!shrunk.length) return t.onnxNode('Slice', inputs);
-  t.onnxNode('Squeeze', [t.step('Slice', inputs, 'slice'), t.ints1('squeeze_axes', shrunk)]);
+  t.onnxNode('Squeeze', [t.step('Slice', inputs, 'slice'), t.intConst('squeeze_axes', shrunk)]);
 };
 
 const pack: Converter = (t) => {
   const axis = t.int('axis', 0);
-  const parts = t.inputs().map((_, i) => t.step('Unsqueeze', [t.in(i), t.ints1(`axes${i}`, [axis])], `unsqueeze${i}`));
+  const parts = t.inputs().map((_, i) => t.step('Unsqueeze', [t.in(i), t.intConst(`axes${i}`, [axis])], `unsqueeze${i}`));
   t.onnxNode('Concat', parts, { axis });
 };
 
@@ -436,14 +436,14 @@ const unpack: Converter = (t) => {
   const axis = t.int('axis', 0), num = t.int('num', 0);
   const parts = Array.from({ length: num }, (_, k) => `${t.node.name}_part${k}`);
   t.form.node('Split', [t.in(0)], parts, { axis }, `${t.node.name}_split`);
-  t.outs(num).forEach((out, k) => t.form.node('Squeeze', [parts[k], t.ints1(`axes${k}`, [axis])], [out], {}, `${t.node.name}_squeeze${k}`));
+  t.outs(num).forEach((out, k) => t.form.node('Squeeze', [parts[k], t.intConst(`axes${k}`, [axis])], [out], {}, `${t.node.name}_squeeze${k}`));
 };
 
 const pad: Converter = (t) => {
   const p = t.constIn(1, 'paddings').data;
   const r = p.length / 2;
   const pads = [...Array.from({ length: r }, (_, i) => p[2 * i]), ...Array.from({ length: r }, (_, i) => p[2 * i + 1])];
-  const inputs = [t.in(0), t.ints1('pads', pads)];
+  const inputs = [t.in(0), t.intConst('pads', pads)];
   if (t.node.op === 'PadV2') inputs.push(t.in(2));
   if (t.node.op !== 'MirrorPad') return t.onnxNode('Pad', inputs);
   const mode = t.str('mode', 'REFLECT');
@@ -555,12 +555,12 @@ const OPS: Record<string, Converter> = {
   LogicalNot: unary('Not'),
   Select: (t) => t.onnxNode('Where', [t.in(0), t.in(1), t.in(2)]),
   SelectV2: (t) => t.onnxNode('Where', [t.in(0), t.in(1), t.in(2)]),
-  Reshape: (t) => t.onnxNode('Reshape', [t.in(0), t.constOf(t.inputs()[1]) ? t.ints1('shape', t.constInts(1, 'shape')) : t.in(1)]),
+  Reshape: (t) => t.onnxNode('Reshape', [t.in(0), t.constOf(t.inputs()[1]) ? t.intConst('shape', t.constInts(1, 'shape')) : t.in(1)]),
   Squeeze: (t) => {
     const axes = t.ints('squeeze_dims');
-    t.onnxNode('Squeeze', axes.length ? [t.in(0), t.ints1('axes', axes)] : [t.in(0)]);
+    t.onnxNode('Squeeze', axes.length ? [t.in(0), t.intConst('axes', axes)] : [t.in(0)]);
   },
-  ExpandDims: (t) => t.onnxNode('Unsqueeze', [t.in(0), t.ints1('axes', t.constInts(1, 'axis'))]),
+  ExpandDims: (t) => t.onnxNode('Unsqueeze', [t.in(0), t.intConst('axes', t.constInts(1, 'axis'))]),
   Transpose: (t) => t.onnxNode('Transpose', [t.in(0)], { perm: t.constInts(1, 'perm') }),
   ConcatV2: (t) => {
     const k = t.inputs().length - 1;
@@ -575,13 +575,13 @@ const OPS: Record<string, Converter> = {
   },
   SplitV: (t) => {
     const sizes = t.constInts(1, 'size_splits');
-    t.form.node('Split', [t.in(0), t.ints1('split', sizes)], t.outs(sizes.length), { axis: t.constInts(2, 'axis')[0] }, t.node.name);
+    t.form.node('Split', [t.in(0), t.intConst('split', sizes)], t.outs(sizes.length), { axis: t.constInts(2, 'axis')[0] }, t.node.name);
   },
   StridedSlice: stridedSlice,
   Slice: (t) => {
     const begin = t.constInts(1, 'begin'), size = t.constInts(2, 'size');
     const ends = size.map((s, i) => (s < 0 ? 2 ** 31 - 1 : begin[i] + s));
-    t.onnxNode('Slice', [t.in(0), t.ints1('starts', begin), t.ints1('ends', ends), t.ints1('axes', begin.map((_, i) => i))]);
+    t.onnxNode('Slice', [t.in(0), t.intConst('starts', begin), t.intConst('ends', ends), t.intConst('axes', begin.map((_, i) => i))]);
   },
   Pad: pad,
   PadV2: pad,
