@@ -7,7 +7,12 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtempSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import protobuf from 'protobufjs';
+import * as ort from 'onnxruntime-node';
+import { loadModel, toMs } from '../src/convert.js';
 import { readMs } from '../src/ir/import/ms.js';
+import { CAFFE_PROTO } from '../src/ir/import/proto/caffe-proto.js';
+import { buildOnnx } from './helpers/onnx-builder.js';
 import { run } from '../src/cpu/executor.js';
 import { GpuExecutor } from '../src/gpu/executor.js';
 import { parseProtoText, one, all } from '../src/ir/import/proto-text.js';
@@ -97,5 +102,65 @@ describe('converter_lite --fmk=CAFFE', () => {
       expect(r.stderr).toMatch(want);
       expect(existsSync(path.join(dir, 'bad.ms'))).toBe(false);
     }
+  });
+});
+
+describe('Caffe layers against the same network written as ONNX, in onnxruntime', () => {
+  it('Convolution, BatchNorm + Scale, in-place ReLU, Eltwise with coefficients, AVE pooling (ceil), Slice, Concat, Power, InnerProduct, Softmax', async () => {
+    const seeded = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.37 + k) * 0.7);
+    const w = seeded(3 * 2 * 3 * 3, 1), b = seeded(3, 2), mean = seeded(3, 3), variance = seeded(3, 4).map((v) => v * v + 0.1);
+    const factor = 2, gamma = seeded(3, 5), beta = seeded(3, 6), fc = seeded(4 * 3 * 3 * 3, 7), fcb = seeded(4, 8);
+    const prototxt = `name: "mix"
+input: "data" input_dim: 1 input_dim: 2 input_dim: 5 input_dim: 5
+layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" convolution_param { num_output: 3 kernel_size: 3 pad: 1 } }
+layer { name: "bn" type: "BatchNorm" bottom: "conv" top: "bn" batch_norm_param { eps: 0.001 } }
+layer { name: "scale" type: "Scale" bottom: "bn" top: "bn" scale_param { bias_term: true } }
+layer { name: "relu" type: "ReLU" bottom: "bn" top: "bn" }
+layer { name: "sum" type: "Eltwise" bottom: "bn" bottom: "conv" top: "sum" eltwise_param { operation: SUM coeff: 1 coeff: -0.5 } }
+layer { name: "pool" type: "Pooling" bottom: "sum" top: "pool" pooling_param { pool: AVE kernel_size: 2 stride: 2 } }
+layer { name: "slice" type: "Slice" bottom: "pool" top: "a" top: "b" slice_param { axis: 1 slice_point: 1 } }
+layer { name: "cat" type: "Concat" bottom: "b" bottom: "a" top: "cat" }
+layer { name: "pow" type: "Power" bottom: "cat" top: "pow" power_param { power: 2 scale: 0.5 shift: 1 } }
+layer { name: "fc" type: "InnerProduct" bottom: "pow" top: "fc" inner_product_param { num_output: 4 } }
+layer { name: "prob" type: "Softmax" bottom: "fc" top: "prob" }
+`;
+    const netType = protobuf.parse(CAFFE_PROTO, { keepCase: true }).root.lookupType('caffe.NetParameter');
+    const blob = (data: Float32Array, dim: number[]) => ({ shape: { dim }, data: Array.from(data) });
+    const weights = netType.encode(netType.fromObject({ name: 'mix', layer: [
+      { name: 'conv', type: 'Convolution', blobs: [blob(w, [3, 2, 3, 3]), blob(b, [3])] },
+      // Caffe stores the running sums and their scale factor.
+      { name: 'bn', type: 'BatchNorm', blobs: [blob(mean.map((v) => v * factor), [3]), blob(variance.map((v) => v * factor), [3]), blob(Float32Array.of(factor), [1])] },
+      { name: 'scale', type: 'Scale', blobs: [blob(gamma, [3]), blob(beta, [3])] },
+      { name: 'fc', type: 'InnerProduct', blobs: [blob(fc, [4, 27]), blob(fcb, [4])] },
+    ] })).finish();
+    const g = readMs(toMs(loadModel(new TextEncoder().encode(prototxt), 'CAFFE', 'mix.prototxt', { weightFile: { bytes: weights, file: 'mix.caffemodel' } })));
+
+    // The same network in ONNX; Caffe's AVE pooling of a 5x5 map with kernel 2, stride 2 rounds up to 3x3, its
+    // last window clipped to the input: onnxruntime's ceil_mode with count_include_pad=0 does the same.
+    const onnx = buildOnnx({
+      inputs: [{ name: 'data', dims: [1, 2, 5, 5] }], outputs: ['prob'],
+      inits: [{ name: 'w', dims: [3, 2, 3, 3], data: w }, { name: 'b', dims: [3], data: b }, { name: 'mean', dims: [3], data: mean }, { name: 'var', dims: [3], data: variance },
+        { name: 'one', dims: [3], data: [1, 1, 1] }, { name: 'zero', dims: [3], data: [0, 0, 0] }, { name: 'gamma', dims: [3, 1, 1], data: gamma }, { name: 'beta', dims: [3, 1, 1], data: beta },
+        { name: 'half', dims: [], data: [-0.5] }, { name: 'pscale', dims: [], data: [0.5] }, { name: 'pshift', dims: [], data: [1] }, { name: 'two', dims: [], data: [2] },
+        { name: 'fc', dims: [4, 27], data: fc }, { name: 'fcb', dims: [4], data: fcb }, { name: 'split', dims: [2], data: [1, 2], int64: true }],
+      nodes: [
+        { op: 'Conv', inputs: ['data', 'w', 'b'], outputs: ['conv'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+        { op: 'BatchNormalization', inputs: ['conv', 'one', 'zero', 'mean', 'var'], outputs: ['bn'], attrs: { epsilon: 0.0010000000474974513 } },
+        { op: 'Mul', inputs: ['bn', 'gamma'], outputs: ['sc'] }, { op: 'Add', inputs: ['sc', 'beta'], outputs: ['sb'] }, { op: 'Relu', inputs: ['sb'], outputs: ['r'] },
+        { op: 'Mul', inputs: ['conv', 'half'], outputs: ['hc'] }, { op: 'Add', inputs: ['r', 'hc'], outputs: ['sum'] },
+        { op: 'AveragePool', inputs: ['sum'], outputs: ['pool'], attrs: { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 } },
+        { op: 'Split', inputs: ['pool', 'split'], outputs: ['a', 'bb'], attrs: { axis: 1 } }, { op: 'Concat', inputs: ['bb', 'a'], outputs: ['cat'], attrs: { axis: 1 } },
+        { op: 'Mul', inputs: ['cat', 'pscale'], outputs: ['ps'] }, { op: 'Add', inputs: ['ps', 'pshift'], outputs: ['pa'] }, { op: 'Pow', inputs: ['pa', 'two'], outputs: ['pow'] },
+        { op: 'Flatten', inputs: ['pow'], outputs: ['flat'], attrs: { axis: 1 } }, { op: 'Gemm', inputs: ['flat', 'fc', 'fcb'], outputs: ['fco'], attrs: { transB: 1 } },
+        { op: 'Softmax', inputs: ['fco'], outputs: ['prob'], attrs: { axis: 1 } },
+      ],
+    });
+    const x = seeded(50, 9).map((v) => v * 3);
+    const session = await ort.InferenceSession.create(onnx);
+    const want = (await session.run({ data: new ort.Tensor('float32', x, [1, 2, 5, 5]) })).prob.data as Float32Array;
+    const nhwc = Float32Array.from({ length: 50 }, (_, i) => x[(i % 2) * 25 + Math.floor(i / 2)]);
+    const [got] = run(g, [{ shape: [1, 5, 5, 2], data: nhwc }]);
+    expect(g.tensors[g.outputs[0]].name).toBe('prob');
+    expect(relMaxDiff(got.data, want)).toBeLessThan(1e-5);
   });
 });
