@@ -14,10 +14,10 @@ import { Graph, UserError } from './ir/graph.js';
 import { readMs as readModel } from './ir/import/ms.js';
 import { run as runCpu } from './cpu/executor.js';
 import { weightQuantize, WeightQuantRow } from './quant/weight-quant.js';
-import { fullQuantize, FullQuantResult, activationParam } from './quant/full-quant.js';
+import { fullQuantize, FullQuantResult } from './quant/full-quant.js';
 import { fullQuantizeToTarget } from './quant/fallback.js';
 import { CALIBRATION_METHODS, CalibrationMethod } from './quant/calibrators.js';
-import { setQuantizedIoTypes, IoDataType } from './quant/io-types.js';
+import { integerIoOptions, applyIoTypes, IoDataType } from './quant/io-types.js';
 import { collectStatistics as collect, statisticsCollector, DeviceChoice, CollectOptions } from './calibrate.js';
 import type { SampleSource, CollectResult, TensorStats } from './quant/stats.js';
 import type { RT } from './ir/tensor.js';
@@ -130,22 +130,18 @@ export async function quantizeFull(g: Graph, samples: SampleSource | Float32Arra
   if (!CALIBRATION_METHODS.includes(method)) throw new UserError(`activationQuantMethod must be ${CALIBRATION_METHODS.join('|')}, got "${method}"`);
   const bitNum = o.bitNum ?? 8;
   if (!Number.isInteger(bitNum) || bitNum < 1 || bitNum > 8) throw new UserError(`bitNum must be 1..8 for PostTraining, got ${bitNum}`);
-  const integer = (t?: IoDataType) => t === 'INT8' || t === 'UINT8';
+  const [input, output] = [o.inputDataType ?? 'DEFAULT', o.outputDataType ?? 'DEFAULT'];
   const onProgress = (done: number, total: number, pass: string) => {
     if (o.signal?.aborted) throw new UserError('cancelled');
     o.onProgress?.(done, total, pass);
   };
   const options = {
     method, bitNum, biasCorrection: o.biasCorrection ?? true, perChannel: o.perChannel ?? true, skipQuantNode: o.skipQuantNode,
-    batchSize: o.batchSize ?? 8, int8Pooling: integer(o.inputDataType) || integer(o.outputDataType),
-    alsoCalibrate: [...(integer(o.inputDataType) ? g.inputs : []), ...(integer(o.outputDataType) ? g.outputs : [])],
+    batchSize: o.batchSize ?? 8, ...integerIoOptions(g, input, output),
     collect: statisticsCollector({ device: o.device ?? 'auto', log: o.log, onProgress }),
   };
   const result = o.accuracyTarget === undefined ? await fullQuantize(g, source, options) : await fullQuantizeToTarget(g, source, options, o.accuracyTarget, o.log);
-  setQuantizedIoTypes(g, o.inputDataType ?? 'DEFAULT', o.outputDataType ?? 'DEFAULT', (id) => {
-    const r = result.ranges.get(id);
-    return r && activationParam(r, bitNum);
-  });
+  applyIoTypes(g, input, output, result.ranges, bitNum);
   return result;
 }
 

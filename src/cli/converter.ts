@@ -15,10 +15,7 @@ import { fullQuantizeToTarget, FallbackReport, meetsTarget, formatMetric } from 
 import { statisticsCollector } from '../calibrate.js';
 import { progressReporter } from './progress.js';
 import { storeConstantsAsFloat16 } from '../ir/passes/fp16.js';
-import { setQuantizedIoTypes, IO_DATA_TYPES } from '../quant/io-types.js';
-import { activationParam } from '../quant/full-quant.js';
-
-const integer = (t: string) => t === 'INT8' || t === 'UINT8';
+import { IO_DATA_TYPES, integerIoOptions, applyIoTypes } from '../quant/io-types.js';
 import { dynamicQuantize } from '../quant/dynamic-quant.js';
 import { writeDebugInfo } from '../quant/debug-info.js';
 import { readMs } from '../ir/import/ms.js';
@@ -124,20 +121,13 @@ export function converterMain(argv: string[]): Promise<number> {
         // The report's cosines settle within a hundred samples; two more forward passes over a 10,000-sample
         // set would double the conversion (and its allocation churn, the process's peak memory).
         ...quant, batchSize, reportSamples: REPORT_SAMPLES,
-        // An int8-I/O graph goes int8 through its MaxPools too, so no QuantDTypeCast is left between its borders.
-        int8Pooling: integer(o.inputDataType) || integer(o.outputDataType),
-        // Integer graph I/O needs parameters for inputs and outputs no int8 node touches (a final Softmax).
-        alsoCalibrate: [...(integer(o.inputDataType) ? g.inputs : []), ...(integer(o.outputDataType) ? g.outputs : [])],
+        ...integerIoOptions(g, o.inputDataType, o.outputDataType),
         collect: statisticsCollector({ device: o.device, log: o.quiet ? undefined : log, onProgress: progressReporter(!!o.quiet, batchSize) }),
       };
       const floatSize = writeMs(g).length;
       const targeted = accuracyTarget === undefined ? undefined : await fullQuantizeToTarget(g, samples, options, accuracyTarget.value, o.quiet ? undefined : log, accuracyTarget.metric);
       const result = targeted ?? await fullQuantize(g, samples, options);
-      const bits = options.bitNum ?? 8;
-      setQuantizedIoTypes(g, o.inputDataType, o.outputDataType, (id) => {
-        const r = result.ranges.get(id);
-        return r && activationParam(r, bits);
-      });
+      applyIoTypes(g, o.inputDataType, o.outputDataType, result.ranges, options.bitNum ?? 8);
       process.stdout.write(fullQuantSummary(result, quant.method, samples.count));
       if (targeted) process.stdout.write(fallbackSummary(targeted.fallback, floatSize, writeMs(g).length));
       if (debugInfoDir) {

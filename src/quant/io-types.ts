@@ -8,6 +8,8 @@
  */
 import { Graph, Node, QuantParam, UserError } from '../ir/graph.js';
 import { QuantType, TypeId } from '../ir/schema/ops.js';
+import type { ActivationRange } from './calibrators.js';
+import { activationParam } from './full-quant.js';
 
 /** The parameters of graph inputs and outputs no int8 node touches, by tensor id (from their calibrated ranges). */
 export type BorderParams = (id: number) => QuantParam | undefined;
@@ -19,6 +21,27 @@ const isCast = (n: Node, src: number, dst: number) => n.op === 'QuantDTypeCast' 
 const shifted = (p: QuantParam): QuantParam => ({ ...p, zeroPoint: p.zeroPoint + 128, dstDtype: TypeId.uint8 });
 const castNode = (name: string, input: number, output: number, src: number, dst: number): Node =>
   ({ name, op: 'QuantDTypeCast', attrs: { src_t: src, dst_t: dst, axis: 0 }, inputs: [input], outputs: [output], quantType: QuantType.QUANT_NONE });
+
+const integer = (t: IoDataType) => t === 'INT8' || t === 'UINT8';
+
+/**
+ * What full quantization needs for integer graph I/O: MaxPools run int8 too (so no QuantDTypeCast is left between
+ * int8 borders), and graph inputs / outputs no int8 node touches (a final Softmax) are calibrated as well.
+ */
+export function integerIoOptions(g: Graph, input: IoDataType, output: IoDataType): { int8Pooling: boolean; alsoCalibrate: number[] } {
+  return {
+    int8Pooling: integer(input) || integer(output),
+    alsoCalibrate: [...(integer(input) ? g.inputs : []), ...(integer(output) ? g.outputs : [])],
+  };
+}
+
+/** setQuantizedIoTypes with the border parameters from a full quantization's calibrated ranges. */
+export function applyIoTypes(g: Graph, input: IoDataType, output: IoDataType, ranges: Map<number, ActivationRange>, bits: number): void {
+  setQuantizedIoTypes(g, input, output, (id) => {
+    const r = ranges.get(id);
+    return r && activationParam(r, bits);
+  });
+}
 
 export function setQuantizedIoTypes(g: Graph, input: IoDataType, output: IoDataType, border: BorderParams = () => undefined): void {
   const removed = new Set<Node>();
