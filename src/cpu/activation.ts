@@ -1,8 +1,47 @@
 /** Scalar activation functions shared by Activation and the fused activation_type of Conv/FC/Add... */
 import { ActivationType as A } from '../ir/schema/ops.js';
 import { UserError } from '../ir/graph.js';
+import { nnaclElu, nnaclExp, nnaclGeluTanh, nnaclSigmoid, nnaclSoftplus, nnaclSwish, nnaclTanh } from './nnacl-math.js';
+
+/**
+ * Whether float kernels compute with the runtime's approximations (cpu/nnacl-math) instead of Math.exp and
+ * Math.tanh. The executor turns it on while it runs a quantized graph, where those values are rounded to int8
+ * and must be the runtime's; float graphs keep the exact functions (what onnxruntime computes: nnacl's tanh is
+ * 1e-4 from tanh near |x| = 5).
+ */
+let runtimeMath = false;
+export const usesRuntimeMath = (): boolean => runtimeMath;
+
+/** Runs `body` with runtime math on or off, restoring the previous mode after it. */
+export function withRuntimeMath<T>(on: boolean, body: () => T): T {
+  const before = runtimeMath;
+  runtimeMath = on;
+  try {
+    return body();
+  } finally {
+    runtimeMath = before;
+  }
+}
+
+/** exp as the float kernels compute it in the current mode. */
+export const kernelExp = (x: number): number => (runtimeMath ? nnaclExp(x) : Math.exp(x));
+
+/** The runtime's form of the activations it approximates, or undefined. */
+function runtimeActivation(type: number, alpha: number, approximate: boolean): ((x: number) => number) | undefined {
+  switch (type) {
+    case A.SIGMOID: return nnaclSigmoid;
+    case A.SWISH: return nnaclSwish;
+    case A.TANH: return nnaclTanh;
+    case A.GELU: return approximate ? nnaclGeluTanh : undefined;
+    case A.ELU: return (x) => nnaclElu(x, alpha);
+    case A.SOFTPLUS: return nnaclSoftplus;
+    default: return undefined;
+  }
+}
 
 export function activationFn(type: number, alpha = 0, minVal = 0, maxVal = 0, approximate = false): ((x: number) => number) | null {
+  const runtime = runtimeMath ? runtimeActivation(type, alpha, approximate) : undefined;
+  if (runtime) return runtime;
   switch (type) {
     case A.NO_ACTIVATION: return null;
     case A.RELU: return (x) => (x > 0 ? x : 0);
@@ -31,6 +70,11 @@ export function activationFn(type: number, alpha = 0, minVal = 0, maxVal = 0, ap
  */
 export function applyActivation(d: Float32Array, type: number, alpha = 0, minVal = 0, maxVal = 0, approximate = false): void {
   const n = d.length;
+  const runtime = runtimeMath ? runtimeActivation(type, alpha, approximate) : undefined;
+  if (runtime) {
+    for (let i = 0; i < n; i++) d[i] = runtime(d[i]);
+    return;
+  }
   switch (type) {
     case A.NO_ACTIVATION: return;
     case A.RELU: for (let i = 0; i < n; i++) { const x = d[i]; d[i] = x > 0 ? x : 0; } return;

@@ -12,6 +12,7 @@ import { dequantizeWeight, isQuantizedWeight, runsDequantized } from '../quant/d
 import { QuantType } from '../ir/schema/ops.js';
 import { int8Islands } from './int8-islands.js';
 import { giveBack, recyclableBuffer } from './recycle.js';
+import { withRuntimeMath } from './activation.js';
 
 export interface RunOptions {
   /** Called with every op output as soon as it is computed (statistics, per-layer comparison). */
@@ -27,7 +28,17 @@ export interface RunOptions {
    * handed on.
    */
   recycle?: boolean;
+  /**
+   * Compute the float ops with MindSpore Lite's own approximations (cpu/nnacl-math: exp, sigmoid, tanh, softmax)
+   * instead of the exact functions. Default: on for a quantized graph (full or dynamic int8), whose float values
+   * are rounded to int8 and so must be the runtime's to give its int8 bytes; off for float graphs.
+   */
+  runtimeMath?: boolean;
 }
+
+/** A graph with int8 activations somewhere: full-quantized or dynamic-quantized nodes. */
+export const isQuantizedGraph = (g: Graph): boolean =>
+  g.nodes.some((n) => n.quantType === QuantType.QUANT_ALL || n.quantType === QuantType.QUANT_DYNAMIC);
 
 /** The value of a constant tensor as the executor sees it. */
 export function constValue(t: Tensor): RT {
@@ -63,6 +74,10 @@ function dequantized(g: Graph, node: Node, slot: number): RT {
 
 /** Runs the graph on `inputs` (graph input order) and returns the graph outputs in order. */
 export function run(g: Graph, inputs: RT[], opts: RunOptions = {}): RT[] {
+  return withRuntimeMath(opts.runtimeMath ?? isQuantizedGraph(g), () => runGraph(g, inputs, opts));
+}
+
+function runGraph(g: Graph, inputs: RT[], opts: RunOptions): RT[] {
   if (inputs.length !== g.inputs.length)
     throw new UserError(`model has ${g.inputs.length} inputs, got ${inputs.length}`);
   const values = new Map<number, RT>();

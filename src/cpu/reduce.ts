@@ -4,6 +4,8 @@ import { UserError } from '../ir/graph.js';
 import { ReduceMode } from '../ir/schema/ops.js';
 import { RT, size, normAxis } from '../ir/tensor.js';
 import { reduceAxes, reduceShape, softmaxAxis } from '../ir/op-params.js';
+import { usesRuntimeMath } from './activation.js';
+import { nnaclSoftmaxRow } from './nnacl-math.js';
 
 export function reduce(node: Node, [x, axesT]: RT[]): RT[] {
   const rank = x.shape.length;
@@ -55,6 +57,10 @@ export function softmaxAlong(x: RT, axis: number, log: boolean): RT {
   const outer = size(x.shape.slice(0, axis));
   const xd = x.data as Float32Array;
   const od = new Float32Array(xd.length);
+  if (usesRuntimeMath() && !log) {
+    runtimeSoftmax(xd, outer, len, inner, od);
+    return { shape: x.shape, data: od };
+  }
   for (let o = 0; o < outer; o++)
     for (let i = 0; i < inner; i++) {
       const base = o * len * inner + i;
@@ -66,6 +72,30 @@ export function softmaxAlong(x: RT, axis: number, log: boolean): RT {
       for (let k = 0; k < len; k++) od[base + k * inner] = log ? xd[base + k * inner] - m - ls : Math.exp(xd[base + k * inner] - m) / s;
     }
   return { shape: x.shape, data: od };
+}
+
+/**
+ * Softmax as the runtime computes it: over the last axis with nnacl's exp (nnacl-math's row), over another axis
+ * with libm's expf (correctly rounded here), a float sum and a division.
+ */
+function runtimeSoftmax(xd: Float32Array, outer: number, len: number, inner: number, od: Float32Array): void {
+  const f = Math.fround;
+  if (inner === 1) {
+    for (let o = 0; o < outer; o++) nnaclSoftmaxRow(xd, o * len, len, od);
+    return;
+  }
+  for (let o = 0; o < outer; o++)
+    for (let i = 0; i < inner; i++) {
+      const base = o * len * inner + i;
+      let m = xd[base], s = 0;
+      for (let k = 1; k < len; k++) m = Math.max(m, xd[base + k * inner]);
+      for (let k = 0; k < len; k++) {
+        const e = f(Math.exp(f(xd[base + k * inner] - m)));
+        od[base + k * inner] = e;
+        s = f(s + e);
+      }
+      for (let k = 0; k < len; k++) od[base + k * inner] = f(od[base + k * inner] / s);
+    }
 }
 
 export function softmax(node: Node, [x]: RT[]): RT[] {

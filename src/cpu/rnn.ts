@@ -5,8 +5,8 @@
  */
 import type { Node } from '../ir/graph.js';
 import type { RT } from '../ir/tensor.js';
-
-const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+import { activationFn } from './activation.js';
+import { ActivationType as A } from '../ir/schema/ops.js';
 
 interface Rnn {
   seq: number; batch: number; input: number; hidden: number; dirs: number;
@@ -61,8 +61,12 @@ function scan(p: Rnn, y: Float32Array, states: Float32Array[], step: (d: number,
 const initial = (p: Rnn, v: ArrayLike<number> | undefined) =>
   Array.from({ length: p.dirs }, (_, d) => (v ? Float32Array.from({ length: p.batch * p.hidden }, (_, i) => v[d * p.batch * p.hidden + i]) : new Float32Array(p.batch * p.hidden)));
 
+/** The gates' functions in the executor's current math mode (exact, or the runtime's in a quantized graph). */
+const gateFunctions = () => ({ sigmoid: activationFn(A.SIGMOID)!, tanh: activationFn(A.TANH)! });
+
 export function lstm(node: Node, ins: RT[]): RT[] {
   const p = setup(node, ins);
+  const { sigmoid, tanh } = gateFunctions();
   const H = p.hidden;
   const h = initial(p, p.h0), c = initial(p, inputAt(node, ins, 6)?.data);
   const y = new Float32Array(p.seq * p.dirs * p.batch * H);
@@ -71,10 +75,10 @@ export function lstm(node: Node, ins: RT[]): RT[] {
     project(p, 4, d, t, n, h[d], z);
     for (let k = 0; k < H; k++) {
       // ONNX gate order: input, output, forget, cell
-      const i = sigmoid(z[k]), o = sigmoid(z[H + k]), f = sigmoid(z[2 * H + k]), g = Math.tanh(z[3 * H + k]);
+      const i = sigmoid(z[k]), o = sigmoid(z[H + k]), f = sigmoid(z[2 * H + k]), g = tanh(z[3 * H + k]);
       const cell = f * c[d][n * H + k] + i * g;
       c[d][n * H + k] = cell;
-      h[d][n * H + k] = o * Math.tanh(cell);
+      h[d][n * H + k] = o * tanh(cell);
     }
   });
   const state = (s: Float32Array[]) => ({ shape: [p.dirs, p.batch, H], data: Float32Array.from(s.flatMap((a) => Array.from(a))) });
@@ -83,6 +87,7 @@ export function lstm(node: Node, ins: RT[]): RT[] {
 
 export function gru(node: Node, ins: RT[]): RT[] {
   const p = setup(node, ins);
+  const { sigmoid, tanh } = gateFunctions();
   const H = p.hidden;
   const h = initial(p, p.h0);
   const y = new Float32Array(p.seq * p.dirs * p.batch * H);
@@ -99,7 +104,7 @@ export function gru(node: Node, ins: RT[]): RT[] {
       const zg = sigmoid(xz[k] + hz[k] - wb(k));
       let rh = p.b ? p.b[d * 6 * H + 3 * H + 2 * H + k] : 0;
       for (let j = 0; j < H; j++) rh += p.r[(d * 3 * H + 2 * H + k) * H + j] * reset[j];
-      const cand = Math.tanh(xz[2 * H + k] + rh);
+      const cand = tanh(xz[2 * H + k] + rh);
       h[d][n * H + k] = (1 - zg) * cand + zg * prev[k];
     }
   });

@@ -1,7 +1,8 @@
 /** Elementwise ops: broadcasting binary arithmetic and unary math. */
 import { defineOp, ACT, broadcastInfer, floatLikeInput, sameAsInput } from './define.js';
 import { broadcastBinary, mapUnary, mapUnaryWith, Bin } from '../cpu/elementwise.js';
-import { erf } from '../cpu/activation.js';
+import { erf, usesRuntimeMath } from '../cpu/activation.js';
+import { nnaclExp } from '../cpu/nnacl-math.js';
 import * as K from '../shaders/kernels.js';
 import { ERF_WGSL, SIN_COS_WGSL } from '../shaders/common.js';
 import { size } from '../ir/tensor.js';
@@ -87,6 +88,11 @@ defineOp({
   name: 'ExpFusion', fields: [['base', 'float', -1], ['scale', 'float', 1], ['shift', 'float', 0]], layout: 'unary', infer: floatLikeInput,
   cpu: mapUnaryWith((n) => {
     const { scale, shift, ln } = expParams(n.attrs);
+    if (usesRuntimeMath()) {
+      // The runtime's ExpFusion: nnacl's exp of x * (scale ln base), times base^shift.
+      const inScale = Math.fround(scale * ln), outScale = Math.fround(Math.exp(shift * ln));
+      return (v) => Math.fround(nnaclExp(inScale === 1 ? v : Math.fround(v * inScale)) * outScale);
+    }
     return (v) => Math.exp((scale * v + shift) * ln);
   }),
   gpu: (c) => {
