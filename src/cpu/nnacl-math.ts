@@ -14,7 +14,7 @@
  */
 const f = Math.fround;
 const LN2 = f(0.693147);
-const LOG2E = f(1.44269504088896341);
+const LOG2E = f(1.4426950408889634); // nnacl writes 1.44269504088896341f
 const C120 = f(1 / 120);
 const C24 = f(1 / 24);
 const C6 = f(1 / 6);
