@@ -4,9 +4,11 @@
  * RFB-320 and mnist-8, at 1 and 2 threads each (the same count for both), plus the int8 executor on each
  * model's PostTraining (MAX_MIN) copy. Inputs are decoded and laid out before any timed region; each figure is the
  * minimum of --runs runs after warm-up. Then CPU calibration against onnxruntime's forward pass
- * (`calibration`) and the calibration image pipeline (`images`). Timings never appear in tests.
+ * (`calibration`), the calibration image pipeline (`images`), PostTraining of SqueezeNet on 100 ImageNet photos
+ * end to end through `converter_lite` (`ptq`), and the time per op type of SqueezeNet float and int8 on one
+ * thread (`profile`). Timings never appear in tests.
  *
- *   npm run bench [-- --runs=20 --models=squeezenet,ultraface,calibration,images]
+ *   npm run bench [-- --runs=20 --models=squeezenet,ultraface,calibration,images,ptq,profile]
  */
 import * as ort from 'onnxruntime-node';
 import { loadModel, Fmk } from '../src/convert.js';
@@ -22,12 +24,14 @@ import { NativeImageDecoder } from '../src/data/native-decode.js';
 import { decodeImage } from '../src/data/decode.js';
 import { resizeBilinear, toTensor } from '../src/data/images.js';
 import path from 'node:path';
-import { mkdtempSync, copyFileSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, copyFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { OpProfile } from '../src/bench/profile.js';
 import { tmpdir } from 'node:os';
 
 const arg = (name: string, def: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def;
 const runs = Number(arg('runs', '20'));
-const which = arg('models', 'squeezenet,vww,ultraface,mnist,calibration,images').split(',');
+const which = arg('models', 'squeezenet,vww,ultraface,mnist,calibration,images,ptq,profile').split(',');
 
 /** `calib`: the samples its PostTraining copy (the int8 column) is calibrated on. */
 interface Bench { name: string; file: string; fmk: Fmk; onnx?: string; shape: number[]; input: () => Float32Array; calib: () => Float32Array[] }
@@ -87,6 +91,52 @@ console.log(`\n${rows.map((r) => r.map((v, k) => v.padEnd(widths[k])).join('  ')
 console.log(`(minimum of ${runs} runs after warm-up; inputs prepared before timing; ratio = ours / onnxruntime)`);
 if (which.includes('calibration')) await calibration();
 if (which.includes('images')) await imagePipeline();
+if (which.includes('ptq')) postTraining();
+if (which.includes('profile')) await profile();
+
+/**
+ * `converter_lite --quantType=PostTraining` of SqueezeNet calibrated on 100 ImageNet photos (JPEG files decoded,
+ * resized and normalized by the converter, MAX_MIN, bias correction off), 2 threads, in a child process: the
+ * seconds a user waits, start to written .ms, with the CPU executor calibrating (--device=cpu; `npm run
+ * bench:gpu` measures the GPU).
+ */
+function postTraining(): void {
+  const dir = mkdtempSync(path.join(tmpdir(), 'webptq-ptq-'));
+  const photos = path.join(dir, 'photos');
+  mkdirSync(photos);
+  const src = path.join(SHARED, 'data/imagenet-500');
+  for (const f of readdirSync(src).filter((f) => /\.jpe?g$/i.test(f)).sort().slice(0, 100)) copyFileSync(path.join(src, f), path.join(photos, f));
+  const cfg = path.join(dir, 'sq.cfg');
+  writeFileSync(cfg, ['[full_quant_param]', 'activation_quant_method=MAX_MIN', 'bias_correction=false', '[data_preprocess_param]',
+    `calibrate_path=data_0:${photos}`, 'calibrate_size=100', 'input_type=IMAGE', 'image_to_format=BGR', 'normalize_mean=[0,0,0]',
+    'normalize_std=[1,1,1]', 'resize_width=224', 'resize_height=224', 'resize_method=LINEAR', ''].join('\n'));
+  const args = ['bin/converter_lite.js', '--fmk=ONNX', `--modelFile=${model('onnx/squeezenet1.1-fp32.onnx')}`, `--outputFile=${path.join(dir, 'sq')}`,
+    '--quantType=PostTraining', `--configFile=${cfg}`, '--numThreads=2', '--device=cpu', '--quiet'];
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const seconds = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`converter_lite failed: ${r.stderr}`);
+  console.log(`\nPostTraining SqueezeNet, 100 ImageNet photos, end to end (converter_lite, 2 threads): ${seconds.toFixed(2)} s`);
+}
+
+/** Time per op type (benchmark --timeProfiling's table) of SqueezeNet float and its PostTraining copy, one thread. */
+async function profile(): Promise<void> {
+  const b = BENCHES[0];
+  const g = loadModel(readBytes(model(b.file)), b.fmk, b.file), q = g.clone();
+  const calib = b.calib();
+  await fullQuantize(q, { count: calib.length, get: (i) => [calib[i]] }, { method: 'MAX_MIN', collect: statisticsCollector({ device: 'cpu' }), reportSamples: 0 });
+  const feed = [{ shape: [1, 224, 224, 3], data: b.input() }];
+  setThreads(1);
+  for (const [label, graph] of [['float', g], ['int8', q]] as const) {
+    const p = new OpProfile();
+    for (let i = 0; i < 3; i++) run(graph, feed);
+    for (let i = 0; i < runs; i++) {
+      run(graph, feed, { timeNode: p.record });
+      p.endRun();
+    }
+    console.log(`\nSqueezeNet ${label}, 1 thread, time per op type (mean of ${runs} runs):\n${p.format()}`);
+  }
+}
 
 /**
  * CPU calibration as full quantization runs it for MAX_MIN + KL (the min/max pass, then the histogram pass) of

@@ -61,6 +61,19 @@ describe('benchmark CLI', () => {
     expect(r.stderr).toMatch(/^Input binary file size error, required: 3136, in fact: 400/);
   });
 
+  it('--timeProfiling=true prints the time per op type of the timed runs; other values are refused', () => {
+    const r = cli('benchmark', [`--modelFile=${ms}.ms`, `--inDataFile=${input}`, '--loopCount=3', '--timeProfiling=true']);
+    expect(r.code).toBe(0);
+    const rows = r.stdout.split('\n').filter((l) => /^\w+\s+[\d.]+\s+[\d.]+%\s+\d+\s+[\d.]+$/.test(l));
+    const byType = new Map(rows.map((l) => l.split(/\s+/)).map((c) => [c[0], { percent: parseFloat(c[2]), calls: Number(c[3]) }]));
+    // mnist-8 has two convolutions: two per run, three timed runs (the warm-up runs are not counted)
+    expect(byType.get('Conv2DFusion')?.calls).toBe(6);
+    expect([...byType.values()].reduce((a, e) => a + e.percent, 0)).toBeCloseTo(100, 0);
+    const bad = cli('benchmark', [`--modelFile=${ms}.ms`, '--timeProfiling=yes']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^INPUT ILLEGAL: --timeProfiling must be true or false, got "yes"/);
+  });
+
   it('runs MindSpore\'s own lenet_tod_infer.ms with its reference input', () => {
     const x = path.join(dir, 'x2.bin');
     writeFileSync(x, readFileSync(model('ms/x_lenet.bin')).subarray(0, 8192));

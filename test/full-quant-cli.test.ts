@@ -279,6 +279,8 @@ describe('converter_lite --quantType=PostTraining', () => {
     ['a bad method', `image_path=DIGITS\nmethod_x=MEDIAN\n`, /method_x must be MAX_MIN\|KL\|RemovalOutlier/],
     ['a bad batch_count', `image_path=DIGITS\nbatch_count=zero\n`, /INPUT ILLEGAL: batch_count should be \[1,65535\]/],
     ['a missing directory', `image_path=/no/such/dir\nbatch_count=1\n`, /calibration directory \/no\/such\/dir does not exist/],
+    ['a calibrate_path naming an input the model lacks', '[common_quant_param]\nquant_type=FULL_QUANT\n[data_preprocess_param]\ncalibrate_path=data:DIGITS\ncalibrate_size=4\n',
+      /calibrate_path names input "data", which the model does not have \(inputs: Input3\)/],
     ['a bad bool', '[common_quant_param]\nquant_type=FULL_QUANT\n[full_quant_param]\nbias_correction=maybe\n[data_preprocess_param]\ncalibrate_path=Input3:DIGITS\n', /bias_correction must be true or false/],
     ['a line without =', 'image_path DIGITS\n', /expected key=value/],
     ['accuracy_target 0', '[common_quant_param]\nquant_type=FULL_QUANT\n[full_quant_param]\naccuracy_target=0\n[data_preprocess_param]\ncalibrate_path=Input3:DIGITS\ncalibrate_size=4\n',

@@ -1,7 +1,8 @@
 /** `benchmark`: MindSpore Lite's accuracy and speed tool for .ms models, on the CPU executor. */
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { UserError, Graph, sizeOf, bytesPerElement } from '../ir/graph.js';
+import { UserError, Graph, Node, sizeOf, bytesPerElement } from '../ir/graph.js';
+import { OpProfile } from '../bench/profile.js';
 import { QuantType } from '../ir/schema/ops.js';
 import { readMs } from '../ir/import/ms.js';
 import { hasDynamicInputs } from '../ir/passes/shapes.js';
@@ -21,6 +22,12 @@ function num(v: string, flag: string, integer = true): number {
   if (v.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)))
     throw new UserError(`INPUT ILLEGAL: ${flag} must be a ${integer ? 'integer' : 'number'}, got "${v}"`);
   return n;
+}
+
+/** MindSpore's boolean flag values. */
+function flag(v: string, name: string): boolean {
+  if (v === 'true' || v === 'false') return v === 'true';
+  throw new UserError(`INPUT ILLEGAL: ${name} must be true or false, got "${v}"`);
 }
 
 /** Deterministic uniform [0.1, 1) inputs when no --inDataFile is given. */
@@ -102,6 +109,7 @@ export function benchmarkMain(argv: string[]): Promise<number> {
       .option('--saveOutput <path>', 'write this run\'s outputs as a benchmark data file')
       .option('--compareModel <path>', 'a reference .ms (e.g. the float model): per-layer cosine, SQNR and max error, worst first')
       .option('--compareCsv <path>', 'with --compareModel: also write the per-layer table as CSV')
+      .option('--timeProfiling <bool>', 'true: print the time per op type over the timed runs (CPU)', 'false')
       .exitOverride()
       .configureOutput({ writeErr: (s) => process.stderr.write(s) });
     try {
@@ -126,15 +134,23 @@ export function benchmarkMain(argv: string[]): Promise<number> {
     log(`InDataPath = ${o.inDataFile}`);
     log(`LoopCount = ${loops}, WarmUpLoopCount = ${warm}, NumThreads = ${o.numThreads}, Device = ${o.device}`);
 
-    const infer = device === 'GPU' ? await gpuRunner(g, inputs, log) : async () => run(g, inputs);
+    const profiling = flag(o.timeProfiling, '--timeProfiling');
+    if (profiling && device === 'GPU') throw new UserError('--timeProfiling: per-op times are measured on the CPU executor; drop --device=GPU');
+    const profile = new OpProfile();
+    let timed = false;
+    const timeNode = profiling ? (node: Node, ms: number) => timed && profile.record(node, ms) : undefined;
+    const infer = device === 'GPU' ? await gpuRunner(g, inputs, log) : async () => run(g, inputs, { timeNode });
     let outputs: RT[] = [];
     for (let i = 0; i < warm; i++) outputs = await infer();
     const times: number[] = [];
+    timed = true;
     for (let i = 0; i < loops; i++) {
       const t0 = performance.now();
       outputs = await infer();
       times.push(performance.now() - t0);
+      profile.endRun();
     }
+    if (profiling) process.stdout.write(profile.format());
     const names = g.outputs.map((id) => g.tensors[id].name);
     let failed = false;
     outputs.forEach((out, k) => {

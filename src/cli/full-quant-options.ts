@@ -33,7 +33,11 @@ export function mapDirs(g: Graph, spec: string, file: string, key: string): stri
   const named = parts.map((p) => {
     const i = p.lastIndexOf(':');
     const name = i > 0 ? p.slice(0, i) : undefined;
-    return name !== undefined && names.includes(name) ? { name, dir: p.slice(i + 1) } : { dir: p };
+    if (name !== undefined && names.includes(name)) return { name, dir: p.slice(i + 1) };
+    // "name:dir" with a name the model lacks (a Windows drive letter "C:" is a path, not a name)
+    if (name !== undefined && name.length > 1 && !/[\\/]/.test(name))
+      throw new UserError(`${file}: ${key} names input "${name}", which the model does not have (inputs: ${names.join(', ')})`);
+    return { dir: p };
   });
   if (named.length !== names.length) throw new UserError(`model's input tensor cnt: ${names.length} != ${named.length} (${key} in ${file})`);
   if (named.every((n) => 'name' in n && n.name)) {

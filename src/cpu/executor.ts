@@ -34,6 +34,11 @@ export interface RunOptions {
    * are rounded to int8 and so must be the runtime's to give its int8 bytes; off for float graphs.
    */
   runtimeMath?: boolean;
+  /**
+   * Called with each node and the milliseconds it took (`benchmark --timeProfiling`); an int8 island is timed
+   * as one, given with its final cast and `island` true.
+   */
+  timeNode?: (node: Node, ms: number, island?: boolean) => void;
 }
 
 /** A graph with int8 activations somewhere: full-quantized or dynamic-quantized nodes. */
@@ -124,12 +129,15 @@ function runGraph(g: Graph, inputs: RT[], opts: RunOptions): RT[] {
   g.nodes.forEach((node, i) => {
     if (replaced.has(i)) return;
     const island = islandAt.get(i);
+    const t0 = opts.timeNode ? performance.now() : 0;
     if (island) {
       values.set(node.outputs[0], island.run((id) => values.get(id)!));
+      opts.timeNode?.(node, performance.now() - t0, true);
       return free(island.reads, i);
     }
     const ins = node.inputs.map((id, slot) => (id >= 0 ? get(id, node, slot) : undefined)).filter((x): x is RT => !!x);
     const outs = runNode(node, ins, g);
+    opts.timeNode?.(node, performance.now() - t0);
     node.outputs.forEach((id, j) => {
       if (!outs[j]) return;
       values.set(id, outs[j]);
