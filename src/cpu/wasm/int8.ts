@@ -32,37 +32,55 @@ function packedI16(w: WasmKernels, owner: object, key: string, weights: () => In
   return w.cached(owner, `i16${key}/${N}x${K}`, bytes / 4, (p) => w.k.packWeightsI16(w.putBytes(weights()), N, K, p));
 }
 
+/** One token per (requantization, bias) pair: the owner of their arguments' copy in WebAssembly memory. */
+const specTokens = new WeakMap<Requant, WeakMap<object, object>>();
+const NO_BIAS = {};
+
 /**
  * requantize's arguments after the sums and N, in its order: bias, mult, leftPow, rshift, rmask (pointers), zp,
- * lo, hi, then `out`'s place, then flags, eBase, stages. `maxAbsSum` bounds |sum| (without bias): with it the
- * flags say whether a bias can overflow int32, and whether any channel shifts left or has multiplier INT32_MIN.
+ * lo, hi, then `out`'s place, then flags, eBase, stages, as `head` and `tail`; `words` points at all eleven in a
+ * row (convRequantI16's spec). Made once per layer and kept in WebAssembly memory with the packed weights (a
+ * small layer spent a fifth of its time rebuilding them); call before the kernel call allocates scratch.
+ * `maxAbsSum` bounds |sum| (without bias): with it the flags say whether a bias can overflow int32, and whether
+ * any channel shifts left or has multiplier INT32_MIN.
  */
-function requantArgs(w: WasmKernels, bias: Int32Array | undefined, r: Requant, maxAbsSum: number): { head: number[]; tail: number[] } {
-  const words = (f: (m: QuantizedMultiplier) => number) => {
-    const a = new Int32Array(r.mults.length);
-    for (let i = 0; i < a.length; i++) a[i] = f(r.mults[i]);
-    return a;
-  };
-  const rshift = words((m) => m.rightShift);
-  let maxBias = 0, eMin = 31, eMax = 0;
-  if (bias) for (const b of bias) maxBias = Math.max(maxBias, Math.abs(b));
-  for (const e of rshift) [eMin, eMax] = [Math.min(eMin, e), Math.max(eMax, e)];
-  const flags = (maxBias + maxAbsSum > 2147483647 ? 1 : 0) | (r.mults.some((m) => m.leftShift > 0) ? 2 : 0) |
-    (r.mults.some((m) => m.multiplier === -2147483648) ? 4 : 0);
-  const stages = eMax > eMin ? 32 - Math.clz32(eMax - eMin) : 0;
-  return {
-    head: [bias ? w.putBytes(bias) : 0, w.putBytes(words((m) => m.multiplier)), w.putBytes(words((m) => 2 ** m.leftShift)), w.putBytes(rshift),
-      w.putBytes(words((m) => 2 ** m.rightShift - 1)), r.zeroPoint, r.lo, r.hi],
-    tail: [flags, Math.min(eMin, eMax), stages],
-  };
+function requantSpec(w: WasmKernels, bias: Int32Array | undefined, r: Requant, maxAbsSum: number): { head: number[]; tail: number[]; words: number } {
+  let byBias = specTokens.get(r);
+  if (!byBias) specTokens.set(r, (byBias = new WeakMap()));
+  let token = byBias.get(bias ?? NO_BIAS);
+  if (!token) byBias.set(bias ?? NO_BIAS, (token = {}));
+  const N = r.mults.length, arrays = bias ? 5 : 4, words = arrays * N + 11;
+  const p = w.cached(token, `requant/${maxAbsSum}`, words, (at) => {
+    const v = new Int32Array(w.memory.buffer, at, words);
+    let o = 0;
+    if (bias) v.set(bias.subarray(0, N), (o += N) - N);
+    let maxBias = 0, eMin = 31, eMax = 0;
+    if (bias) for (let i = 0; i < N; i++) maxBias = Math.max(maxBias, Math.abs(bias[i]));
+    r.mults.forEach((m, c) => {
+      v[o + c] = m.multiplier;
+      v[o + N + c] = 2 ** m.leftShift;
+      v[o + 2 * N + c] = m.rightShift;
+      v[o + 3 * N + c] = 2 ** m.rightShift - 1;
+      [eMin, eMax] = [Math.min(eMin, m.rightShift), Math.max(eMax, m.rightShift)];
+    });
+    const flags = (maxBias + maxAbsSum > 2147483647 ? 1 : 0) | (r.mults.some((m) => m.leftShift > 0) ? 2 : 0) |
+      (r.mults.some((m) => m.multiplier === -2147483648) ? 4 : 0);
+    const stages = eMax > eMin ? 32 - Math.clz32(eMax - eMin) : 0;
+    const arrayAt = (k: number) => at + 4 * k * N;
+    v.set([bias ? at : 0, arrayAt(arrays - 4), arrayAt(arrays - 3), arrayAt(arrays - 2), arrayAt(arrays - 1), r.zeroPoint, r.lo, r.hi,
+      flags, Math.min(eMin, eMax), stages], arrays * N);
+  });
+  const spec = Array.from(new Int32Array(w.memory.buffer, p + 4 * arrays * N, 11));
+  return { head: spec.slice(0, 8), tail: spec.slice(8), words: p + 4 * arrays * N };
 }
 
 /** A bound on |sum of K products| of int8 values minus their zero points (each within 255 of zero). */
 const sumBound = (K: number) => K * 255 * 255;
 
-function requantize(w: WasmKernels, acc: number, rows: number, N: number, bias: Int32Array | undefined, r: Requant, maxAbsSum: number): Int8Array {
-  const { head, tail } = requantArgs(w, bias, r, maxAbsSum), out = w.alloc(Math.ceil((rows * N) / 4));
-  w.parallel('requantize', ranges(0, rows, threadsFor(w, rows * N * 16), 1).map(([r0, r1]) => [acc + 4 * r0 * N, r1 - r0, N, ...head, out + r0 * N, ...tail]));
+/** Requantizes int32 sums [rows, N] at `acc` by a spec from requantSpec (made before the scratch). */
+function requantize(w: WasmKernels, acc: number, rows: number, N: number, spec: { head: number[]; tail: number[] }): Int8Array {
+  const out = w.alloc(Math.ceil((rows * N) / 4));
+  w.parallel('requantize', ranges(0, rows, threadsFor(w, rows * N * 16), 1).map(([r0, r1]) => [acc + 4 * r0 * N, r1 - r0, N, ...spec.head, out + r0 * N, ...spec.tail]));
   return readOut(w, out, rows * N);
 }
 
@@ -77,7 +95,9 @@ export function wasmRequantize(sums: Int32Array, rows: number, N: number, bias: 
   const w = wasmKernels();
   let maxAbs = 0;
   for (const v of sums) maxAbs = Math.max(maxAbs, Math.abs(v));
-  return w && requantize(w, w.putBytes(sums), rows, N, bias, r, maxAbs);
+  if (!w) return undefined;
+  const spec = requantSpec(w, bias, r, maxAbs);
+  return requantize(w, w.putBytes(sums), rows, N, spec);
 }
 
 const threadsFor = (w: WasmKernels, work: number) => (work < 4e5 ? 1 : w.threads);
@@ -90,25 +110,25 @@ export function wasmConvInt8(g: ConvGeometry, x: Int8Array, xZp: number, weights
   const icg = g.ic / g.group, ocg = g.oc / g.group, K = g.kh * g.kw * icg, M = g.oh * g.ow;
   const centeredW = () => centeredI16(weights, wZp);
   const packs = Array.from({ length: g.group }, (_, gi) => packedI16(w, weights, `g${gi}`, () => centeredW().subarray(gi * ocg * K, (gi + 1) * ocg * K), ocg, K));
+  const spec = requantSpec(w, bias, r, sumBound(K));
   const xp = w.putBytes(x);
   const tile = Math.max(4, Math.min(M, Math.floor(16384 / K) & ~3));
   const parts = ranges(0, M, threadsFor(w, g.n * M * g.oc * K), 4);
   const cols = parts.map(() => w.alloc(Math.ceil((tile * ((K + 1) & ~1)) / 2)));
   if (g.group === 1) {
     // each tile requantized as soon as it is summed: one parallel call per image, the sums never leave the cache
-    const { head, tail } = requantArgs(w, bias, r, sumBound(K));
-    const spec = w.putBytes(Int32Array.from([...head, ...tail])), out = w.alloc(Math.ceil((g.n * M * g.oc) / 4));
+    const out = w.alloc(Math.ceil((g.n * M * g.oc) / 4));
     const accs = parts.map(() => w.alloc(tile * g.oc));
     for (let b = 0; b < g.n; b++)
       w.parallel('convRequantI16', parts.map(([p0, p1], t) => [xp, xZp, g.ih, g.iw, g.ic, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw,
-        g.padTop, g.padLeft, b, p0, p1, cols[t], tile, packs[0], g.oc, accs[t], spec, out + b * M * g.oc]));
+        g.padTop, g.padLeft, b, p0, p1, cols[t], tile, packs[0], g.oc, accs[t], spec.words, out + b * M * g.oc]));
     return readOut(w, out, g.n * M * g.oc);
   }
   const acc = w.alloc(g.n * M * g.oc);
   for (let b = 0; b < g.n; b++)
     packs.forEach((packed, gi) => w.parallel('convTilesI16', parts.map(([p0, p1], t) => [xp, xZp, g.ih, g.iw, g.ic, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw,
       g.padTop, g.padLeft, gi * icg, icg, b, p0, p1, cols[t], tile, packed, ocg, acc + 4 * (b * M * g.oc + gi * ocg), g.oc])));
-  return requantize(w, acc, g.n * M, g.oc, bias, r, sumBound(K));
+  return requantize(w, acc, g.n * M, g.oc, spec);
 }
 
 /** Depthwise: weights [C, kh, kw, 1] centered and laid out [taps][C] once per layer, sums by depthwiseI8, then requantize. */
@@ -119,10 +139,11 @@ function depthwiseInt8(w: WasmKernels, g: ConvGeometry, x: Int8Array, xZp: numbe
     const t = new Int16Array(w.memory.buffer, p, taps * C);
     for (let c = 0; c < C; c++) for (let k = 0; k < taps; k++) t[k * C + c] = weights[c * taps + k] - wZp(c * taps + k);
   });
+  const spec = requantSpec(w, bias, r, sumBound(taps));
   const xp = w.putBytes(x), rows = g.n * g.oh * g.ow, acc = w.alloc(rows * C);
   w.parallel('depthwiseI8', ranges(0, g.oh, threadsFor(w, rows * C * taps)).map(([y0, y1]) =>
     [xp, xZp, g.n, g.ih, g.iw, C, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.padTop, g.padLeft, wp, acc, y0, y1]));
-  return requantize(w, acc, rows, C, bias, r, sumBound(taps));
+  return requantize(w, acc, rows, C, spec);
 }
 
 /** out[m, n] from x [rows, K] (int8) and centered weight rows [N, K] (made once by `weightRows`). */
@@ -131,6 +152,7 @@ export function wasmGemmInt8(rows: number, N: number, K: number, x: Int8Array, x
   const w = wasmKernels();
   if (!w) return undefined;
   const packed = packedI16(w, owner, 'rows', weightRows, N, K);
+  const spec = requantSpec(w, bias, r, sumBound(K));
   const ldk = (K + 1) & ~1;
   let a = centeredI16(x, xZp);
   if (ldk !== K) {
@@ -140,7 +162,7 @@ export function wasmGemmInt8(rows: number, N: number, K: number, x: Int8Array, x
   }
   const ap = w.putBytes(a), acc = w.alloc(rows * N);
   w.parallel('gemmI16', ranges(0, rows, threadsFor(w, rows * N * K), 4).map(([m0, m1]) => [m0, m1, N, K, ap, ldk, packed, acc, N]));
-  return requantize(w, acc, rows, N, bias, r, sumBound(K));
+  return requantize(w, acc, rows, N, spec);
 }
 
 /** QuantDTypeCast float32 -> int8 (inverseScale already rounded to float32, as the runtime holds it). */
