@@ -81,6 +81,21 @@ export async function int8(bytes: Uint8Array, samples: Float32Array[][]): Promis
     expect(r.status, r.stdout + r.stderr).toBe(0);
   }, 120_000);
 
+  it('without the optional webgpu package (npm install --omit=optional): PostTraining calibrates on the CPU and says why in one line', () => {
+    const bare = mkdtempSync(path.join(tmpdir(), 'webptq-bare-'));
+    const modules = path.join(bare, 'node_modules');
+    mkdirSync(modules);
+    // webptq itself copied (a link would resolve its imports from the first project, webgpu included)
+    expect(sh('cp', ['-r', path.join(project, 'node_modules/webptq'), modules]).status).toBe(0);
+    for (const dep of readdirSync(path.join(project, 'node_modules'))) if (dep !== 'webgpu' && dep !== 'webptq') symlinkSync(path.join(project, 'node_modules', dep), path.join(modules, dep));
+    writeFileSync(path.join(bare, 'cfg'), `[common_quant_param]\nquant_type=FULL_QUANT\n[data_preprocess_param]\ncalibrate_path=Input3:${path.join(project, 'digits')}\ncalibrate_size=4\ninput_type=BIN\n`);
+    const r = sh(process.execPath, ['node_modules/webptq/bin/converter_lite.js', '--fmk=ONNX', `--modelFile=${model('onnx/mnist-8.onnx')}`, '--outputFile=m', '--configFile=cfg'], bare);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^no WebGPU adapter found \(the optional package webgpu is not installed\): calibrating with the CPU executor$/m);
+    expect(r.stderr).not.toMatch(/Error|at .*\(/);
+    expect(existsSync(path.join(bare, 'm.ms'))).toBe(true);
+  }, 120_000);
+
   it('browser: esbuild bundles the browser entry for the browser with no Node module in it', async () => {
     writeFileSync(path.join(project, 'page.js'), "import { convert, quantizeWeights, toMs } from 'webptq';\nwindow.quantize = (bytes) => { const g = convert(bytes, { fmk: 'ONNX' }); quantizeWeights(g); return toMs(g); };\n");
     const r = await esbuild.build({ entryPoints: [path.join(project, 'page.js')], bundle: true, platform: 'browser', format: 'esm', write: false, absWorkingDir: project, logLevel: 'silent' });

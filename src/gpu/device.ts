@@ -79,7 +79,16 @@ export async function acquireGpu(): Promise<GpuContext | undefined> {
     return undefined;
   }
   const mod = 'webgpu';
-  const { create, globals } = (await import(/* @vite-ignore */ mod)) as { create: (o: string[]) => GPU; globals: object };
+  let dawn: { create: (o: string[]) => GPU; globals: object };
+  try {
+    dawn = await import(/* @vite-ignore */ mod);
+  } catch (e) {
+    // `webgpu` (Dawn for every platform, 130 MB) is an optional dependency: `npm install --omit=optional` leaves it out.
+    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    unavailable = 'the optional package webgpu is not installed';
+    return undefined;
+  }
+  const { create, globals } = dawn;
   Object.assign(globalThis, globals);
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   let gpu: GPU | undefined = create([]);
