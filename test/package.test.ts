@@ -2,7 +2,8 @@
  * WebPTQ as a package (#31): `npm pack`, the tarball unpacked into a fresh project outside the repo (its
  * dependencies linked from this checkout's node_modules: the registry is not needed), then used as a user would:
  * imported from Node for a WeightQuant and a PostTraining conversion, type-checked from TypeScript, and its
- * browser entry bundled by esbuild for the browser.
+ * browser entry bundled by esbuild and run in headless Chromium (the bytes Node writes); and without the
+ * optional webgpu package.
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -11,6 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { ROOT, model, mnistDigits } from './helpers/data.js';
+import { launchChromium, serve, CHROMIUM } from './helpers/browser.js';
+import { convert, quantizeWeights, toMs } from '../src/api.js';
 
 const project = mkdtempSync(path.join(tmpdir(), 'webptq-user-'));
 const sh = (cmd: string, args: string[], cwd = project) => spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 300_000 });
@@ -96,12 +99,36 @@ export async function int8(bytes: Uint8Array, samples: Float32Array[][]): Promis
     expect(existsSync(path.join(bare, 'm.ms'))).toBe(true);
   }, 120_000);
 
-  it('browser: esbuild bundles the browser entry for the browser with no Node module in it', async () => {
-    writeFileSync(path.join(project, 'page.js'), "import { convert, quantizeWeights, toMs } from 'webptq';\nwindow.quantize = (bytes) => { const g = convert(bytes, { fmk: 'ONNX' }); quantizeWeights(g); return toMs(g); };\n");
+  it('browser: esbuild bundles the browser entry with no Node module in it, and the bundle in headless Chromium writes the bytes Node writes', async (t) => {
+    writeFileSync(path.join(project, 'page.js'), "import { convert, quantizeWeights, toMs } from 'webptq';\nwindow.quantize = (bytes) => { const g = convert(bytes, { fmk: 'ONNX' }); quantizeWeights(g, { bitNum: 8, quantWeightChannel: 0 }); return toMs(g); };\n");
     const r = await esbuild.build({ entryPoints: [path.join(project, 'page.js')], bundle: true, platform: 'browser', format: 'esm', write: false, absWorkingDir: project, logLevel: 'silent' });
     const text = r.outputFiles[0].text;
     expect(text.length).toBeGreaterThan(100_000);
     expect(text).not.toMatch(/from\s*["']node:(fs|path|os|child_process)["']/);
     expect(readFileSync(path.join(project, 'node_modules/webptq/package.json'), 'utf8')).toMatch(/"browser"/);
+    if (!existsSync(CHROMIUM)) {
+      if (process.env.CI) throw new Error('CI must run the browser bundle: /usr/bin/chromium is missing');
+      return t.skip();
+    }
+    const onnx = readFileSync(model('onnx/mnist-8.onnx'));
+    const server = await serve({ '/': ['text/html', '<!doctype html><script type="module" src="/page.js"></script>'], '/page.js': ['text/javascript', text], '/mnist-8.onnx': ['application/octet-stream', onnx] });
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(server.url);
+      await page.waitForFunction(() => typeof (window as unknown as { quantize?: unknown }).quantize === 'function');
+      const inPage = await page.evaluate(async () => {
+        const bytes = new Uint8Array(await (await fetch('/mnist-8.onnx')).arrayBuffer());
+        return Array.from((window as unknown as { quantize: (b: Uint8Array) => Uint8Array }).quantize(bytes));
+      });
+      const g = convert(onnx, { fmk: 'ONNX' });
+      quantizeWeights(g, { bitNum: 8, quantWeightChannel: 0 });
+      const inNode = toMs(g);
+      expect(inPage.length).toBe(inNode.length);
+      expect(Buffer.from(inPage).equals(Buffer.from(inNode))).toBe(true);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
   }, 120_000);
 });
