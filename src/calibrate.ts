@@ -29,7 +29,8 @@ export async function collectStatistics(g: Graph, samples: SampleSource, o: Coll
   };
   const choice = o.device ?? 'auto';
   if (choice !== 'cpu') {
-    const ctx = o.gpu ?? (await acquireGpu());
+    // auto: a hardware adapter only (a software one computes slower than the CPU executor)
+    const ctx = o.gpu ?? (await acquireGpu({ software: choice === 'gpu' }));
     if (ctx) {
       o.log?.(`calibrating on the GPU: ${ctx.adapterName}`);
       try {

@@ -13,7 +13,7 @@ import { loadModel } from '../src/convert.js';
 import { fullQuantize } from '../src/quant/full-quant.js';
 import { calibrationSource } from '../src/quant/calib-data.js';
 import { collectStatistics } from '../src/calibrate.js';
-import { vulkanLoaderPresent } from '../src/gpu/device.js';
+import { vulkanLoaderPresent, gpuDeviceNodePresent } from '../src/gpu/device.js';
 import { writeMs } from '../src/ir/export/ms.js';
 import { readBytes, mnistDigits, ROOT, model } from './helpers/data.js';
 import { cli, toolArgv } from './helpers/cli.js';
@@ -244,5 +244,33 @@ describe('no Vulkan loader: one line of ours instead of Dawn\'s warning', () => 
     // The default directories of this machine decide when neither says: only assert where they lack it.
     if (!['/lib', '/usr/lib', '/lib64', '/usr/lib64'].some((d) => existsSync(`${d}/libvulkan.so.1`)))
       expect(await vulkanLoaderPresent({}, cacheWithout)).toBe(false);
+  });
+});
+
+describe('no GPU: one line of ours instead of Dawn\'s warnings about the software drivers it cannot use', () => {
+  it('a GPU is a DRM render node, an NVIDIA device file or WSL2\'s dxg', async () => {
+    const dev = (files: string[]) => {
+      const d = mkdtempSync(path.join(tmpdir(), 'webptq-dev-'));
+      for (const f of files) {
+        mkdirSync(path.dirname(path.join(d, f)), { recursive: true });
+        writeFileSync(path.join(d, f), '');
+      }
+      return d;
+    };
+    expect(await gpuDeviceNodePresent(dev(['dri/renderD128']))).toBe(true);
+    expect(await gpuDeviceNodePresent(dev(['nvidia0', 'nvidiactl']))).toBe(true);
+    expect(await gpuDeviceNodePresent(dev(['dxg']))).toBe(true);
+    expect(await gpuDeviceNodePresent(dev(['dri/card0', 'nvidiactl', 'null']))).toBe(false);
+    expect(await gpuDeviceNodePresent(dev([]))).toBe(false);
+  });
+
+  it('PostTraining with --device=auto on a machine without one prints our line and nothing of Dawn\'s', async (t) => {
+    if (process.platform !== 'linux' || (await gpuDeviceNodePresent())) return t.skip();
+    const dir = mkdtempSync(path.join(tmpdir(), 'webptq-nogpu-'));
+    const r = cli('converter_lite', ['--fmk=ONNX', '--modelFile=examples/mnist-8.onnx', `--outputFile=${path.join(dir, 'm')}`, '--quantType=PostTraining',
+      '--configFile=calib-data/mnist-8.cfg']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^no WebGPU adapter found \(no GPU device node [^)]*\)\): calibrating with the CPU executor$/m);
+    expect(r.stderr).not.toMatch(/Warning|Loader Message|Vulkan/);
   });
 });

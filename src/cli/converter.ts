@@ -52,7 +52,7 @@ export function converterMain(argv: string[]): Promise<number> {
       .option('--inputDataType <type>', 'PostTraining graph inputs: FLOAT|INT8|UINT8|DEFAULT (int8/uint8 I/O drops the border casts; MaxPools then run int8 too)', 'DEFAULT')
       .option('--outputDataType <type>', 'PostTraining graph outputs: FLOAT|INT8|UINT8|DEFAULT', 'DEFAULT')
       .option('--fp16 <on|off>', 'store float32 constants as float16 (half the size of a float model)', 'off')
-      .option('--device <device>', 'calibration device for PostTraining: auto|gpu|cpu', 'auto')
+      .option('--device <device>', 'calibration device for PostTraining: auto (a hardware GPU, else CPU)|gpu (any adapter, software too)|cpu', 'auto')
       .option('--numThreads <n>', 'threads of the CPU kernels (ours: calibration, bias correction; at most the cores; default all)')
       .option('--quiet', 'no progress lines on stderr')
       .addHelpText('after', HELP_TAIL)

@@ -63,8 +63,30 @@ export async function vulkanLoaderPresent(env = process.env, cacheFile = '/etc/l
   return fs.readFileSync(cacheFile).includes(name);
 }
 
-/** Returns a device, or undefined when this machine has no usable adapter. */
-export async function acquireGpu(): Promise<GpuContext | undefined> {
+/**
+ * Whether Linux exposes a GPU a hardware Vulkan driver could open: a DRM render node (Mesa, AMD, Intel, the
+ * NVIDIA open driver), NVIDIA's device files, or WSL2's /dev/dxg. No such node, no hardware adapter.
+ */
+export async function gpuDeviceNodePresent(dev = '/dev'): Promise<boolean> {
+  const fs = await nodeBuiltin<typeof import('node:fs')>('fs');
+  const list = (d: string) => {
+    try {
+      return fs.readdirSync(d);
+    } catch {
+      return [];
+    }
+  };
+  return list(`${dev}/dri`).some((f) => f.startsWith('renderD')) || list(dev).some((f) => /^nvidia\d+$/.test(f) || f === 'dxg');
+}
+
+/**
+ * Returns a device, or undefined when this machine has no usable adapter. `software: false` (calibration's
+ * `auto` in Node) takes a hardware adapter only: SwiftShader or llvmpipe computes on the CPU far slower than the
+ * CPU executor (~0.7 GFLOP/s), and starting SwiftShader makes Dawn print its own warning; `--device=gpu` (and
+ * the tests) still use them.
+ */
+export async function acquireGpu(o: { software?: boolean } = {}): Promise<GpuContext | undefined> {
+  const allowSoftware = o.software ?? true;
   if (!isNode) {
     const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
     const adapter = gpu && (await gpu.requestAdapter({ powerPreference: 'high-performance' }));
@@ -76,6 +98,11 @@ export async function acquireGpu(): Promise<GpuContext | undefined> {
   // Without a Vulkan loader Dawn prints its own multi-line warning with a stack; say it in our line instead.
   if (process.platform === 'linux' && !(await vulkanLoaderPresent())) {
     unavailable = 'no Vulkan loader (libvulkan.so.1) on this machine';
+    return undefined;
+  }
+  // Likewise without a GPU: Dawn would enumerate the software drivers it cannot use and warn about each.
+  if (process.platform === 'linux' && !allowSoftware && !(await gpuDeviceNodePresent())) {
+    unavailable = 'no GPU device node (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg)';
     return undefined;
   }
   const mod = 'webgpu';
@@ -93,7 +120,7 @@ export async function acquireGpu(): Promise<GpuContext | undefined> {
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   let gpu: GPU | undefined = create([]);
   let adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter && !process.env.VK_ICD_FILENAMES) {
+  if (!adapter && !process.env.VK_ICD_FILENAMES && allowSoftware) {
     const { existsSync } = await nodeBuiltin<typeof import('node:fs')>('fs');
     if (existsSync(SWIFTSHADER_ICD)) {
       process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
@@ -102,10 +129,14 @@ export async function acquireGpu(): Promise<GpuContext | undefined> {
     }
   }
   if (!adapter) {
-    unavailable = 'Vulkan found no device';
+    unavailable = allowSoftware ? 'Vulkan found no device' : 'Vulkan found no hardware adapter';
     return undefined;
   }
   const d = describe(adapter);
+  if (d.software && !allowSoftware) {
+    unavailable = `only the software adapter ${d.name}, slower than the CPU executor; --device=gpu uses it`;
+    return undefined;
+  }
   const device = await requestDevice(adapter);
   return {
     device,
