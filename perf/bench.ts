@@ -1,14 +1,14 @@
 /**
  * npm run bench — forward latency of the CPU executor against onnxruntime-node, side by side, batch 1: for
  * SqueezeNet 1.1, VWW (the float TFLite model, against onnxruntime only where an ONNX form exists), UltraFace
- * RFB-320 and mnist-8, at 1 and 2 threads each (the same count for both), plus the int8 executor on each
+ * RFB-320, DeepLabV3-MobileNetV2 (257x257) and mnist-8, at 1 and 2 threads each (the same count for both), plus the int8 executor on each
  * model's PostTraining (MAX_MIN) copy. Inputs are decoded and laid out before any timed region; each figure is the
  * minimum of --runs runs after warm-up. Then CPU calibration against onnxruntime's forward pass
  * (`calibration`), the calibration image pipeline (`images`), PostTraining of SqueezeNet on 100 ImageNet photos
- * end to end through `converter_lite` (`ptq`), and the time per op type of SqueezeNet float and int8 on one
- * thread (`profile`). Timings never appear in tests.
+ * end to end through `converter_lite` (`ptq`), and the time per op type of a model float and int8 (`profile`,
+ * `--profile=squeezenet --profileThreads=1`). Timings never appear in tests.
  *
- *   npm run bench [-- --runs=20 --models=squeezenet,ultraface,calibration,images,ptq,profile]
+ *   npm run bench [-- --runs=20 --models=squeezenet,ultraface,calibration,images,ptq,profile --profile=deeplabv3]
  */
 import * as ort from 'onnxruntime-node';
 import { loadModel, Fmk } from '../src/convert.js';
@@ -31,10 +31,10 @@ import { tmpdir } from 'node:os';
 
 const arg = (name: string, def: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def;
 const runs = Number(arg('runs', '20'));
-const which = arg('models', 'squeezenet,vww,ultraface,mnist,calibration,images,ptq,profile').split(',');
+const which = arg('models', 'squeezenet,vww,ultraface,deeplabv3,mnist,calibration,images,ptq,profile').split(',');
 
 /** `calib`: the samples its PostTraining copy (the int8 column) is calibrated on. */
-interface Bench { name: string; file: string; fmk: Fmk; onnx?: string; shape: number[]; input: () => Float32Array; calib: () => Float32Array[] }
+interface Bench { name: string; file: string; fmk: Fmk; onnx?: string; ortNhwc?: boolean; shape: number[]; input: () => Float32Array; calib: () => Float32Array[] }
 const BENCHES: Bench[] = [
   { name: 'squeezenet', file: 'onnx/squeezenet1.1-fp32.onnx', fmk: 'ONNX', onnx: 'onnx/squeezenet1.1-fp32.onnx', shape: [224, 224, 3], input: () => photo('cat.bmp', 224, 224, { channels: 'BGR' }),
     calib: () => PHOTOS.slice(0, 8).map((p) => photo(p, 224, 224, { channels: 'BGR' })) },
@@ -44,6 +44,10 @@ const BENCHES: Bench[] = [
   { name: 'ultraface', file: 'onnx/ultraface-rfb-320.onnx', fmk: 'ONNX', onnx: 'onnx/ultraface-rfb-320.onnx', shape: [240, 320, 3],
     input: () => photo('face.jpg', 320, 240, { mean: [127, 127, 127], std: [128, 128, 128] }),
     calib: () => PHOTOS.slice(0, 8).map((p) => photo(p, 320, 240, { mean: [127, 127, 127], std: [128, 128, 128] })) },
+  // NHWC already (a tf2onnx export): onnxruntime takes the same layout, `ortNhwc`
+  { name: 'deeplabv3', file: 'corpus/deeplabv3-mnv2.onnx', fmk: 'ONNX', onnx: 'corpus/deeplabv3-mnv2.onnx', ortNhwc: true, shape: [257, 257, 3],
+    input: () => photo('kimono.jpg', 257, 257, { mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5] }),
+    calib: () => PHOTOS.slice(0, 4).map((p) => photo(p, 257, 257, { mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5] })) },
   { name: 'mnist', file: 'onnx/mnist-8.onnx', fmk: 'ONNX', onnx: 'onnx/mnist-8.onnx', shape: [28, 28, 1], input: () => mnistDigits(1, 7)[0].pixels,
     calib: () => mnistDigits(20, 100).map((d) => d.pixels) },
 ];
@@ -73,7 +77,7 @@ for (const b of BENCHES.filter((x) => which.includes(x.name))) {
     let ortMs: number | undefined;
     if (b.onnx) {
       const s = await ort.InferenceSession.create(model(b.onnx), { intraOpNumThreads: threads, interOpNumThreads: 1 });
-      const t = new ort.Tensor('float32', nhwcToNchw(x, 1, h, w, c), [1, c, h, w]);
+      const t = b.ortNhwc ? new ort.Tensor('float32', x, [1, h, w, c]) : new ort.Tensor('float32', nhwcToNchw(x, 1, h, w, c), [1, c, h, w]);
       ortMs = await minMs(() => s.run({ [s.inputNames[0]]: t }));
     }
     setThreads(threads);
@@ -119,14 +123,18 @@ function postTraining(): void {
   console.log(`\nPostTraining SqueezeNet, 100 ImageNet photos, end to end (converter_lite, 2 threads): ${seconds.toFixed(2)} s`);
 }
 
-/** Time per op type (benchmark --timeProfiling's table) of SqueezeNet float and its PostTraining copy, one thread. */
+/**
+ * Time per op type (benchmark --timeProfiling's table) of a model's float form and its PostTraining copy
+ * (`--profile=<bench name>`, SqueezeNet by default), at `--profileThreads` (default 1).
+ */
 async function profile(): Promise<void> {
-  const b = BENCHES[0];
+  const b = BENCHES.find((x) => x.name === arg('profile', 'squeezenet'))!;
+  const threads = Number(arg('profileThreads', '1'));
   const g = loadModel(readBytes(model(b.file)), b.fmk, b.file), q = g.clone();
   const calib = b.calib();
   await fullQuantize(q, { count: calib.length, get: (i) => [calib[i]] }, { method: 'MAX_MIN', collect: statisticsCollector({ device: 'cpu' }), reportSamples: 0 });
-  const feed = [{ shape: [1, 224, 224, 3], data: b.input() }];
-  setThreads(1);
+  const feed = [{ shape: [1, ...b.shape], data: b.input() }];
+  setThreads(threads);
   for (const [label, graph] of [['float', g], ['int8', q]] as const) {
     const p = new OpProfile();
     for (let i = 0; i < 3; i++) run(graph, feed);
@@ -134,7 +142,7 @@ async function profile(): Promise<void> {
       run(graph, feed, { timeNode: p.record });
       p.endRun();
     }
-    console.log(`\nSqueezeNet ${label}, 1 thread, time per op type (mean of ${runs} runs):\n${p.format()}`);
+    console.log(`\n${b.name} ${label}, ${threads} thread(s), time per op type (mean of ${runs} runs):\n${p.format()}`);
   }
 }
 

@@ -12,6 +12,10 @@ import { GpuExecutor } from '../src/gpu/executor.js';
 import { buildOnnx } from './helpers/onnx-builder.js';
 import { relMaxDiff, nhwcToNchw } from './helpers/data.js';
 import * as ort from 'onnxruntime-node';
+import { resize as resizeKernel } from '../src/cpu/resize.js';
+import { linearSourceTaps } from '../src/ir/resize-coords.js';
+import { CoordinateTransformMode as CT, ResizeMethod } from '../src/ir/schema/ops.js';
+import type { Node } from '../src/ir/graph.js';
 import { gpuOrSkip, testGpu } from './helpers/gpu.js';
 
 afterAll(async () => (await testGpu())?.release());
@@ -89,5 +93,34 @@ describe('Resize as the MindSpore Lite runtime computes it', () => {
       const session = await ort.InferenceSession.create(fixed);
       const want = (await session.run({ x: new ort.Tensor('float32', nhwcToNchw(x, N, H, W, C), [N, C, H, W]) })).y.data as Float32Array;
       expect(relMaxDiff(exact.data, want)).toBeLessThan(1e-6);
+    });
+});
+
+describe('bilinear Resize kernel: rows blended once and reused', () => {
+  // The runtime's order per output element: top = blend along x of row lo, bottom = of row hi, then along y.
+  function perElement(x: Float32Array, [n, ih, iw, c]: number[], oh: number, ow: number, mode: number): Float32Array {
+    const f = Math.fround, blend = (a: number, w: number, b: number) => f(f(a * w) + f(b * f(1 - w)));
+    const ty = linearSourceTaps(mode, ih, oh), tx = linearSourceTaps(mode, iw, ow), out = new Float32Array(n * oh * ow * c);
+    for (let b = 0; b < n; b++)
+      for (let y = 0; y < oh; y++)
+        for (let xx = 0; xx < ow; xx++)
+          for (let ch = 0; ch < c; ch++) {
+            const at = (r: number, col: number) => x[((b * ih + r) * iw + col) * c + ch];
+            const top = blend(at(ty.lo[y], tx.lo[xx]), tx.loWeight[xx], at(ty.lo[y], tx.hi[xx]));
+            const bottom = blend(at(ty.hi[y], tx.lo[xx]), tx.loWeight[xx], at(ty.hi[y], tx.hi[xx]));
+            out[((b * oh + y) * ow + xx) * c + ch] = blend(top, ty.loWeight[y], bottom);
+          }
+    return out;
+  }
+  const shapes: [number[], number, number][] = [[[2, 33, 33, 3], 257, 257], [[1, 17, 11, 5], 5, 4], [[1, 1, 1, 8], 9, 7], [[1, 4, 6, 2], 4, 6], [[1, 7, 3, 1], 20, 2]];
+  for (const mode of [CT.HALF_PIXEL, CT.ALIGN_CORNERS, CT.ASYMMETRIC])
+    it(`equals the per-element blend bit for bit (coordinate mode ${mode}): upscales, downscales, 1x1, identity`, () => {
+      for (const [shape, oh, ow] of shapes) {
+        const x = Float32Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => Math.sin(i * 0.731) * 5);
+        const node = { op: 'Resize', name: 'r', inputs: [0], outputs: [1], attrs: { method: ResizeMethod.LINEAR, coordinate_transform_mode: mode, new_height: oh, new_width: ow } } as unknown as Node;
+        const [y] = resizeKernel(node, [{ shape, data: x }]);
+        expect(y.shape).toEqual([shape[0], oh, ow, shape[3]]);
+        expect(new Uint32Array((y.data as Float32Array).buffer)).toEqual(new Uint32Array(perElement(x, shape, oh, ow, mode).buffer));
+      }
     });
 });

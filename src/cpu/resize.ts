@@ -22,22 +22,31 @@ export function resize(node: Node, [x, sizeT]: RT[]): RT[] {
           for (let ch = 0; ch < c; ch++) od[d0 + ch] = xd[s0 + ch];
         }
   } else if (a.method === ResizeMethod.LINEAR) {
-    // Rows first, then columns, each a float blend, as the runtime's InterpRow / InterpCol.
+    // Rows first, then columns, each a float blend, as the runtime's InterpRow / InterpCol: an input row is
+    // blended along x once and kept while the output rows that read it go by (an upscale by 8 reads each 8 times).
     const ty = linearSourceTaps(mode, ih, oh), tx = linearSourceTaps(mode, iw, ow);
-    const f = Math.fround;
-    const blend = (a0: number, w: number, a1: number) => f(f(a0 * w) + f(a1 * f(1 - w)));
+    const f = Math.fround, rowLen = ow * c;
+    const cached = [{ row: -1, data: new Float32Array(rowLen) }, { row: -1, data: new Float32Array(rowLen) }];
+    let next = 0;
+    const blendedRow = (b: number, iy: number): Float32Array => {
+      const key = b * ih + iy;
+      // the slot not used last is the one filled: top's row stays while bottom's is made
+      for (let k = 0; k < 2; k++) if (cached[k].row === key) return (next = k ^ 1), cached[k].data;
+      const e = cached[next];
+      next ^= 1;
+      e.row = key;
+      const r = e.data, base = key * iw;
+      for (let xx = 0; xx < ow; xx++) {
+        const s0 = (base + tx.lo[xx]) * c, s1 = (base + tx.hi[xx]) * c, w = tx.loWeight[xx], v = f(1 - w), d = xx * c;
+        for (let ch = 0; ch < c; ch++) r[d + ch] = f(f(xd[s0 + ch] * w) + f(xd[s1 + ch] * v));
+      }
+      return r;
+    };
     for (let b = 0; b < n; b++)
       for (let y = 0; y < oh; y++) {
-        const r0 = (b * ih + ty.lo[y]) * iw, r1 = (b * ih + ty.hi[y]) * iw, wy = ty.loWeight[y];
-        for (let xx = 0; xx < ow; xx++) {
-          const x0 = tx.lo[xx], x1 = tx.hi[xx], wx = tx.loWeight[xx];
-          const d0 = ((b * oh + y) * ow + xx) * c;
-          for (let ch = 0; ch < c; ch++) {
-            const top = blend(xd[(r0 + x0) * c + ch], wx, xd[(r0 + x1) * c + ch]);
-            const bottom = blend(xd[(r1 + x0) * c + ch], wx, xd[(r1 + x1) * c + ch]);
-            od[d0 + ch] = blend(top, wy, bottom);
-          }
-        }
+        const top = blendedRow(b, ty.lo[y]), bottom = blendedRow(b, ty.hi[y]);
+        const w = ty.loWeight[y], v = f(1 - w), d0 = (b * oh + y) * rowLen;
+        for (let i = 0; i < rowLen; i++) od[d0 + i] = f(f(top[i] * w) + f(bottom[i] * v));
       }
   } else if (a.method === ResizeMethod.CUBIC) {
     // Rows first, then columns, as the runtime's BicubicInterpRow / BicubicInterpCol.
