@@ -13,6 +13,7 @@ import { buildOnnx } from './helpers/onnx-builder.js';
 import { relMaxDiff, nhwcToNchw } from './helpers/data.js';
 import * as ort from 'onnxruntime-node';
 import { resize as resizeKernel } from '../src/cpu/resize.js';
+import { useWasm, setThreads } from '../src/cpu/wasm/index.js';
 import { linearSourceTaps } from '../src/ir/resize-coords.js';
 import { CoordinateTransformMode as CT, ResizeMethod } from '../src/ir/schema/ops.js';
 import type { Node } from '../src/ir/graph.js';
@@ -113,14 +114,23 @@ describe('bilinear Resize kernel: rows blended once and reused', () => {
     return out;
   }
   const shapes: [number[], number, number][] = [[[2, 33, 33, 3], 257, 257], [[1, 17, 11, 5], 5, 4], [[1, 1, 1, 8], 9, 7], [[1, 4, 6, 2], 4, 6], [[1, 7, 3, 1], 20, 2]];
-  for (const mode of [CT.HALF_PIXEL, CT.ALIGN_CORNERS, CT.ASYMMETRIC])
-    it(`equals the per-element blend bit for bit (coordinate mode ${mode}): upscales, downscales, 1x1, identity`, () => {
-      for (const [shape, oh, ow] of shapes) {
-        const x = Float32Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => Math.sin(i * 0.731) * 5);
-        const node = { op: 'Resize', name: 'r', inputs: [0], outputs: [1], attrs: { method: ResizeMethod.LINEAR, coordinate_transform_mode: mode, new_height: oh, new_width: ow } } as unknown as Node;
-        const [y] = resizeKernel(node, [{ shape, data: x }]);
-        expect(y.shape).toEqual([shape[0], oh, ow, shape[3]]);
-        expect(new Uint32Array((y.data as Float32Array).buffer)).toEqual(new Uint32Array(perElement(x, shape, oh, ow, mode).buffer));
-      }
-    });
+  const kernels: [string, boolean, number][] = [['TypeScript', false, 1], ['WebAssembly', true, 1], ['WebAssembly on 2 threads', true, 2]];
+  for (const [kernel, wasm, threads] of kernels)
+    for (const mode of [CT.HALF_PIXEL, CT.ALIGN_CORNERS, CT.ASYMMETRIC])
+      it(`${kernel}: equals the per-element blend bit for bit (coordinate mode ${mode}): upscales, downscales, 1x1, identity`, () => {
+        expect(useWasm(wasm)).toBe(true); // loaded (whether on or not)
+        expect(setThreads(threads)).toBe(threads);
+        try {
+          for (const [shape, oh, ow] of shapes) {
+            const x = Float32Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => Math.sin(i * 0.731) * 5);
+            const node = { op: 'Resize', name: 'r', inputs: [0], outputs: [1], attrs: { method: ResizeMethod.LINEAR, coordinate_transform_mode: mode, new_height: oh, new_width: ow } } as unknown as Node;
+            const [y] = resizeKernel(node, [{ shape, data: x }]);
+            expect(y.shape).toEqual([shape[0], oh, ow, shape[3]]);
+            expect(new Uint32Array((y.data as Float32Array).buffer)).toEqual(new Uint32Array(perElement(x, shape, oh, ow, mode).buffer));
+          }
+        } finally {
+          useWasm(true);
+          setThreads(1);
+        }
+      });
 });

@@ -1,18 +1,27 @@
-/** Resize on NHWC: nearest and bilinear, sampling where MindSpore Lite's runtime samples (see ir/resize-coords). */
+/**
+ * Resize on NHWC: nearest and bilinear, sampling where MindSpore Lite's runtime samples (see ir/resize-coords).
+ * Bilinear runs on the WebAssembly kernels when they are loaded; the loop here is their reference.
+ */
 import type { Node } from '../ir/graph.js';
 import { UserError } from '../ir/graph.js';
 import { CoordinateTransformMode as CT, ResizeMethod } from '../ir/schema/ops.js';
 import { nearestSourceIndices, linearSourceTaps, cubicSourceTaps } from '../ir/resize-coords.js';
 import { RT, f32 } from '../ir/tensor.js';
 import { resizeOutputSize } from '../ir/op-params.js';
+import { wasmResizeBilinear } from './wasm/resize.js';
 
 export function resize(node: Node, [x, sizeT]: RT[]): RT[] {
   const a = node.attrs;
   const [n, ih, iw, c] = x.shape;
   const [oh, ow] = resizeOutputSize(node, x.shape, sizeT);
   const mode = (a.coordinate_transform_mode as number) ?? CT.ASYMMETRIC;
+  const xd = x.data as Float32Array;
+  if (a.method === ResizeMethod.LINEAR) {
+    const fast = wasmResizeBilinear(xd, x.shape, oh, ow, linearSourceTaps(mode, ih, oh), linearSourceTaps(mode, iw, ow));
+    if (fast) return [{ shape: [n, oh, ow, c], data: fast }];
+  }
   const out = f32([n, oh, ow, c]);
-  const od = out.data as Float32Array, xd = x.data as Float32Array;
+  const od = out.data as Float32Array;
   if (a.method === ResizeMethod.NEAREST) {
     const sy = nearestSourceIndices(mode, ih, oh), sx = nearestSourceIndices(mode, iw, ow);
     for (let b = 0; b < n; b++)

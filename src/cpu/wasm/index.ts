@@ -39,10 +39,12 @@ export interface Exports {
   dequantizeI8(q: number, count: number, scale: number, zp: number, out: number): void;
   minMaxF32(x: number, count: number, out: number): void;
   histogramF32(x: number, count: number, interval: number, bins: number, hist: number): void;
+  resizeBilinear(x: number, ih: number, iw: number, c: number, oh: number, ow: number, yLo: number, yHi: number, yW: number,
+    xLo: number, xHi: number, xW: number, b: number, y0: number, y1: number, cache: number, out: number): void;
 }
 
 /** The kernels workers can run, by index in a task. */
-export const TASKS = ['gemm', 'convTiles', 'depthwise', 'pool', 'gemmI16', 'convTilesI16', 'requantize', 'poolMaxI8', 'convRequantI16', 'depthwiseI8'] as const;
+export const TASKS = ['gemm', 'convTiles', 'depthwise', 'pool', 'gemmI16', 'convTilesI16', 'requantize', 'poolMaxI8', 'convRequantI16', 'depthwiseI8', 'resizeBilinear'] as const;
 export type Task = (typeof TASKS)[number];
 
 /** Below this the module's own data lives (a few bytes of scratch). */

@@ -696,3 +696,48 @@ export function histogramF32(x: usize, count: i32, interval: f32, bins: i32, his
     store<i32>(ptr(hist, b), load<i32>(ptr(hist, b)) + 1);
   }
 }
+
+/** dst[i] = a[i] * w + b[i] * v for i < count: two products and a sum, each rounded to float (no fused step). */
+@inline function blendInto(dst: usize, a: usize, b: usize, w: f32, v: f32, count: i32): void {
+  const wv = f32x4.splat(w), vv = f32x4.splat(v);
+  let i = 0;
+  for (; i + 4 <= count; i += 4)
+    v128.store(ptr(dst, i), f32x4.add(f32x4.mul(v128.load(ptr(a, i)), wv), f32x4.mul(v128.load(ptr(b, i)), vv)));
+  for (; i < count; i++) store<f32>(ptr(dst, i), load<f32>(ptr(a, i)) * w + load<f32>(ptr(b, i)) * v);
+}
+
+/**
+ * Bilinear Resize of image b, output rows y0..y1 (NHWC, c channels), as the runtime's InterpRow / InterpCol: an
+ * input row blended along x (taps xLo, xHi with weight xW on xLo, int32 / float32 arrays of ow) is kept in one
+ * of the two rows of `cache` (2 * ow * c floats, this call's own) while the output rows that read it go by,
+ * then each output row is the blend along y of its two rows (yLo, yHi, yW, arrays of oh).
+ */
+export function resizeBilinear(x: usize, ih: i32, iw: i32, c: i32, oh: i32, ow: i32, yLo: usize, yHi: usize, yW: usize,
+  xLo: usize, xHi: usize, xW: usize, b: i32, y0: i32, y1: i32, cache: usize, out: usize): void {
+  const rowLen = ow * c;
+  let row0 = -1, row1 = -1, next = 0;
+  for (let y = y0; y < y1; y++) {
+    const lo = load<i32>(ptr(yLo, y)), hi = load<i32>(ptr(yHi, y));
+    let top: usize = 0, bottom: usize = 0;
+    for (let k = 0; k < 2; k++) {
+      const want = k == 0 ? lo : hi;
+      let slot = want == row0 ? 0 : want == row1 ? 1 : -1;
+      if (slot < 0) {
+        slot = next;
+        const r = ptr(cache, slot * rowLen), base = (b * ih + want) * iw;
+        for (let xx = 0; xx < ow; xx++) {
+          const w = load<f32>(ptr(xW, xx)), v: f32 = 1 - w;
+          blendInto(ptr(r, xx * c), ptr(x, (base + load<i32>(ptr(xLo, xx))) * c), ptr(x, (base + load<i32>(ptr(xHi, xx))) * c), w, v, c);
+        }
+        if (slot == 0) row0 = want;
+        else row1 = want;
+      }
+      // the slot not used last is the one filled next: top's row stays while bottom's is made
+      next = slot ^ 1;
+      if (k == 0) top = ptr(cache, slot * rowLen);
+      else bottom = ptr(cache, slot * rowLen);
+    }
+    const w = load<f32>(ptr(yW, y)), v: f32 = 1 - w;
+    blendInto(ptr(out, (b * oh + y) * rowLen), top, bottom, w, v, rowLen);
+  }
+}
