@@ -14,7 +14,7 @@ import { Graph, UserError } from './ir/graph.js';
 import { readMs as readModel } from './ir/import/ms.js';
 import { run as runCpu } from './cpu/executor.js';
 import { weightQuantize, WeightQuantRow } from './quant/weight-quant.js';
-import { fullQuantize, FullQuantResult } from './quant/full-quant.js';
+import { fullQuantize, FullQuantResult, REPORT_SAMPLES } from './quant/full-quant.js';
 import { fullQuantizeToTarget } from './quant/fallback.js';
 import { CALIBRATION_METHODS, CalibrationMethod } from './quant/calibrators.js';
 import { integerIoOptions, applyIoTypes, IoDataType } from './quant/io-types.js';
@@ -137,7 +137,7 @@ export async function quantizeFull(g: Graph, samples: SampleSource | Float32Arra
   };
   const options = {
     method, bitNum, biasCorrection: o.biasCorrection ?? true, perChannel: o.perChannel ?? true, skipQuantNode: o.skipQuantNode,
-    batchSize: o.batchSize ?? 8, ...integerIoOptions(g, input, output),
+    batchSize: o.batchSize ?? 8, reportSamples: REPORT_SAMPLES, ...integerIoOptions(g, input, output),
     collect: statisticsCollector({ device: o.device ?? 'auto', log: o.log, onProgress }),
   };
   const result = o.accuracyTarget === undefined ? await fullQuantize(g, source, options) : await fullQuantizeToTarget(g, source, options, o.accuracyTarget, o.log);

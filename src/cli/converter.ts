@@ -10,7 +10,7 @@ import { weightQuantize, WeightQuantRow } from '../quant/weight-quant.js';
 import { writeMs } from '../ir/export/ms.js';
 import { fullQuantOptions, FULL_QUANT_KEYS } from './full-quant-options.js';
 import { calibrationSource } from '../quant/calib-data.js';
-import { fullQuantize, FullQuantResult } from '../quant/full-quant.js';
+import { REPORT_SAMPLES, fullQuantize, FullQuantResult } from '../quant/full-quant.js';
 import { fullQuantizeToTarget, FallbackReport, meetsTarget, formatMetric } from '../quant/fallback.js';
 import { statisticsCollector } from '../calibrate.js';
 import { progressReporter } from './progress.js';
@@ -203,8 +203,6 @@ function fallbackSummary(r: FallbackReport, floatSize: number, size: number): st
     `model ${floatSize} -> ${size} bytes (${(size / floatSize).toFixed(3)}x)\n`;
 }
 
-/** Calibration samples the report's cosines and clipped shares are measured on (the first ones). */
-const REPORT_SAMPLES = 100;
 
 function fullQuantSummary(r: FullQuantResult, method: string, samples: number): string {
   const reported = samples > REPORT_SAMPLES ? `; report on the first ${REPORT_SAMPLES}` : '';
