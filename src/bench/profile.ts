@@ -10,9 +10,9 @@ export class OpProfile {
   private runs = 0;
 
   /** The executor's `timeNode` hook; int8 nodes are listed apart from float ones of the same op. */
-  readonly record = (node: Node, ms: number, island = false): void => {
+  readonly record = (node: Node, ms: number, route?: string): void => {
     const int8 = node.quantType === QuantType.QUANT_ALL || node.quantType === QuantType.QUANT_DYNAMIC;
-    const key = island ? 'int8 island (Concat/MaxPool)' : int8 ? `${node.op} (int8)` : node.op;
+    const key = route ?? (int8 ? `${node.op} (int8)` : node.op);
     const e = this.byType.get(key) ?? { ms: 0, calls: 0 };
     e.ms += ms;
     e.calls++;

@@ -138,7 +138,7 @@ export function benchmarkMain(argv: string[]): Promise<number> {
     if (profiling && device === 'GPU') throw new UserError('--timeProfiling: per-op times are measured on the CPU executor; drop --device=GPU');
     const profile = new OpProfile();
     let timed = false;
-    const timeNode = profiling ? (node: Node, ms: number) => timed && profile.record(node, ms) : undefined;
+    const timeNode = profiling ? (node: Node, ms: number, route?: string) => timed && profile.record(node, ms, route) : undefined;
     const infer = device === 'GPU' ? await gpuRunner(g, inputs, log) : async () => run(g, inputs, { timeNode });
     let outputs: RT[] = [];
     for (let i = 0; i < warm; i++) outputs = await infer();

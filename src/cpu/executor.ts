@@ -11,6 +11,7 @@ import { RT } from '../ir/tensor.js';
 import { dequantizeWeight, isQuantizedWeight, runsDequantized } from '../quant/dequant.js';
 import { QuantType } from '../ir/schema/ops.js';
 import { int8Islands } from './int8-islands.js';
+import { convConcatRoutes } from './conv-concat.js';
 import { giveBack, recyclableBuffer } from './recycle.js';
 import { withRuntimeMath } from './activation.js';
 
@@ -35,10 +36,10 @@ export interface RunOptions {
    */
   runtimeMath?: boolean;
   /**
-   * Called with each node and the milliseconds it took (`benchmark --timeProfiling`); an int8 island is timed
-   * as one, given with its final cast and `island` true.
+   * Called with each node and the milliseconds it took (`benchmark --timeProfiling`); a route that replaces
+   * several nodes is timed as one, given with its last node and its kind.
    */
-  timeNode?: (node: Node, ms: number, island?: boolean) => void;
+  timeNode?: (node: Node, ms: number, route?: string) => void;
 }
 
 /** A graph with int8 activations somewhere: full-quantized or dynamic-quantized nodes. */
@@ -87,7 +88,8 @@ function runGraph(g: Graph, inputs: RT[], opts: RunOptions): RT[] {
     throw new UserError(`model has ${g.inputs.length} inputs, got ${inputs.length}`);
   const values = new Map<number, RT>();
   g.inputs.forEach((id, i) => values.set(id, inputs[i]));
-  const islands = opts.observe || opts.int8Islands === false ? [] : int8Islands(g);
+  // Routes that replace several nodes (int8 islands, convolutions into a Concat): none when every value is observed.
+  const islands = opts.observe ? [] : [...(opts.int8Islands === false ? [] : int8Islands(g)), ...convConcatRoutes(g)];
   const islandAt = new Map(islands.map((is) => [is.at, is]));
   const replaced = new Set(islands.flatMap((is) => is.replaces));
   // Free each activation after its last consumer, so memory is bounded by the live set.
@@ -132,7 +134,7 @@ function runGraph(g: Graph, inputs: RT[], opts: RunOptions): RT[] {
     const t0 = opts.timeNode ? performance.now() : 0;
     if (island) {
       values.set(node.outputs[0], island.run((id) => values.get(id)!));
-      opts.timeNode?.(node, performance.now() - t0, true);
+      opts.timeNode?.(node, performance.now() - t0, island.kind);
       return free(island.reads, i);
     }
     const ins = node.inputs.map((id, slot) => (id >= 0 ? get(id, node, slot) : undefined)).filter((x): x is RT => !!x);

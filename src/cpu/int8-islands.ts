@@ -20,6 +20,8 @@ import { concat, CopyRun } from './shape-ops.js';
 
 /** One island: where it runs (the final cast's index), the nodes it replaces, and how to compute its output. */
 export interface Island {
+  /** What the profile calls it. */
+  kind: string;
   at: number;
   replaces: number[];
   /** The int8 tensors it reads (the inputs of its dequantizing casts). */
@@ -74,7 +76,7 @@ function island(g: Graph, at: number, replaces: number[], entries: Map<number, n
   const tables = new Map([...entries].map(([t, node]) => [t, table(g.nodes[node])]));
   const reads = [...entries.values()].map((node) => g.nodes[node].inputs[0]);
   return {
-    at, replaces, reads,
+    kind: 'int8 island (Concat/MaxPool)', at, replaces, reads,
     run(value) {
       // an entry's values are mapped through its table where they are first read: while a Concat copies them,
       // or before anything else reads them

@@ -59,10 +59,22 @@ export function wasmConv(g: ConvGeometry, x: Float32Array, weights: Float32Array
       [xp, g.n, g.ih, g.iw, g.oc, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.padTop, g.padLeft, wp, bp, op, fused(act), y0, y1]));
     return finish(w, op, outFloats);
   }
-  const icg = g.ic / g.group, ocg = g.oc / g.group, K = g.kh * g.kw * icg, M = g.oh * g.ow;
-  const groups = Array.from({ length: g.group }, (_, gi) => ({ wp: packed(w, weights, gi * ocg * K, ocg, K), bp: paddedBias(w, bias, gi * ocg, ocg) }));
-  const direct = g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.padTop === 0 && g.padLeft === 0 && g.ih === g.oh && g.iw === g.ow;
+  const groups = packedGroups(w, g, weights, bias);
   const xp = w.put(x), op = w.alloc(outFloats);
+  convInto(w, g, xp, groups, act, op, g.oc, 0);
+  return finish(w, op, outFloats);
+}
+
+/** Packed weights and padded bias per group, cached (so: before the call allocates scratch). */
+function packedGroups(w: WasmKernels, g: ConvGeometry, weights: Float32Array, bias: Float32Array | undefined): { wp: number; bp: number }[] {
+  const icg = g.ic / g.group, ocg = g.oc / g.group, K = g.kh * g.kw * icg;
+  return Array.from({ length: g.group }, (_, gi) => ({ wp: packed(w, weights, gi * ocg * K, ocg, K), bp: paddedBias(w, bias, gi * ocg, ocg) }));
+}
+
+/** A regular convolution of the input at xp into [pixels, ldc] at op, its channels from `offset` on. */
+function convInto(w: WasmKernels, g: ConvGeometry, xp: number, groups: { wp: number; bp: number }[], act: number, op: number, ldc: number, offset: number): void {
+  const icg = g.ic / g.group, ocg = g.oc / g.group, K = g.kh * g.kw * icg, M = g.oh * g.ow;
+  const direct = g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.padTop === 0 && g.padLeft === 0 && g.ih === g.oh && g.iw === g.ow;
   // im2col a tile of output pixels at a time (each thread its own buffer): the tile's rows stay in cache for
   // every weight panel.
   const tile = Math.max(4, Math.min(M, Math.floor(16384 / K) & ~3));
@@ -70,10 +82,32 @@ export function wasmConv(g: ConvGeometry, x: Float32Array, weights: Float32Array
   const cols = parts.map(() => (direct ? 0 : w.alloc(tile * K)));
   for (let b = 0; b < g.n; b++)
     groups.forEach(({ wp, bp }, gi) => {
-      const out = op + 4 * (b * M * g.oc + gi * ocg);
+      const out = op + 4 * (b * M * ldc + offset + gi * ocg);
       w.parallel('convTiles', parts.map(([p0, p1], t) => [xp, g.ih, g.iw, g.ic, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.padTop, g.padLeft,
-        gi * icg, icg, b, p0, p1, cols[t], tile, direct ? 1 : 0, wp, ocg, bp, out, g.oc, fused(act)]));
+        gi * icg, icg, b, p0, p1, cols[t], tile, direct ? 1 : 0, wp, ocg, bp, out, ldc, fused(act)]));
     });
+}
+
+/** One convolution of a channel concatenation (wasmConvsConcat). */
+export interface ConcatPart { g: ConvGeometry; weights: Float32Array; bias?: Float32Array; act: number }
+
+/**
+ * Regular convolutions of one input whose outputs a channel Concat joins (SqueezeNet's expand 1x1 and 3x3),
+ * each written straight into its channels of the joined output: the input goes in once, the output comes out
+ * once, and nothing is concatenated. The kernels and their sums are wasmConv's, so the values are the
+ * separate convolutions' followed by the Concat, exactly. Every part's activation must be one the kernels fuse.
+ */
+export function wasmConvsConcat(x: Float32Array, parts: ConcatPart[]): Float32Array | undefined {
+  const w = wasmKernels();
+  if (!w) return undefined;
+  const { n, oh, ow } = parts[0].g, total = parts.reduce((a, p) => a + p.g.oc, 0);
+  const groups = parts.map((p) => packedGroups(w, p.g, p.weights, p.bias));
+  const xp = w.put(x), outFloats = n * oh * ow * total, op = w.alloc(outFloats);
+  let offset = 0;
+  parts.forEach((p, k) => {
+    convInto(w, p.g, xp, groups[k], p.act, op, total, offset);
+    offset += p.g.oc;
+  });
   return finish(w, op, outFloats);
 }
 
