@@ -94,9 +94,15 @@ export async function int8(bytes: Uint8Array, samples: Float32Array[][]): Promis
     writeFileSync(path.join(bare, 'cfg'), `[common_quant_param]\nquant_type=FULL_QUANT\n[data_preprocess_param]\ncalibrate_path=Input3:${path.join(project, 'digits')}\ncalibrate_size=4\ninput_type=BIN\n`);
     const r = sh(process.execPath, ['node_modules/webptq/bin/converter_lite.js', '--fmk=ONNX', `--modelFile=${model('onnx/mnist-8.onnx')}`, '--outputFile=m', '--configFile=cfg'], bare);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/^no WebGPU adapter found \(the optional package webgpu is not installed\): calibrating with the CPU executor$/m);
-    expect(r.stderr).not.toMatch(/Error|at .*\(/);
+    // the first reason that applies: a machine without a GPU says that before the missing package
+    expect(r.stderr).toMatch(/^no WebGPU adapter found \((the optional package webgpu is not installed|no GPU device node [^)]*\))\): calibrating with the CPU executor$/m);
+    expect(r.stderr).not.toMatch(/Error|Warning|at .*\(/);
     expect(existsSync(path.join(bare, 'm.ms'))).toBe(true);
+    // asked for the GPU (any adapter): the missing package is the reason, in one line, and nothing is written
+    const gpu = sh(process.execPath, ['node_modules/webptq/bin/converter_lite.js', '--fmk=ONNX', `--modelFile=${model('onnx/mnist-8.onnx')}`, '--outputFile=g', '--configFile=cfg', '--device=gpu'], bare);
+    expect(gpu.status).toBe(1);
+    expect(gpu.stderr.trim()).toMatch(/^--device=gpu: no WebGPU adapter found \(the optional package webgpu is not installed\): install a GPU driver, or chromium for SwiftShader$/);
+    expect(existsSync(path.join(bare, 'g.ms'))).toBe(false);
   }, 120_000);
 
   it('browser: esbuild bundles the browser entry with no Node module in it, and the bundle in headless Chromium writes the bytes Node writes', async (t) => {

@@ -126,6 +126,15 @@ console.log(JSON.stringify({ variant: wasmVariant(), out }));
       const [ref] = conv2dInt8(n, args, g);
       useWasm(true);
       expect(Array.from(fast.data)).toEqual(Array.from(ref.data));
+      // a bias changed in place (bias correction's revert did) is read again, not taken from the kernels' copy
+      const bias = args[2].data as Int32Array;
+      for (let c = 0; c < bias.length; c += 2) bias[c] += 3000;
+      const [fastAfter] = conv2dInt8(n, args, g);
+      useWasm(false);
+      const [refAfter] = conv2dInt8(n, args, g);
+      useWasm(true);
+      expect(Array.from(refAfter.data)).not.toEqual(Array.from(ref.data));
+      expect(Array.from(fastAfter.data)).toEqual(Array.from(refAfter.data));
     });
 
   it('int8 requantization: the SIMD lanes and the scalar tail equal the TypeScript definition, edge values included', () => {

@@ -4,7 +4,8 @@
  * the converted model's input layout, or images decoded and preprocessed. Samples are read on demand, so
  * memory stays bounded by a batch whatever the set's size.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, openSync, fstatSync, readSync, closeSync } from 'node:fs';
+import { outputFloats } from '../cpu/recycle.js';
 import path from 'node:path';
 import type { Graph } from '../ir/graph.js';
 import { UserError, sizeOf } from '../ir/graph.js';
@@ -106,11 +107,30 @@ function readSample(file: string): Buffer {
 }
 
 function binSample(file: string, bytes: number | undefined): Float32Array {
-  const b = readSample(file);
-  if (bytes === undefined ? b.length % 4 : b.length !== bytes) throw new UserError(`Input binary file size error, required: ${bytes}, in fact: ${b.length} (${file})`);
-  // readFileSync gives the file its own buffer: viewed in place when aligned, copied otherwise.
-  if (b.byteOffset % 4 === 0) return new Float32Array(b.buffer, b.byteOffset, b.length / 4);
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+  // Read straight into a float buffer the statistics pass hands back after stacking (cpu/recycle): over a
+  // large set, a fresh buffer per file is garbage the collector lets pile up.
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const st = fstatSync(fd);
+    // Linux opens a directory for reading; reading it is what fails (readFileSync's EISDIR)
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    const size = st.size;
+    if (bytes === undefined ? size % 4 : size !== bytes) throw new UserError(`Input binary file size error, required: ${bytes}, in fact: ${size} (${file})`);
+    const out = outputFloats(size / 4);
+    const view = new Uint8Array(out.buffer, out.byteOffset, size);
+    for (let at = 0; at < size;) {
+      const got = readSync(fd, view, at, size - at, at);
+      if (got === 0) throw new UserError(`calibration file ${file} shrank while it was read`);
+      at += got;
+    }
+    return out;
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`calibration file ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /** Starts decoding a calibration image ahead of its use, where the native decoder takes it. */

@@ -353,10 +353,11 @@ async function biasCorrect(g: Graph, floatGraph: Graph, convs: Node[], samples: 
     dequantizedError(conv, convInt8With(g, conv, xq, corrected.get(conv)!.bias), floatOut, e);
     after.set(conv, e);
   });
-  for (const [conv, { bias, scales }] of corrected) {
+  for (const [conv, { bias: tried, scales }] of corrected) {
     const before = diffs.get(conv)!.before, worse = after.get(conv)!;
     const old = biasOf(conv);
-    for (let c = 0; c < bias.length; c++) if (worse[c] > before[c]) bias[c] = old ? old[c] : 0;
+    // a new array: kernels keep what they derived from the one pass 2 ran with (wasm/int8's cached arguments)
+    const bias = Int32Array.from(tried, (v, c) => (worse[c] > before[c] ? (old ? old[c] : 0) : v));
     if (old) g.tensors[conv.inputs[2]] = { ...g.tensors[conv.inputs[2]], data: bias };
     else if (bias.some((v) => v !== 0)) conv.inputs[2] = g.addTensor({ name: `${conv.name}_bias`, dtype: 'int32', data: bias, shape: [bias.length], format: 0,
       quant: scales.map((s) => ({ scale: s, zeroPoint: 0, min: 0, max: 0, narrowRange: true, numBits: 32, inited: true, varCorr: 1, meanCorr: 0, dstDtype: TypeId.int32, roundType: 1, multiplier: 1 })) });

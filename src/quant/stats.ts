@@ -126,6 +126,11 @@ export function stackBatch(g: Graph, src: SampleSource, start: number, end: numb
     const shape = [end - start, ...sampleShape(g, k, samples[0][k].length).slice(1)];
     const data = outputFloats(sizeOf(shape));
     samples.forEach((s, j) => data.set(s[k], j * (data.length / samples.length)));
+    // a sample read into a recycled buffer (calib-data's .bin files) serves the next one once it is stacked
+    for (const s of samples) {
+      const b = recyclableBuffer(s[k]);
+      if (b) giveBack(b);
+    }
     return { shape, data };
   });
 }

@@ -32,8 +32,11 @@ function packedI16(w: WasmKernels, owner: object, key: string, weights: () => In
   return w.cached(owner, `i16${key}/${N}x${K}`, bytes / 4, (p) => w.k.packWeightsI16(w.putBytes(weights()), N, K, p));
 }
 
-/** One token per (requantization, bias) pair: the owner of their arguments' copy in WebAssembly memory. */
-const specTokens = new WeakMap<Requant, WeakMap<object, object>>();
+/**
+ * One token per (requantization, bias) pair: the owner of their arguments' copy in WebAssembly memory, with
+ * the bias values it was made from (an array changed in place afterwards gets a new token, not stale words).
+ */
+const specTokens = new WeakMap<Requant, WeakMap<object, { bias?: Int32Array }>>();
 const NO_BIAS = {};
 
 /**
@@ -48,7 +51,8 @@ function requantSpec(w: WasmKernels, bias: Int32Array | undefined, r: Requant, m
   let byBias = specTokens.get(r);
   if (!byBias) specTokens.set(r, (byBias = new WeakMap()));
   let token = byBias.get(bias ?? NO_BIAS);
-  if (!token) byBias.set(bias ?? NO_BIAS, (token = {}));
+  const N0 = r.mults.length;
+  if (!token || (bias && !sameValues(token.bias!, bias, N0))) byBias.set(bias ?? NO_BIAS, (token = { bias: bias?.slice(0, N0) }));
   const N = r.mults.length, arrays = bias ? 5 : 4, words = arrays * N + 11;
   const p = w.cached(token, `requant/${maxAbsSum}`, words, (at) => {
     const v = new Int32Array(w.memory.buffer, at, words);
@@ -72,6 +76,11 @@ function requantSpec(w: WasmKernels, bias: Int32Array | undefined, r: Requant, m
   });
   const spec = Array.from(new Int32Array(w.memory.buffer, p + 4 * arrays * N, 11));
   return { head: spec.slice(0, 8), tail: spec.slice(8), words: p + 4 * arrays * N };
+}
+
+function sameValues(a: Int32Array, b: Int32Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** A bound on |sum of K products| of int8 values minus their zero points (each within 255 of zero). */
