@@ -7,7 +7,7 @@ import { QuantType } from '../ir/schema/ops.js';
 import { readMs } from '../ir/import/ms.js';
 import { hasDynamicInputs } from '../ir/passes/shapes.js';
 import { checkTensorSize } from '../ir/validate.js';
-import { run } from '../cpu/executor.js';
+import { run, isQuantizedGraph } from '../cpu/executor.js';
 import { applyNumThreads } from './threads.js';
 import type { RT } from '../ir/tensor.js';
 import { parseBenchmarkData, formatBenchmarkData, meanError, hasNonFinite, cosineSimilarity } from '../bench/accuracy.js';
@@ -76,7 +76,7 @@ function inputShapesOf(g: Graph, spec: string): number[][] {
 
 /** A GPU inference function for a float model; the device is released when the process ends. */
 async function gpuRunner(g: Graph, inputs: RT[], log: (s: string) => void): Promise<() => Promise<RT[]>> {
-  if (g.nodes.some((n) => n.quantType === QuantType.QUANT_ALL || n.quantType === QuantType.QUANT_DYNAMIC))
+  if (isQuantizedGraph(g))
     throw new UserError('--device=GPU runs float and weight-quantized models; full-quantized (int8) models run on CPU, as do dynamic-quantized ones');
   const ctx = await acquireGpu();
   if (!ctx) {

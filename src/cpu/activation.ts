@@ -1,7 +1,7 @@
 /** Scalar activation functions shared by Activation and the fused activation_type of Conv/FC/Add... */
 import { ActivationType as A } from '../ir/schema/ops.js';
 import { UserError } from '../ir/graph.js';
-import { nnaclElu, nnaclExp, nnaclGeluTanh, nnaclSigmoid, nnaclSoftplus, nnaclSwish, nnaclTanh } from './nnacl-math.js';
+import { nnaclElu, nnaclGeluTanh, nnaclSigmoid, nnaclSoftplus, nnaclSwish, nnaclTanh } from './nnacl-math.js';
 
 /**
  * Whether float kernels compute with the runtime's approximations (cpu/nnacl-math) instead of Math.exp and
@@ -22,9 +22,6 @@ export function withRuntimeMath<T>(on: boolean, body: () => T): T {
     runtimeMath = before;
   }
 }
-
-/** exp as the float kernels compute it in the current mode. */
-export const kernelExp = (x: number): number => (runtimeMath ? nnaclExp(x) : Math.exp(x));
 
 /** The runtime's form of the activations it approximates, or undefined. */
 function runtimeActivation(type: number, alpha: number, approximate: boolean): ((x: number) => number) | undefined {
